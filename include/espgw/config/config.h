@@ -1,0 +1,110 @@
+// The gateway's configuration, typed and validated. Loading either yields a complete Config
+// or throws ConfigError naming the file, line and setting: nothing starts half-configured.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "espgw/crypto/cipher_suite.h"
+#include "espgw/net/prefix.h"
+#include "espgw/sa/sa.h"
+
+namespace espgw::config {
+
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(std::string file, int line, std::string setting, const std::string& what)
+        : std::runtime_error(file + ":" + std::to_string(line) + ": " +
+                             (setting.empty() ? "" : setting + ": ") + what),
+          file_(std::move(file)), line_(line), setting_(std::move(setting)) {}
+    const std::string& file() const { return file_; }
+    int line() const { return line_; }
+    const std::string& setting() const { return setting_; }
+
+private:
+    std::string file_;
+    int line_;
+    std::string setting_;
+};
+
+struct PortConfig {
+    std::string device;        // EAL device: a PCI address or a vdev ("net_af_packet0,iface=x")
+    uint32_t address = 0;      // the gateway's address on this port, host order
+    uint8_t prefix_len = 24;   // on-link subnet
+    uint32_t gateway = 0;      // default next hop out of this port (0 = none)
+    uint16_t mtu = 1500;
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+};
+
+struct HostPortConfig {
+    std::string device;  // empty: no host port (traffic for the gateway itself is dropped)
+    std::string iface;   // the Linux interface name the tap gets
+    bool configure = true;  // espgw puts the gateway's addresses on the tap itself
+};
+
+struct StaticNeighbour {
+    uint32_t address = 0;
+    uint8_t mac[6]{};
+};
+
+struct Route {
+    net::Prefix prefix;  // IPv4
+    uint32_t via = 0;    // next hop on the port (0 = on-link)
+    bool public_side = false;
+};
+
+struct PeerConfig {
+    std::string name;
+    uint32_t id = 0;
+    sa::Endpoint endpoint;  // port unknown: learned from the first authenticated packet
+    uint32_t nat_oa = 0;        // its original (pre-NAT) address, for transport mode
+    uint32_t nat_oa_local = 0;  // our address as the peer knows it, if we are NATed
+};
+
+struct SaConfig {
+    sa::SaParams params;
+    crypto::Cipher cipher{};
+    crypto::Integrity integrity{};
+    std::vector<uint8_t> key;
+    std::vector<uint8_t> auth_key;
+    int line = 0;
+};
+
+enum class PollMode : uint8_t { busy, backoff };
+enum class MtuPolicy : uint8_t { icmp, fragment };
+
+struct Config {
+    std::string source;  // file name, or "<embedded default>"
+    std::vector<std::string> eal_args;
+    unsigned control_lcore = 0;
+    std::vector<unsigned> worker_lcores{1};
+    PollMode polling = PollMode::busy;
+    uint32_t idle_sleep_max_us = 1000;  // back-off mode: longest sleep when idle
+    MtuPolicy mtu_policy = MtuPolicy::icmp;
+    uint16_t natt_port = 4500;
+    uint16_t ike_port = 500;
+    uint32_t keepalive_interval_s = 0;  // 0: do not send NAT keepalives
+    uint32_t neighbour_timeout_s = 300;
+    uint32_t mapping_event_interval_ms = 100;  // at most one mapping-change event per SA per ...
+    uint32_t mbufs = 16383;
+    uint32_t ring_size = 1024;
+    uint32_t max_sas = 4096;
+    PortConfig public_port;
+    PortConfig protected_port;
+    HostPortConfig host;
+    std::vector<StaticNeighbour> neighbours;
+    std::vector<Route> routes;
+    std::vector<PeerConfig> peers;
+    std::vector<SaConfig> sas;
+};
+
+Config load_config_file(const std::string& path);
+Config load_config_string(const std::string& text, const std::string& name);
+
+// The configuration compiled into the binary (config/default.conf), used without -c.
+const char* embedded_default_config();
+
+}  // namespace espgw::config

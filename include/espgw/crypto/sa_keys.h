@@ -1,0 +1,49 @@
+// Per-SA key material, expanded once when the SA is installed (never per packet).
+#pragma once
+
+#include <intel-ipsec-mb.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "espgw/crypto/cipher_suite.h"
+
+namespace espgw::crypto {
+
+struct alignas(64) SaKeys {
+    Cipher cipher{};
+    Integrity integrity{};
+    SuiteInfo info{};
+    uint8_t salt[4]{};
+
+    // AES-GCM: round keys and GHASH tables.
+    struct gcm_key_data gcm {};
+    // AES-CBC: encryption and decryption round keys (up to 15 rounds of 16 bytes).
+    alignas(16) uint8_t aes_enc[16 * 15]{};
+    alignas(16) uint8_t aes_dec[16 * 15]{};
+    // AES-CBC IVs are AES_K'(sequence number) under a random per-SA key K', so they are
+    // unpredictable (RFC 3602 §2) without a random number per packet.
+    alignas(16) uint8_t iv_key_enc[16 * 11]{};
+    // ChaCha20-Poly1305 key.
+    alignas(16) uint8_t chacha_key[32]{};
+    // HMAC: hash states after one block of key^ipad and key^opad.
+    alignas(16) uint8_t hmac_ipad[64]{};
+    alignas(16) uint8_t hmac_opad[64]{};
+};
+
+// Expands enc_key (cipher key followed by the salt for AEAD ciphers) and auth_key.
+// Returns false with a reason if the lengths do not fit the suite.
+bool expand_sa_keys(IMB_MGR* mgr, Cipher cipher, Integrity integrity,
+                    std::span<const uint8_t> enc_key, std::span<const uint8_t> auth_key,
+                    SaKeys& out, std::string& error);
+
+// Overwrites all key material (called when an SA dies).
+void wipe(SaKeys& keys);
+
+// A multi-buffer manager for this CPU (the best instruction set available). Never fails
+// silently: returns nullptr only if allocation fails.
+IMB_MGR* make_mb_mgr();
+void release_mb_mgr(IMB_MGR* mgr);
+
+}  // namespace espgw::crypto

@@ -1,0 +1,47 @@
+// Internet checksum helpers (RFC 1071 sums, RFC 1624 incremental updates).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace espgw::net {
+
+// One's-complement sum of 16-bit words in network byte order (not folded, not inverted).
+inline uint32_t ones_sum(const void* data, size_t len, uint32_t sum = 0) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    while (len >= 2) {
+        sum += static_cast<uint32_t>(p[0]) << 8 | p[1];
+        p += 2;
+        len -= 2;
+    }
+    if (len) sum += static_cast<uint32_t>(p[0]) << 8;
+    return sum;
+}
+
+inline uint16_t fold(uint32_t sum) {
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint16_t>(sum);
+}
+
+// Checksum field value (host order) for data whose field was zero.
+inline uint16_t checksum(const void* data, size_t len) {
+    return static_cast<uint16_t>(~fold(ones_sum(data, len)));
+}
+
+// RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a 32-bit field changing from old to new.
+// All values in host order; the checksum field is returned in host order.
+inline uint16_t checksum_update32(uint16_t hc, uint32_t old_val, uint32_t new_val) {
+    uint32_t sum = static_cast<uint16_t>(~hc);
+    sum += static_cast<uint16_t>(~(old_val >> 16)) + static_cast<uint16_t>(~old_val);
+    sum += (new_val >> 16) + (new_val & 0xffff);
+    return static_cast<uint16_t>(~fold(sum));
+}
+
+inline uint16_t checksum_update16(uint16_t hc, uint16_t old_val, uint16_t new_val) {
+    uint32_t sum = static_cast<uint16_t>(~hc);
+    sum += static_cast<uint16_t>(~old_val);
+    sum += new_val;
+    return static_cast<uint16_t>(~fold(sum));
+}
+
+}  // namespace espgw::net

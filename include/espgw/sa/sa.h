@@ -1,0 +1,93 @@
+// A Security Association as the data plane sees it.
+//
+// Written by the control core only before it is published (installed in the SA table); after
+// that workers read the immutable part freely and touch only the atomics and their own
+// counter block. Mutable shared state:
+//  - seq_out: atomic fetch-add, so several workers can encrypt for one SA;
+//  - replay: lock-free window (see replay_window.h), so several workers can decrypt for one SA;
+//  - endpoint: the peer's current NAT mapping, stored by the control core, loaded by workers.
+// Counters are per worker (one cache line each): no shared writes on the fast path.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "espgw/crypto/sa_keys.h"
+#include "espgw/dp/drop_reason.h"
+#include "espgw/esp/replay_window.h"
+#include "espgw/net/prefix.h"
+
+namespace espgw::sa {
+
+constexpr unsigned kMaxWorkers = 8;
+
+enum class Direction : uint8_t { inbound, outbound };
+enum class Mode : uint8_t { tunnel, transport };
+enum class Encap : uint8_t { udp, none };  // RFC 3948 ESP-in-UDP, or IP protocol 50
+
+// The peer's address and UDP port as one atomic word: bit 48 says the port is known.
+struct Endpoint {
+    uint32_t addr = 0;  // host order
+    uint16_t port = 0;  // host order; 0 with known=false: learn from the first packet
+    bool known = false;
+
+    uint64_t pack() const { return uint64_t{known} << 48 | uint64_t{addr} << 16 | port; }
+    static Endpoint unpack(uint64_t v) {
+        return {static_cast<uint32_t>(v >> 16), static_cast<uint16_t>(v), (v >> 48 & 1) != 0};
+    }
+    bool operator==(const Endpoint&) const = default;
+};
+
+struct alignas(64) SaCounters {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;  // inner bytes
+    uint64_t drops[dp::kDropReasons]{};
+};
+
+// What the control plane says about an SA; everything the data plane needs to build one.
+struct SaParams {
+    std::string name;
+    uint32_t spi = 0;
+    uint32_t peer_id = 0;  // SAs of one peer share its endpoint (moved together on a NAT rebind)
+    Direction direction = Direction::inbound;
+    Mode mode = Mode::tunnel;
+    Encap encap = Encap::udp;
+    bool esn = false;
+    uint32_t replay_window = 1024;
+    uint32_t local_addr = 0;  // host order: outer source (outbound) / destination (inbound)
+    uint16_t local_port = 4500;
+    Endpoint peer;
+    net::Prefix local_ts;   // protected side (tunnel) or the gateway itself (transport)
+    net::Prefix remote_ts;  // behind the peer
+    uint32_t nat_oa_peer = 0;   // peer's original address (transport + NAT), host order
+    uint32_t nat_oa_local = 0;  // our original address as the peer saw it, if we are NATed
+};
+
+struct alignas(64) Sa {
+    explicit Sa(const SaParams& p);
+    ~Sa();
+    Sa(const Sa&) = delete;
+    Sa& operator=(const Sa&) = delete;
+
+    // Immutable once published.
+    SaParams params;
+    crypto::SaKeys keys;
+
+    // Shared, mutable.
+    alignas(64) std::atomic<uint64_t> endpoint;
+    std::atomic<uint64_t> last_seen_tsc{0};
+    std::atomic<uint64_t> last_event_tsc{0};  // rate limit for mapping-change events
+    alignas(64) std::atomic<uint64_t> seq_out{0};
+    esp::ReplayWindow replay;
+    SaCounters counters[kMaxWorkers];
+
+    Endpoint current_peer() const { return Endpoint::unpack(endpoint.load(std::memory_order_acquire)); }
+    void move_peer(const Endpoint& e) { endpoint.store(e.pack(), std::memory_order_release); }
+
+    // Sum of every worker's counters (for telemetry; relaxed reads of single-writer words).
+    SaCounters totals() const;
+};
+
+}  // namespace espgw::sa

@@ -1,0 +1,331 @@
+// libconfig text -> Config. Every setting is checked for type and range where it is read, and
+// unknown settings are refused (a typo must not silently fall back to a default).
+#include <libconfig.h++>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "espgw/config/config.h"
+#include "parse_util.h"
+
+namespace espgw::config {
+
+namespace {
+
+using libconfig::Setting;
+
+class Loader {
+public:
+    explicit Loader(std::string file) : file_(std::move(file)) {}
+
+    [[noreturn]] void fail(const Setting& s, const std::string& what) const {
+        throw ConfigError(file_, static_cast<int>(s.getSourceLine()), s.getPath(), what);
+    }
+
+    void only(const Setting& group, std::initializer_list<const char*> allowed) const {
+        if (!group.isGroup()) fail(group, "must be a group { ... }");
+        for (int k = 0; k < group.getLength(); ++k) {
+            const Setting& s = group[k];
+            const std::string name = s.getName() ? s.getName() : "";
+            if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return name == a; }))
+                fail(s, "unknown setting");
+        }
+    }
+
+    const Setting& need(const Setting& group, const char* name) const {
+        if (!group.exists(name)) {
+            const std::string path = group.isRoot() ? name : group.getPath() + "." + name;
+            throw ConfigError(file_, static_cast<int>(group.getSourceLine()), path, "missing");
+        }
+        return group[name];
+    }
+
+    std::string str(const Setting& s) const {
+        if (s.getType() != Setting::TypeString) fail(s, "must be a string");
+        return s.c_str();
+    }
+
+    long long integer(const Setting& s, long long lo, long long hi) const {
+        if (s.getType() != Setting::TypeInt && s.getType() != Setting::TypeInt64)
+            fail(s, "must be an integer");
+        // libconfig 1.5 converts only Int64 settings to long long.
+        // Hex ints above 0x7fffffff arrive as negative 32-bit ints: read them unsigned.
+        long long v;
+        if (s.getType() == Setting::TypeInt64)
+            v = static_cast<long long>(s);
+        else if (s.getFormat() == Setting::FormatHex)
+            v = static_cast<uint32_t>(static_cast<int>(s));
+        else
+            v = static_cast<int>(s);
+        if (v < lo || v > hi)
+            fail(s, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+        return v;
+    }
+
+    bool boolean(const Setting& s) const {
+        if (s.getType() != Setting::TypeBoolean) fail(s, "must be true or false");
+        return s;
+    }
+
+    template <typename T>
+    void opt_int(const Setting& g, const char* name, T& out, long long lo, long long hi) const {
+        if (g.exists(name)) out = static_cast<T>(integer(g[name], lo, hi));
+    }
+
+    uint32_t ipv4(const Setting& s) const {
+        const auto a = net::parse_ipv4(str(s));
+        if (!a) fail(s, "not an IPv4 address");
+        return *a;
+    }
+
+    net::Prefix prefix(const Setting& s) const {
+        const auto p = net::parse_prefix(str(s));
+        if (!p) fail(s, "not an address or prefix");
+        return *p;
+    }
+
+    std::vector<uint8_t> hex(const Setting& s) const {
+        const auto v = parse_hex(str(s));
+        if (!v) fail(s, "not a hex string");
+        return *v;
+    }
+
+    template <typename E>
+    E choice(const Setting& s, std::initializer_list<std::pair<const char*, E>> options) const {
+        const std::string v = str(s);
+        std::string names;
+        for (const auto& [name, value] : options) {
+            if (v == name) return value;
+            names += names.empty() ? name : std::string(", ") + name;
+        }
+        fail(s, "must be one of " + names);
+    }
+
+    void port(const Setting& g, PortConfig& p) const {
+        only(g, {"device", "address", "gateway", "mtu", "rx_desc", "tx_desc"});
+        p.device = str(need(g, "device"));
+        const Setting& a = need(g, "address");
+        const std::string text = str(a);
+        const auto addr = net::parse_ipv4(text.substr(0, text.find('/')));
+        const auto pfx = net::parse_prefix(text);
+        if (!addr || !pfx || pfx->family != 4) fail(a, "must be an IPv4 address with a length, e.g. 192.0.2.1/24");
+        p.address = *addr;
+        p.prefix_len = text.find('/') == std::string::npos ? 24 : pfx->len;
+        if (g.exists("gateway")) p.gateway = ipv4(g["gateway"]);
+        opt_int(g, "mtu", p.mtu, 576, 9000);
+        opt_int(g, "rx_desc", p.rx_desc, 64, 16384);
+        opt_int(g, "tx_desc", p.tx_desc, 64, 16384);
+    }
+
+    void lcores(const Setting& g, Config& c) const {
+        only(g, {"control", "workers"});
+        opt_int(g, "control", c.control_lcore, 0, 1023);
+        if (g.exists("workers")) {
+            const Setting& w = g["workers"];
+            if (!w.isArray() || w.getLength() < 1 || w.getLength() > int{sa::kMaxWorkers})
+                fail(w, "must be an array of 1 to " + std::to_string(sa::kMaxWorkers) + " lcore ids");
+            c.worker_lcores.clear();
+            std::set<unsigned> seen{c.control_lcore};
+            for (int k = 0; k < w.getLength(); ++k) {
+                const auto id = static_cast<unsigned>(integer(w[k], 0, 1023));
+                if (!seen.insert(id).second) fail(w[k], "lcore used twice (or also the control lcore)");
+                c.worker_lcores.push_back(id);
+            }
+        }
+    }
+
+    void peers(const Setting& list, Config& c, std::map<std::string, const PeerConfig*>& by_name) const {
+        if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+        c.peers.reserve(static_cast<size_t>(list.getLength()));
+        for (int k = 0; k < list.getLength(); ++k) {
+            const Setting& g = list[k];
+            only(g, {"name", "address", "port", "nat_oa", "nat_oa_local"});
+            PeerConfig p;
+            p.name = str(need(g, "name"));
+            p.id = static_cast<uint32_t>(k + 1);
+            p.endpoint.addr = ipv4(need(g, "address"));
+            long long port = 4500;
+            if (g.exists("port")) port = integer(g["port"], 0, 65535);
+            p.endpoint.port = static_cast<uint16_t>(port);
+            p.endpoint.known = port != 0;
+            if (g.exists("nat_oa")) p.nat_oa = ipv4(g["nat_oa"]);
+            if (g.exists("nat_oa_local")) p.nat_oa_local = ipv4(g["nat_oa_local"]);
+            c.peers.push_back(p);
+            if (!by_name.emplace(p.name, &c.peers.back()).second) fail(g["name"], "peer name used twice");
+        }
+    }
+
+    void sas(const Setting& list, Config& c, const std::map<std::string, const PeerConfig*>& peers) const {
+        if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+        std::set<std::pair<int, uint32_t>> spis;
+        for (int k = 0; k < list.getLength(); ++k) {
+            const Setting& g = list[k];
+            only(g, {"name", "peer", "direction", "spi", "mode", "encap", "cipher", "key", "integrity",
+                     "auth_key", "local_ts", "remote_ts", "replay_window", "esn"});
+            SaConfig s;
+            s.line = static_cast<int>(g.getSourceLine());
+            sa::SaParams& p = s.params;
+            p.name = g.exists("name") ? str(g["name"]) : "sa" + std::to_string(k);
+            const Setting& peer_s = need(g, "peer");
+            const auto peer = peers.find(str(peer_s));
+            if (peer == peers.end()) fail(peer_s, "no peer of that name in peers");
+            p.peer_id = peer->second->id;
+            p.peer = peer->second->endpoint;
+            p.nat_oa_peer = peer->second->nat_oa;
+            p.nat_oa_local = peer->second->nat_oa_local;
+            p.direction = choice<sa::Direction>(need(g, "direction"),
+                                                {{"in", sa::Direction::inbound}, {"out", sa::Direction::outbound}});
+            const Setting& spi_s = need(g, "spi");
+            p.spi = static_cast<uint32_t>(integer(spi_s, 256, 0xffffffffLL));  // 1-255 reserved (RFC 4303 §2.1)
+            if (!spis.emplace(static_cast<int>(p.direction), p.spi).second) fail(spi_s, "SPI used twice in this direction");
+            p.mode = g.exists("mode") ? choice<sa::Mode>(g["mode"], {{"tunnel", sa::Mode::tunnel}, {"transport", sa::Mode::transport}})
+                                      : sa::Mode::tunnel;
+            p.encap = g.exists("encap") ? choice<sa::Encap>(g["encap"], {{"udp", sa::Encap::udp}, {"none", sa::Encap::none}})
+                                        : sa::Encap::udp;
+            const Setting& cipher_s = need(g, "cipher");
+            const auto cipher = crypto::parse_cipher(str(cipher_s));
+            if (!cipher) fail(cipher_s, "unknown cipher (aes128-gcm, aes256-gcm, aes128-cbc, aes256-cbc, chacha20-poly1305)");
+            s.cipher = *cipher;
+            s.integrity = crypto::Integrity::none;
+            if (g.exists("integrity")) {
+                const auto integ = crypto::parse_integrity(str(g["integrity"]));
+                if (!integ) fail(g["integrity"], "unknown integrity (none, hmac-sha1-96, hmac-sha256-128, hmac-sha384-192, hmac-sha512-256)");
+                s.integrity = *integ;
+            }
+            const crypto::SuiteInfo info = crypto::suite_info(s.cipher, s.integrity);
+            if (info.aead && s.integrity != crypto::Integrity::none) fail(g["integrity"], "must be none for an AEAD cipher");
+            if (!info.aead && s.integrity == crypto::Integrity::none) fail(cipher_s, "needs an integrity algorithm");
+            const Setting& key_s = need(g, "key");
+            s.key = hex(key_s);
+            if (s.key.size() != size_t{info.key_len} + info.salt_len)
+                fail(key_s, "must be " + std::to_string(info.key_len + info.salt_len) + " bytes for " +
+                                std::string(crypto::name_of(s.cipher)) + (info.salt_len ? " (key then 4-byte salt)" : ""));
+            if (!info.aead) {
+                const Setting& ak = need(g, "auth_key");
+                s.auth_key = hex(ak);
+                if (s.auth_key.size() != info.auth_key_len)
+                    fail(ak, "must be " + std::to_string(info.auth_key_len) + " bytes for " +
+                                 std::string(crypto::name_of(s.integrity)));
+            } else if (g.exists("auth_key")) {
+                fail(g["auth_key"], "an AEAD cipher takes no auth_key");
+            }
+            opt_int(g, "replay_window", p.replay_window, esp::ReplayWindow::kMinSize, esp::ReplayWindow::kMaxSize);
+            if (g.exists("esn")) p.esn = boolean(g["esn"]);
+            p.local_port = c.natt_port;
+            p.local_addr = c.public_port.address;
+            if (p.mode == sa::Mode::transport) {
+                // Transport SAs protect traffic between the gateway itself and the peer.
+                p.local_ts = net::Prefix::v4(c.public_port.address, 32);
+                p.remote_ts = net::Prefix::v4(p.peer.addr, 32);
+                if (g.exists("local_ts") || g.exists("remote_ts"))
+                    fail(g.exists("local_ts") ? g["local_ts"] : g["remote_ts"], "transport mode takes no traffic selectors");
+            } else {
+                p.local_ts = prefix(need(g, "local_ts"));
+                p.remote_ts = prefix(need(g, "remote_ts"));
+                if (p.local_ts.family != p.remote_ts.family) fail(g["remote_ts"], "local_ts and remote_ts differ in address family");
+            }
+            c.sas.push_back(std::move(s));
+        }
+    }
+
+    Config load(const libconfig::Config& lc) const {
+        Config c;
+        c.source = file_;
+        const Setting& root = lc.getRoot();
+        only(root, {"eal", "lcores", "polling", "idle_sleep_max_us", "mtu_policy", "natt_port", "ike_port",
+                    "keepalive_interval", "neighbour_timeout", "mapping_event_interval_ms", "mbufs",
+                    "ring_size", "max_sas", "ports", "neighbours", "routes", "peers", "sas"});
+        if (root.exists("eal")) {
+            const Setting& e = root["eal"];
+            if (!e.isArray()) fail(e, "must be an array of strings");
+            for (int k = 0; k < e.getLength(); ++k) c.eal_args.push_back(str(e[k]));
+        }
+        if (root.exists("lcores")) lcores(root["lcores"], c);
+        if (root.exists("polling"))
+            c.polling = choice<PollMode>(root["polling"], {{"busy", PollMode::busy}, {"backoff", PollMode::backoff}});
+        opt_int(root, "idle_sleep_max_us", c.idle_sleep_max_us, 1, 100000);
+        if (root.exists("mtu_policy"))
+            c.mtu_policy = choice<MtuPolicy>(root["mtu_policy"], {{"icmp", MtuPolicy::icmp}, {"fragment", MtuPolicy::fragment}});
+        opt_int(root, "natt_port", c.natt_port, 1, 65535);
+        opt_int(root, "ike_port", c.ike_port, 1, 65535);
+        opt_int(root, "keepalive_interval", c.keepalive_interval_s, 0, 3600);
+        opt_int(root, "neighbour_timeout", c.neighbour_timeout_s, 1, 86400);
+        opt_int(root, "mapping_event_interval_ms", c.mapping_event_interval_ms, 1, 60000);
+        opt_int(root, "mbufs", c.mbufs, 1023, 4 * 1024 * 1024);
+        opt_int(root, "ring_size", c.ring_size, 64, 65536);
+        if (c.ring_size & (c.ring_size - 1)) fail(root["ring_size"], "must be a power of two");
+        opt_int(root, "max_sas", c.max_sas, 2, 1 << 20);
+
+        const Setting& ports = need(root, "ports");
+        only(ports, {"public", "protected", "host"});
+        port(need(ports, "public"), c.public_port);
+        port(need(ports, "protected"), c.protected_port);
+        if (ports.exists("host")) {
+            const Setting& h = ports["host"];
+            only(h, {"device", "iface", "configure"});
+            c.host.device = str(need(h, "device"));
+            c.host.iface = h.exists("iface") ? str(h["iface"]) : "espgw0";
+            if (h.exists("configure")) c.host.configure = boolean(h["configure"]);
+        }
+
+        if (root.exists("neighbours")) {
+            const Setting& list = root["neighbours"];
+            if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+            for (int k = 0; k < list.getLength(); ++k) {
+                only(list[k], {"address", "mac"});
+                StaticNeighbour n;
+                n.address = ipv4(need(list[k], "address"));
+                const Setting& mac = need(list[k], "mac");
+                if (!parse_mac(str(mac), n.mac)) fail(mac, "not a MAC address (aa:bb:cc:dd:ee:ff)");
+                c.neighbours.push_back(n);
+            }
+        }
+        if (root.exists("routes")) {
+            const Setting& list = root["routes"];
+            if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+            for (int k = 0; k < list.getLength(); ++k) {
+                only(list[k], {"prefix", "via", "port"});
+                Route r;
+                r.prefix = prefix(need(list[k], "prefix"));
+                if (r.prefix.family != 4) fail(list[k]["prefix"], "must be an IPv4 prefix");
+                if (list[k].exists("via")) r.via = ipv4(list[k]["via"]);
+                if (list[k].exists("port"))
+                    r.public_side = choice<bool>(list[k]["port"], {{"public", true}, {"protected", false}});
+                c.routes.push_back(r);
+            }
+        }
+        std::map<std::string, const PeerConfig*> by_name;
+        if (root.exists("peers")) peers(root["peers"], c, by_name);
+        if (root.exists("sas")) sas(root["sas"], c, by_name);
+        return c;
+    }
+
+private:
+    std::string file_;
+};
+
+Config load_with(const std::string& name, const std::function<void(libconfig::Config&)>& read) {
+    libconfig::Config lc;
+    try {
+        read(lc);
+    } catch (const libconfig::FileIOException&) {
+        throw ConfigError(name, 0, "", "cannot read the file");
+    } catch (const libconfig::ParseException& e) {
+        throw ConfigError(name, e.getLine(), "", std::string("syntax error: ") + e.getError());
+    }
+    return Loader(name).load(lc);
+}
+
+}  // namespace
+
+Config load_config_file(const std::string& path) {
+    return load_with(path, [&](libconfig::Config& lc) { lc.readFile(path.c_str()); });
+}
+
+Config load_config_string(const std::string& text, const std::string& name) {
+    return load_with(name, [&](libconfig::Config& lc) { lc.readString(text); });
+}
+
+}  // namespace espgw::config

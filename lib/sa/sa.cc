@@ -1,0 +1,21 @@
+#include "espgw/sa/sa.h"
+
+namespace espgw::sa {
+
+Sa::Sa(const SaParams& p)
+    : params(p), endpoint(p.peer.pack()), replay(p.replay_window, p.esn) {}
+
+Sa::~Sa() { crypto::wipe(keys); }
+
+SaCounters Sa::totals() const {
+    SaCounters t;
+    for (const SaCounters& c : counters) {
+        t.packets += __atomic_load_n(&c.packets, __ATOMIC_RELAXED);
+        t.bytes += __atomic_load_n(&c.bytes, __ATOMIC_RELAXED);
+        for (unsigned r = 0; r < dp::kDropReasons; ++r)
+            t.drops[r] += __atomic_load_n(&c.drops[r], __ATOMIC_RELAXED);
+    }
+    return t;
+}
+
+}  // namespace espgw::sa

@@ -1,0 +1,62 @@
+"""Packet capture on an interface of a test namespace (dumpcap), read back with scapy."""
+
+import os
+import signal
+import subprocess
+import time
+
+from topology import wait_for
+
+
+class Capture:
+    """dumpcap on `ifname` in `ns` with BPF filter `bpf`, writing a pcap in the run's tempdir.
+
+        with Capture(topo, ns, "wn1234", "udp port 4500") as cap:
+            ...traffic...
+        packets = cap.packets()
+    """
+
+    def __init__(self, topo, ns, ifname, bpf=""):
+        self.topo, self.ns, self.ifname, self.bpf = topo, ns, ifname, bpf
+        workdir = topo.tempdir("cap")
+        self.pcap = os.path.join(workdir, f"{ns}-{ifname}.pcap")
+        self._log = os.path.join(workdir, "dumpcap.log")
+        self.proc = None
+
+    def start(self, timeout=10):
+        """Start capturing; returns once dumpcap has opened the interface."""
+        argv = ["dumpcap", "-q", "-P", "-i", self.ifname, "-w", self.pcap]
+        if self.bpf:
+            argv += ["-f", self.bpf]
+        with open(self._log, "w") as log:
+            self.proc = self.topo.spawn(self.ns, argv, stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=subprocess.STDOUT)
+        # Packets sent before dumpcap says "Capturing on" may be missed.
+        wait_for(self._capturing, timeout, f"dumpcap on {self.ns}/{self.ifname}")
+        return self
+
+    def _capturing(self):
+        with open(self._log) as f:
+            text = f.read()
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"dumpcap exited ({self.proc.returncode}): {text}")
+        return "Capturing on" in text
+
+    def stop(self, settle=0.3):
+        """Stop capturing (after `settle` s for packets still in flight); returns the pcap path."""
+        if self.proc and self.proc.poll() is None:
+            time.sleep(settle)
+            self.proc.send_signal(signal.SIGINT)  # dumpcap flushes and closes the file
+            self.proc.wait(10)
+        return self.pcap
+
+    def packets(self):
+        """The captured packets as a scapy PacketList (stops the capture first)."""
+        from scapy.utils import rdpcap  # scapy is slow to import; only load it when needed
+        return rdpcap(self.stop())
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,120 @@
+// Config loading: a good file yields typed settings; every bad one names file, line, setting.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "espgw/config/config.h"
+
+using namespace espgw;
+using config::ConfigError;
+
+namespace {
+
+const std::string kGood = R"(
+eal = ["--no-pci"];
+lcores = { control = 0; workers = [1]; };
+polling = "backoff";
+ports = {
+  public = { device = "net_null0"; address = "192.0.2.1/24"; gateway = "192.0.2.254"; };
+  protected = { device = "net_null1"; address = "10.1.0.1/24"; };
+};
+peers = ( { name = "p1"; address = "198.51.100.7"; port = 0; nat_oa = "10.9.0.2"; } );
+sas = (
+  { peer = "p1"; direction = "in"; spi = 0x1001; cipher = "aes128-gcm";
+    key = "0x000102030405060708090a0b0c0d0e0f10111213"; local_ts = "10.1.0.0/24"; remote_ts = "10.2.0.0/24"; },
+  { peer = "p1"; direction = "out"; spi = 0x2001; cipher = "aes256-cbc"; integrity = "hmac-sha256-128";
+    key = "0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f";
+    auth_key = "0x000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f";
+    local_ts = "10.1.0.0/24"; remote_ts = "10.2.0.0/24"; esn = true; replay_window = 4096; }
+);
+)";
+
+// Loads text with one line replaced and returns the error (fails the test if none).
+ConfigError error_of(const std::string& text) {
+    try {
+        config::load_config_string(text, "test.conf");
+    } catch (const ConfigError& e) {
+        return e;
+    }
+    ADD_FAILURE() << "no error for:\n" << text;
+    return ConfigError("", 0, "", "");
+}
+
+std::string replaced(const std::string& from, const std::string& to) {
+    std::string t = kGood;
+    const size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return t.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST(Config, GoodFileLoads) {
+    const config::Config c = config::load_config_string(kGood, "test.conf");
+    EXPECT_EQ(c.polling, config::PollMode::backoff);
+    EXPECT_EQ(c.public_port.address, 0xc0000201u);
+    EXPECT_EQ(c.public_port.prefix_len, 24);
+    ASSERT_EQ(c.sas.size(), 2u);
+    EXPECT_EQ(c.sas[0].params.spi, 0x1001u);
+    EXPECT_FALSE(c.sas[0].params.peer.known);  // port 0: learn it
+    EXPECT_EQ(c.sas[0].params.nat_oa_peer, 0x0a090002u);
+    EXPECT_EQ(c.sas[1].cipher, crypto::Cipher::aes256_cbc);
+    EXPECT_TRUE(c.sas[1].params.esn);
+    EXPECT_EQ(c.sas[1].params.replay_window, 4096u);
+    EXPECT_EQ(c.sas[1].auth_key.size(), 32u);
+}
+
+TEST(Config, HighSpiInHex) {
+    const config::Config c = config::load_config_string(replaced("spi = 0x1001", "spi = 0xc0000001"), "t");
+    EXPECT_EQ(c.sas[0].params.spi, 0xc0000001u);
+}
+
+TEST(Config, EmbeddedDefaultLoads) {
+    const config::Config c = config::load_config_string(config::embedded_default_config(), "<embedded default>");
+    EXPECT_FALSE(c.sas.empty());
+}
+
+TEST(Config, SyntaxErrorNamesLine) {
+    const ConfigError e = error_of(replaced("polling = \"backoff\";", "polling = ;"));
+    EXPECT_EQ(e.file(), "test.conf");
+    EXPECT_EQ(e.line(), 4);
+    EXPECT_NE(std::string(e.what()).find("test.conf:4"), std::string::npos) << e.what();
+}
+
+TEST(Config, BadValuesNameTheSetting) {
+    struct Case { std::string from, to, setting; int line; };
+    const Case cases[] = {
+        {"polling = \"backoff\"", "polling = \"lazy\"", "polling", 4},
+        {"address = \"192.0.2.1/24\"", "address = \"192.0.2.300/24\"", "ports.public.address", 6},
+        {"spi = 0x1001", "spi = 7", "sas.[0].spi", 11},
+        {"key = \"0x000102030405060708090a0b0c0d0e0f10111213\"", "key = \"0x0001\"", "sas.[0].key", 12},
+        {"cipher = \"aes128-gcm\"", "cipher = \"des\"", "sas.[0].cipher", 11},
+        {"integrity = \"hmac-sha256-128\"", "integrity = \"md5\"", "sas.[1].integrity", 13},
+        {"peer = \"p1\"; direction = \"in\"", "peer = \"p2\"; direction = \"in\"", "sas.[0].peer", 11},
+        {"replay_window = 4096", "replay_window = 1000000", "sas.[1].replay_window", 16},
+        {"polling = \"backoff\";", "polling = \"backoff\"; pollling = 1;", "pollling", 4},
+        {"workers = [1]", "workers = [0]", "lcores.workers.[0]", 3},
+        {"remote_ts = \"10.2.0.0/24\"; },", "remote_ts = \"2001:db8::/32\"; },", "sas.[0].remote_ts", 12},
+    };
+    for (const Case& c : cases) {
+        const ConfigError e = error_of(replaced(c.from, c.to));
+        EXPECT_EQ(e.setting(), c.setting) << e.what();
+        EXPECT_EQ(e.line(), c.line) << e.what();
+        EXPECT_EQ(e.file(), "test.conf");
+    }
+}
+
+TEST(Config, MissingSettingIsNamed) {
+    const ConfigError e = error_of(replaced("device = \"net_null1\"; ", ""));
+    EXPECT_EQ(e.setting(), "ports.protected.device") << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos);
+}
+
+TEST(Config, UnreadableFile) {
+    try {
+        config::load_config_file("/nonexistent/espgw.conf");
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.file(), "/nonexistent/espgw.conf");
+    }
+}
