@@ -7,10 +7,7 @@
 
 namespace espgw::crypto {
 
-namespace {
-
-// HMAC key preparation (RFC 2104): hash states after one block of (key padded) ^ ipad / ^ opad.
-// IPsec-MB 1.3 has no helper for this, only the one-block hash primitives.
+// IPsec-MB 1.3 has no helper for HMAC pads, only the one-block hash primitives.
 bool hmac_precompute(IMB_MGR* mgr, Integrity integ, std::span<const uint8_t> key, SaKeys& out) {
     const size_t block = (integ == Integrity::hmac_sha384_192 || integ == Integrity::hmac_sha512_256)
                              ? 128 : 64;
@@ -45,8 +42,6 @@ bool hmac_precompute(IMB_MGR* mgr, Integrity integ, std::span<const uint8_t> key
     OPENSSL_cleanse(opad, sizeof opad);
     return true;
 }
-
-}  // namespace
 
 bool expand_sa_keys(IMB_MGR* mgr, Cipher cipher, Integrity integrity,
                     std::span<const uint8_t> enc_key, std::span<const uint8_t> auth_key,

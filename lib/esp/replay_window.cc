@@ -8,6 +8,10 @@ namespace {
 
 uint64_t make_slot(uint32_t block, uint32_t bits) { return uint64_t{block} << 32 | bits; }
 uint32_t slot_block(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
+// A slot with no bit set records nothing: any block may take it. (Ages are compared modulo
+// 2^32 blocks, which is sound while a slot is touched at least once per 2^36 sequence
+// numbers — always, for a sender that counts up; the empty case covers a fresh window.)
+bool slot_empty(uint64_t slot) { return static_cast<uint32_t>(slot) == 0; }
 
 }  // namespace
 
@@ -45,6 +49,7 @@ ReplayVerdict ReplayWindow::check(uint64_t seq) const {
     if (t - seq >= size_) return ReplayVerdict::too_old;
     const uint64_t block = seq >> kBlockShift;
     const uint64_t slot = slots_[block & slot_mask_].load(std::memory_order_acquire);
+    if (slot_empty(slot)) return ReplayVerdict::ok;
     const auto age = static_cast<int32_t>(static_cast<uint32_t>(block) - slot_block(slot));
     if (age < 0) return ReplayVerdict::too_old;
     if (age == 0 && (slot >> (seq & 31) & 1)) return ReplayVerdict::replayed;
@@ -66,7 +71,7 @@ ReplayVerdict ReplayWindow::accept(uint64_t seq) {
         if (age == 0) {
             if (cur & bit) return ReplayVerdict::replayed;
             next = cur | bit;
-        } else if (age > 0) {
+        } else if (age > 0 || slot_empty(cur)) {
             next = make_slot(block, bit);  // slot held an older block: reuse it
         } else {
             return ReplayVerdict::too_old;  // a newer block already took the slot

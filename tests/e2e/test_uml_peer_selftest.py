@@ -4,12 +4,15 @@
     guest (UML, ESP peer) --ua|ub-- nat (masquerade fully-random) --nw|wn-- wan (fake gateway)
     198.51.100.2, inner 10.1.0.1    198.51.100.1 | 192.0.2.254                192.0.2.1
 
-The guest has an AES-GCM-128 tunnel-mode SA with `encap espinudp 4500 4500` toward the fake
-gateway for 10.1.0.0/24 -> 10.2.0.0/24. A ping from 10.1.0.1 to 10.2.0.1 must reach wan as
-ESP-in-UDP to port 4500, from the NAT's address and a port the NAT picked, with our SPI, and
-scapy must decrypt it back to the ICMP echo request with the same key. Flushing the NAT's
-conntrack must move the next packet to a new port. A 4 MB TCP transfer into the guest checks the
-guest command channel and the transfer tool.
+The guest has AES-GCM-128 tunnel-mode SAs with `encap espinudp 4500 4500` to and from the fake
+gateway for 10.1.0.0/24 <-> 10.2.0.0/24. Checked:
+- outbound: a ping from 10.1.0.1 to 10.2.0.1 reaches wan as ESP-in-UDP to port 4500, from the
+  NAT's address and a port the NAT picked, with our SPI; scapy decrypts it back to the ICMP echo
+  request with the same key; `conntrack -F` in the NAT moves the next packet to a new port;
+- inbound: an echo request that scapy encrypts, sent from wan to the NAT's current mapping, is
+  decapsulated by the guest kernel (so its UDP_ENCAP socket works) and answered through the
+  tunnel;
+- a 4 MB TCP transfer into the guest arrives intact (guest command channel, transfer tool).
 
 Run as root: /usr/bin/python3 tests/e2e/test_uml_peer_selftest.py   (exit 0 = pass)
 """
@@ -17,6 +20,7 @@ Run as root: /usr/bin/python3 tests/e2e/test_uml_peer_selftest.py   (exit 0 = pa
 import os
 import sys
 import time
+from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,7 +32,7 @@ from uml_peer import UmlPeer  # noqa: E402
 
 GUEST, NAT_IN, NAT_OUT, FAKE_GW = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1"
 INNER_SRC, INNER_DST = "10.1.0.1", "10.2.0.1"
-SPI = 0xC0DE0001
+SPI_OUT, SPI_IN = 0xC0DE0001, 0xC0DE0002
 PINGS = 3
 XFER_BYTES = 4 * 1024 * 1024
 
@@ -43,21 +47,31 @@ def check(condition, message):
 
 
 def build(topo):
-    guest_ns, nat_ns, wan_ns = topo.netns("uml"), topo.netns("nat"), topo.netns("wan")
-    guest_if, nat_in = topo.veth(guest_ns, "ua", nat_ns, "ub")
-    nat_out, wan_if = topo.veth(nat_ns, "nw", wan_ns, "wn")
-    topo.addr(nat_ns, nat_in, f"{NAT_IN}/24")
-    topo.addr(nat_ns, nat_out, f"{NAT_OUT}/24")
-    topo.addr(wan_ns, wan_if, f"{FAKE_GW}/24")
-    topo.masquerade(nat_ns, nat_out)
-    peer = UmlPeer(topo, guest_ns, guest_if, f"{GUEST}/24", gateway=NAT_IN,
-                   inner=f"{INNER_SRC}/24", routes=[f"10.2.0.0/24 via {NAT_IN} src {INNER_SRC}"])
-    return peer, nat_ns, wan_ns, wan_if
+    net = SimpleNamespace(guest=topo.netns("uml"), nat=topo.netns("nat"), wan=topo.netns("wan"))
+    guest_if, nat_in = topo.veth(net.guest, "ua", net.nat, "ub")
+    nat_out, net.wan_if = topo.veth(net.nat, "nw", net.wan, "wn")
+    topo.addr(net.nat, nat_in, f"{NAT_IN}/24")
+    topo.addr(net.nat, nat_out, f"{NAT_OUT}/24")
+    topo.addr(net.wan, net.wan_if, f"{FAKE_GW}/24")
+    topo.masquerade(net.nat, nat_out)
+    net.peer = UmlPeer(topo, net.guest, guest_if, f"{GUEST}/24", gateway=NAT_IN,
+                       inner=f"{INNER_SRC}/24",
+                       routes=[f"10.2.0.0/24 via {NAT_IN} src {INNER_SRC}"])
+    net.sa_out = EspSA(SPI_OUT, GUEST, FAKE_GW, key=os.urandom(20), encap=(4500, 4500))
+    net.sa_in = EspSA(SPI_IN, FAKE_GW, GUEST, key=os.urandom(20), encap=(4500, 4500))
+    return net
 
 
-def check_tcp_transfer(topo, peer, nat_ns):
-    receiver = peer.run_async(tcp_xfer.recv_cmd(5001), timeout=60)
-    sent = topo.run(nat_ns, tcp_xfer.send_cmd(GUEST, 5001, XFER_BYTES), timeout=60)
+def install_sas(net):
+    for cmd in (net.sa_out.xfrm_state(), net.sa_in.xfrm_state(),
+                net.sa_out.xfrm_policy("10.1.0.0/24", "10.2.0.0/24", "out"),
+                net.sa_in.xfrm_policy("10.2.0.0/24", "10.1.0.0/24", "in")):
+        net.peer.run(cmd, check=True)
+
+
+def check_tcp_transfer(topo, net):
+    receiver = net.peer.run_async(tcp_xfer.recv_cmd(5001), timeout=60)
+    sent = topo.run(net.nat, tcp_xfer.send_cmd(GUEST, 5001, XFER_BYTES), timeout=60)
     got = receiver.wait(check=True)
     check(tcp_xfer.parse_result(got.stdout) == tcp_xfer.parse_result(sent.stdout),
           f"TCP transfer differs: sent {sent.stdout.strip()}, received {got.stdout.strip()}")
@@ -65,31 +79,42 @@ def check_tcp_transfer(topo, peer, nat_ns):
           f"TCP transfer moved {got.stdout.strip()} instead of {XFER_BYTES} bytes")
 
 
-def esp_packets(packets):
+def esp_from_nat(packets):
     from scapy.layers.inet import IP, UDP
     from scapy.layers.ipsec import ESP
-    return [p for p in packets if p.haslayer(UDP) and p.haslayer(ESP) and p[IP].dst == FAKE_GW]
+    esp = [p for p in packets if p.haslayer(UDP) and p.haslayer(ESP) and p[IP].dst == FAKE_GW]
+    for p in esp:
+        check(p[IP].src == NAT_OUT, f"outer source {p[IP].src}, expected the NAT's {NAT_OUT}")
+        check(p[UDP].dport == 4500, f"UDP destination port {p[UDP].dport}, expected 4500")
+        check(p[ESP].spi == SPI_OUT, f"SPI {p[ESP].spi:#x}, expected {SPI_OUT:#x}")
+    return esp
 
 
-def check_esp_through_nat(topo, peer, sa, nat_ns, wan_ns, wan_if):
-    from scapy.layers.inet import ICMP, IP, UDP
+def check_inner(net, packet, icmp_type, src, dst):
+    from scapy.layers.inet import ICMP, IP
+    inner = net.sa_out.scapy().decrypt(packet[IP])
+    check(inner.haslayer(ICMP) and inner[ICMP].type == icmp_type,
+          f"decrypted packet is not ICMP type {icmp_type}: {inner.summary()}")
+    check((inner[IP].src, inner[IP].dst) == (src, dst),
+          f"decrypted inner addresses {inner[IP].src} -> {inner[IP].dst}, expected {src} -> {dst}")
+
+
+def check_outbound(topo, net):
+    """Returns the NAT's current port for the guest's 4500."""
+    from scapy.layers.inet import UDP
     from scapy.layers.ipsec import ESP
 
-    with Capture(topo, wan_ns, wan_if, "udp port 4500") as cap:
-        peer.run(f"ping -c {PINGS} -i 0.2 -W 1 {INNER_DST}", timeout=20)  # no reply expected
-        mapping = topo.conntrack_list(nat_ns)
-        topo.conntrack_flush(nat_ns)
-        peer.run(f"ping -c 1 -W 1 {INNER_DST}", timeout=20)
-    packets = esp_packets(cap.packets())
+    with Capture(topo, net.wan, net.wan_if, "udp port 4500") as cap:
+        net.peer.run(f"ping -c {PINGS} -i 0.2 -W 1 {INNER_DST}", timeout=20)  # no reply here
+        mapping = topo.conntrack_list(net.nat)
+        topo.conntrack_flush(net.nat)
+        net.peer.run(f"ping -c 1 -W 1 {INNER_DST}", timeout=20)
+    packets = esp_from_nat(cap.packets())
 
     check(len(packets) == PINGS + 1,
           f"expected {PINGS + 1} ESP-in-UDP packets at the fake gateway, captured "
           f"{len(packets)}: {[p.summary() for p in packets]}")
     first, after_flush = packets[:PINGS], packets[PINGS]
-    for p in packets:
-        check(p[IP].src == NAT_OUT, f"outer source {p[IP].src}, expected the NAT's {NAT_OUT}")
-        check(p[UDP].dport == 4500, f"UDP destination port {p[UDP].dport}, expected 4500")
-        check(p[ESP].spi == SPI, f"SPI {p[ESP].spi:#x}, expected {SPI:#x}")
     port = first[0][UDP].sport
     # fully-random picks any port: 4500 kept would mean the NAT did not translate the port
     # (a 1-in-64k coincidence is possible, accepted).
@@ -103,36 +128,47 @@ def check_esp_through_nat(topo, peer, sa, nat_ns, wan_ns, wan_if):
           f"conntrack -F did not rebind: port {port} used again after the flush")
     check([p[ESP].seq for p in packets] == list(range(1, PINGS + 2)),
           f"ESP sequence numbers {[p[ESP].seq for p in packets]}, expected 1..{PINGS + 1}")
+    check_inner(net, first[0], 8, INNER_SRC, INNER_DST)
+    return after_flush[UDP].sport
 
-    inner = sa.scapy().decrypt(first[0][IP])
-    check(inner.haslayer(ICMP) and inner[ICMP].type == 8,
-          f"decrypted packet is not an ICMP echo request: {inner.summary()}")
-    check((inner[IP].src, inner[IP].dst) == (INNER_SRC, INNER_DST),
-          f"decrypted inner addresses {inner[IP].src} -> {inner[IP].dst}, "
-          f"expected {INNER_SRC} -> {INNER_DST}")
 
-    stats = peer.xfrm_stats().get(SPI, {})
-    check(stats.get("packets") == PINGS + 1,
-          f"guest SA counters {stats}, expected {PINGS + 1} packets")
-    return port, after_flush[UDP].sport
+def check_inbound(topo, net, port):
+    from scapy.layers.inet import ICMP, IP, UDP
+
+    request = IP(src=INNER_DST, dst=INNER_SRC) / ICMP(type=8, id=0x4567, seq=1) / b"selftest"
+    esp = net.sa_in.scapy().encrypt(request)[UDP].payload  # the ESP header onwards
+    with Capture(topo, net.wan, net.wan_if, "udp port 4500") as cap:
+        topo.send_udp(net.wan, FAKE_GW, 4500, NAT_OUT, port, bytes(esp))
+        # The answer is an echo reply the guest sends back through its outbound SA.
+        for _ in range(50):
+            if net.peer.xfrm_stats()[SPI_OUT]["packets"] > PINGS + 1:
+                break
+            time.sleep(0.1)
+    replies = esp_from_nat(cap.packets())
+    check(len(replies) == 1, f"expected 1 tunnelled echo reply from the guest, captured "
+                             f"{len(replies)}; guest SA counters: {net.peer.xfrm_stats()}")
+    check_inner(net, replies[0], 0, INNER_SRC, INNER_DST)
+    stats = net.peer.xfrm_stats()
+    check(stats[SPI_IN]["packets"] == 1 and stats[SPI_IN]["failed"] == 0,
+          f"guest inbound SA counters {stats[SPI_IN]}, expected 1 packet, 0 failed")
+    check(stats[SPI_OUT]["packets"] == PINGS + 2,
+          f"guest outbound SA counters {stats[SPI_OUT]}, expected {PINGS + 2} packets")
 
 
 def main():
     started = time.monotonic()
     with Topology() as topo:
-        peer, nat_ns, wan_ns, wan_if = build(topo)
-        peer.start()
+        net = build(topo)
+        net.peer.start()
         booted = time.monotonic()
-        check_tcp_transfer(topo, peer, nat_ns)
-
-        sa = EspSA(SPI, GUEST, FAKE_GW, key=os.urandom(20), encap=(4500, 4500))
-        peer.run(sa.xfrm_state(), check=True)
-        peer.run(sa.xfrm_policy("10.1.0.0/24", "10.2.0.0/24", "out"), check=True)
-        port, new_port = check_esp_through_nat(topo, peer, sa, nat_ns, wan_ns, wan_if)
-        peer.stop()
-    print(f"PASS: UML boot {booted - started:.1f} s; ESP-in-UDP via NAT port {port} "
-          f"(after conntrack -F: {new_port}) decrypted by scapy; "
-          f"{XFER_BYTES} B TCP into the guest intact; total {time.monotonic() - started:.1f} s")
+        check_tcp_transfer(topo, net)
+        install_sas(net)
+        port = check_outbound(topo, net)
+        check_inbound(topo, net, port)
+        net.peer.stop()
+    print(f"PASS: UML boot {booted - started:.1f} s; ESP-in-UDP through the NAT both ways "
+          f"(port after rebinding: {port}), checked with scapy; {XFER_BYTES} B TCP into the "
+          f"guest intact; total {time.monotonic() - started:.1f} s")
 
 
 if __name__ == "__main__":

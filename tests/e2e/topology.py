@@ -11,6 +11,7 @@ alive after `ip netns del`.
 """
 
 import atexit
+import ctypes
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ import tempfile
 import time
 
 IFNAMSIZ = 15  # longest Linux interface name
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def wait_for(predicate, timeout, what, interval=0.05):
@@ -46,6 +48,9 @@ class Topology:
         self._cleaning = False
         self._cleaned = False
         self._deferred_signal = None
+        # Children of our children (UML forks dozens) that outlive their parent become ours
+        # rather than PID 1's, so cleanup can reap them instead of leaving zombies behind.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
         atexit.register(self.cleanup)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
@@ -130,6 +135,17 @@ class Topology:
         """Current conntrack entries of `ns` as text (one per line)."""
         return self.run(ns, ["conntrack", "-L", "-p", proto]).stdout
 
+    def send_udp(self, ns, src, sport, dst, dport, payload):
+        """Send one UDP datagram with `payload` (bytes) from src:sport to dst:dport in `ns`
+        (e.g. ESP built by scapy, sent from port 4500 so that a NAT maps it back)."""
+        code = ("import socket, sys\n"
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                "s.bind((sys.argv[1], int(sys.argv[2])))\n"
+                "s.sendto(bytes.fromhex(sys.argv[5]), (sys.argv[3], int(sys.argv[4])))\n")
+        self.run(ns, ["/usr/bin/python3", "-c", code, src, str(sport), dst, str(dport),
+                      payload.hex()])
+
     # ---- commands and processes --------------------------------------------------------------
 
     def run(self, ns, cmd, check=True, timeout=30, input=None):
@@ -180,6 +196,7 @@ class Topology:
                 # that left the process group); it would keep the namespace alive.
                 _quietly(_kill_ns_pids, ns)
                 _quietly(_host, ["ip", "netns", "del", ns])
+            _reap_orphans()
             for path in self._dirs:
                 shutil.rmtree(path, ignore_errors=True)
         finally:
@@ -234,6 +251,17 @@ def _kill_ns_pids(ns):
     wait_for(lambda: not subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
                                         text=True, timeout=10).stdout.strip(),
              5, f"processes in {ns} to die")
+
+
+def _reap_orphans():
+    """Collect exit statuses of dead orphans handed to us as subreaper (all are dead by now)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _quietly(fn, *args):

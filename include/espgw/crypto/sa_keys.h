@@ -38,6 +38,10 @@ bool expand_sa_keys(IMB_MGR* mgr, Cipher cipher, Integrity integrity,
                     std::span<const uint8_t> enc_key, std::span<const uint8_t> auth_key,
                     SaKeys& out, std::string& error);
 
+// HMAC key preparation (RFC 2104): out.hmac_ipad/opad = hash states after one block of
+// key^ipad / key^opad. Keys longer than the hash block are refused (ESP keys never are).
+bool hmac_precompute(IMB_MGR* mgr, Integrity integrity, std::span<const uint8_t> key, SaKeys& out);
+
 // Overwrites all key material (called when an SA dies).
 void wipe(SaKeys& keys);
 
