@@ -52,7 +52,12 @@ class Capture:
 
     def packets(self):
         """The captured packets as a scapy PacketList (stops the capture first)."""
-        from scapy.utils import rdpcap  # scapy is slow to import; only load it when needed
+        # scapy is slow to import; only load it when needed. The layer modules must be loaded
+        # before reading, or frames come back as Raw (they register Ethernet, IP, UDP -> ESP).
+        import scapy.layers.inet  # noqa: F401
+        import scapy.layers.ipsec  # noqa: F401
+        import scapy.layers.l2  # noqa: F401
+        from scapy.utils import rdpcap
         return rdpcap(self.stop())
 
     def __enter__(self):

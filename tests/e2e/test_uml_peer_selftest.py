@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from capture import Capture  # noqa: E402
 from esp_sa import EspSA  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import Topology, wait_for  # noqa: E402
 import tcp_xfer  # noqa: E402
 from uml_peer import UmlPeer  # noqa: E402
 
@@ -140,13 +140,15 @@ def check_inbound(topo, net, port):
     with Capture(topo, net.wan, net.wan_if, "udp port 4500") as cap:
         topo.send_udp(net.wan, FAKE_GW, 4500, NAT_OUT, port, bytes(esp))
         # The answer is an echo reply the guest sends back through its outbound SA.
-        for _ in range(50):
-            if net.peer.xfrm_stats()[SPI_OUT]["packets"] > PINGS + 1:
-                break
-            time.sleep(0.1)
+        try:
+            wait_for(lambda: net.peer.xfrm_stats()[SPI_OUT]["packets"] > PINGS + 1, 5,
+                     "the guest's tunnelled echo reply", interval=0.2)
+        except TimeoutError:
+            pass  # judged below, from the capture
     replies = esp_from_nat(cap.packets())
+    stats = {hex(spi): entry for spi, entry in net.peer.xfrm_stats().items()}
     check(len(replies) == 1, f"expected 1 tunnelled echo reply from the guest, captured "
-                             f"{len(replies)}; guest SA counters: {net.peer.xfrm_stats()}")
+                             f"{len(replies)}; guest SA counters: {stats}")
     check_inner(net, replies[0], 0, INNER_SRC, INNER_DST)
     stats = net.peer.xfrm_stats()
     check(stats[SPI_IN]["packets"] == 1 and stats[SPI_IN]["failed"] == 0,

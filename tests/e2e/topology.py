@@ -8,6 +8,12 @@ blocks run too); it is idempotent.
 Veths are created directly inside namespaces, never in the host namespace, so deleting the
 namespaces removes them; processes are killed first because a process inside a namespace keeps it
 alive after `ip netns del`.
+
+A SIGKILLed test cannot clean up, so a watchdog child (this file run with --watchdog, in its
+own session) is told every namespace and directory as it is made and removes what is left when
+the test's end of the pipe closes, however the test ended.
+
+One Topology per process at a time: names derive from the PID.
 """
 
 import atexit
@@ -16,10 +22,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
 IFNAMSIZ = 15  # longest Linux interface name
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -51,6 +59,9 @@ class Topology:
         # Children of our children (UML forks dozens) that outlive their parent become ours
         # rather than PID 1's, so cleanup can reap them instead of leaving zombies behind.
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+        self._watchdog = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--watchdog"], stdin=subprocess.PIPE,
+            text=True, start_new_session=True)
         atexit.register(self.cleanup)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
@@ -81,6 +92,7 @@ class Topology:
                                f"(ip netns del {name}) if no test is using it")
         _host(["ip", "netns", "add", name])
         self._namespaces.append(name)
+        self._tell_watchdog("ns", name)
         # IPv6 off before any link exists, so no link-local addresses or router solicitations
         # appear in captures (and IKE daemons see no new addresses).
         self.run(name, ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
@@ -88,13 +100,25 @@ class Topology:
         self.run(name, ["ip", "link", "set", "lo", "up"])
         return name
 
-    def veth(self, ns_a, base_a, ns_b, base_b):
-        """Veth pair with one end in each namespace, both up; returns (name_a, name_b)."""
+    def veth(self, ns_a, base_a, ns_b, base_b, gso=False):
+        """Veth pair with one end in each namespace, both up; returns (name_a, name_b).
+
+        gso=False (default) makes the pair behave like a wire: no frame longer than the MTU.
+        Otherwise a kernel TCP sender hands 64 KB TSO frames to the veth, and a packet socket
+        on the other end (DPDK af_packet, UML's vector driver) receives them whole.
+        """
         a, b = self.ifname(base_a), self.ifname(base_b)
         self.run(ns_a, ["ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", ns_b])
-        self.run(ns_a, ["ip", "link", "set", a, "up"])
-        self.run(ns_b, ["ip", "link", "set", b, "up"])
+        for ns, dev in ((ns_a, a), (ns_b, b)):
+            if not gso:
+                self.no_gso(ns, dev)
+            self.run(ns, ["ip", "link", "set", dev, "up"])
         return a, b
+
+    def no_gso(self, ns, dev):
+        """Make the kernel segment in software everything it sends on `dev` (no ethtool here:
+        one segment per GSO packet has the same effect as tso/gso off)."""
+        self.run(ns, ["ip", "link", "set", dev, "gso_max_segs", "1"])
 
     def addr(self, ns, dev, cidr):
         """Add address `cidr` (e.g. '192.0.2.1/24') to `dev` in `ns`."""
@@ -158,8 +182,10 @@ class Topology:
         return res
 
     def spawn(self, ns, cmd, **popen_kwargs):
-        """Start `cmd` in the background in `ns`, in its own process group; killed at cleanup."""
-        proc = subprocess.Popen(_in_ns(ns, cmd), start_new_session=True, **popen_kwargs)
+        """Start `cmd` in the background in `ns`, in its own process group; killed at cleanup,
+        and by the kernel if this test process dies without cleaning up (SIGKILL)."""
+        proc = subprocess.Popen(_in_ns(ns, cmd), start_new_session=True,
+                                preexec_fn=_die_with_parent, **popen_kwargs)
         self._procs.append(proc)
         return proc
 
@@ -167,6 +193,7 @@ class Topology:
         """A fresh directory for files of this run; removed at cleanup."""
         path = tempfile.mkdtemp(prefix=f"{self.prefix}-{tag}-")
         self._dirs.append(path)
+        self._tell_watchdog("dir", path)
         return path
 
     def on_cleanup(self, fn):
@@ -174,6 +201,10 @@ class Topology:
         self._callbacks.append(fn)
 
     # ---- teardown ----------------------------------------------------------------------------
+
+    def _tell_watchdog(self, kind, value):
+        self._watchdog.stdin.write(f"{kind} {value}\n")
+        self._watchdog.stdin.flush()
 
     def _on_signal(self, signum, _frame):
         if self._cleaning:
@@ -196,9 +227,11 @@ class Topology:
                 # that left the process group); it would keep the namespace alive.
                 _quietly(_kill_ns_pids, ns)
                 _quietly(_host, ["ip", "netns", "del", ns])
-            _reap_orphans()
             for path in self._dirs:
                 shutil.rmtree(path, ignore_errors=True)
+            self._watchdog.stdin.close()  # nothing left for it to do: it exits
+            _quietly(self._watchdog.wait, 10)
+            _reap_orphans()
         finally:
             self._cleaned = True
             self._cleaning = False
@@ -209,6 +242,10 @@ class Topology:
 def _in_ns(ns, cmd):
     argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     return ["ip", "netns", "exec", ns] + argv if ns else argv
+
+
+def _die_with_parent():
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _host(argv):
@@ -270,3 +307,21 @@ def _quietly(fn, *args):
         fn(*args)
     except Exception as exc:  # noqa: BLE001 - teardown reports and continues
         print(f"cleanup: {getattr(fn, '__name__', fn)}: {exc}", flush=True)
+
+
+def _watchdog():
+    """Remove the namespaces and directories named on stdin once stdin closes."""
+    namespaces, dirs = [], []
+    for line in sys.stdin:
+        kind, _, value = line.rstrip("\n").partition(" ")
+        (namespaces if kind == "ns" else dirs).append(value)
+    for ns in reversed(namespaces):
+        if os.path.exists(f"/run/netns/{ns}"):
+            _quietly(_kill_ns_pids, ns)
+            _quietly(_host, ["ip", "netns", "del", ns])
+    for path in dirs:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--watchdog"]:
+    _watchdog()

@@ -1,0 +1,113 @@
+// What every worker shares (read-only once running) and what each worker owns.
+#pragma once
+
+#include <intel-ipsec-mb.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstdint>
+
+#include "espgw/dp/drop_reason.h"
+#include "espgw/net/neighbour_table.h"
+#include "espgw/sa/sa_table.h"
+
+namespace espgw::dp {
+
+enum Role : uint8_t { kPublic = 0, kProtected = 1, kHost = 2, kRoles = 3 };
+constexpr const char* role_name(unsigned r) {
+    return r == kPublic ? "public" : r == kProtected ? "protected" : "host";
+}
+
+constexpr uint16_t kBurst = 32;
+
+// Messages from workers to the control core (an rte_ring of fixed-size elements).
+struct ControlEvent {
+    enum Kind : uint8_t { mapping_change, keepalive, resolve } kind;
+    uint8_t role;    // resolve: the port to ask on
+    uint16_t port;   // UDP source port seen (host order)
+    uint32_t spi;    // mapping_change: the inbound SA
+    uint32_t addr;   // source address seen / address to resolve (host order)
+};
+static_assert(sizeof(ControlEvent) == 12);
+
+struct Route {
+    uint32_t prefix;
+    uint32_t mask;
+    uint32_t via;  // 0: on-link
+    Role role;
+};
+
+enum class MtuPolicy : uint8_t { icmp, fragment };
+
+struct Shared {
+    uint16_t natt_port = 4500;
+    uint16_t ike_port = 500;
+    uint32_t addr[kRoles]{};  // the gateway's address per port (host: unused)
+    uint32_t mask[kRoles]{};
+    uint32_t public_gateway = 0;
+    uint16_t public_mtu = 1500;
+    MtuPolicy mtu_policy = MtuPolicy::icmp;
+    bool has_host = false;
+    uint64_t event_interval_tsc = 0;
+    uint16_t port_id[kRoles]{};
+    net::Mac port_mac[kRoles]{};
+    net::Mac host_mac{};  // the Linux side of the host tap
+    Route routes[16]{};
+    unsigned n_routes = 0;
+    sa::SaTable* sas = nullptr;
+    net::NeighbourTable* neighbours = nullptr;
+    rte_ring* ike_ring = nullptr;    // mbufs: IKE messages for the control core
+    rte_ring* event_ring = nullptr;  // ControlEvent elements
+    rte_ring* slow_ring = nullptr;   // mbufs: ARP for the control core
+    rte_ring* tx_ring = nullptr;     // mbufs from the control core, m->port = Role to send on
+    rte_mempool* pool = nullptr;
+    rte_mempool* indirect_pool = nullptr;  // fragment headers
+};
+
+struct alignas(64) WorkerCounters {
+    uint64_t rx[kRoles]{};
+    uint64_t tx[kRoles]{};
+    uint64_t drops[kRoles][kDropReasons]{};  // by the port the packet came in on
+    uint64_t esp_in = 0;     // decrypted and accepted
+    uint64_t esp_out = 0;    // encrypted and sent
+    uint64_t keepalives = 0;
+    uint64_t ike = 0;
+    uint64_t to_host = 0;
+    uint64_t events = 0;
+    uint64_t idle_sleeps = 0;
+};
+
+struct Worker {
+    unsigned id = 0;
+    IMB_MGR* mgr = nullptr;
+    const Shared* shared = nullptr;
+    WorkerCounters* counters = nullptr;
+    uint16_t ip_id = 0;
+    uint64_t now = 0;  // TSC at the start of the current burst
+    // Packets ready to send, per port; the owner flushes them (rte_eth_tx_burst or a bench sink).
+    rte_mbuf* tx[kRoles][2 * kBurst]{};
+    uint16_t n_tx[kRoles]{};
+    void (*flush)(Worker&, unsigned role) = nullptr;
+    void* flush_ctx = nullptr;
+};
+
+// Counts and frees a packet that goes nowhere.
+inline void drop(Worker& w, rte_mbuf* m, unsigned from, Drop why, sa::Sa* sa = nullptr) {
+    ++w.counters->drops[from][static_cast<unsigned>(why)];
+    if (sa) ++sa->counters[w.id].drops[static_cast<unsigned>(why)];
+    rte_pktmbuf_free(m);
+}
+
+inline void send(Worker& w, unsigned role, rte_mbuf* m) {
+    if (w.n_tx[role] == 2 * kBurst) w.flush(w, role);
+    w.tx[role][w.n_tx[role]++] = m;
+}
+
+// ---- the pipeline (lib/dp) ----
+void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n);
+// Protected or host side: IPv4 to encrypt (an SA covers it) or to route in clear.
+void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n);
+// An IPv4 packet built by the control core (data at the IPv4 header): route and send it.
+void forward_ipv4_from_control(Worker& w, rte_mbuf* m);
+
+}  // namespace espgw::dp

@@ -1,0 +1,60 @@
+// IPv4 neighbour (ARP) table: written by the control core, read by workers without locks.
+//
+// An rte_hash (lock-free readers) maps the address to a fixed entry; the entry's MAC and
+// state are one atomic word, so a worker reads a consistent MAC or "unresolved" and never
+// waits. Entries are never freed while the table lives (a neighbour that expires is marked
+// stale and re-resolved in place), so a worker may keep an entry index across bursts.
+#pragma once
+
+#include <rte_hash.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace espgw::net {
+
+struct Mac {
+    uint8_t b[6];
+};
+
+class NeighbourTable {
+public:
+    NeighbourTable(uint32_t capacity, int socket_id);  // throws on failure
+    ~NeighbourTable();
+
+    // ---- workers ----
+    // The MAC for addr if resolved and not expired at now_tsc. False: unknown or stale.
+    bool lookup(uint32_t addr, uint64_t now_tsc, Mac& mac) const;
+
+    // ---- control core ----
+    // Records a resolved neighbour valid until expires_tsc (UINT64_MAX: static).
+    bool learn(uint32_t addr, const Mac& mac, uint64_t expires_tsc);
+    // True if addr has an entry (resolved, stale or pending).
+    bool known(uint32_t addr) const;
+    // Adds an unresolved entry so that a reply is accepted (we asked for it).
+    bool want(uint32_t addr);
+    struct Entry {
+        uint32_t addr;
+        Mac mac;
+        bool resolved;
+        uint64_t expires_tsc;
+    };
+    std::vector<Entry> snapshot() const;
+
+private:
+    struct alignas(16) Slot {
+        std::atomic<uint64_t> mac_state{0};  // bit 48: resolved; low 48 bits: MAC
+        std::atomic<uint64_t> expires_tsc{0};
+        uint32_t addr = 0;
+    };
+    int32_t slot_of(uint32_t addr) const;
+    int32_t add(uint32_t addr);
+
+    rte_hash* hash_ = nullptr;
+    uint32_t capacity_;
+    std::unique_ptr<Slot[]> slots_;
+};
+
+}  // namespace espgw::net

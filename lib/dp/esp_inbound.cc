@@ -1,0 +1,125 @@
+// Inbound ESP: SA lookup for the whole batch, replay pre-check, one crypto burst, then the
+// checks that need the plaintext (trailer, traffic selectors) and delivery.
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+#include <cstring>
+
+#include "espgw/esp/esp_decap.h"
+#include "espgw/esp/transport_mode.h"
+#include "forward.h"
+#include "inbound.h"
+
+namespace espgw::dp {
+
+namespace {
+
+// RFC 7296 §2.23 in the data plane: an authenticated packet from another address or port
+// than the SA's peer is reported (at most once per interval per SA); the control core decides.
+void note_peer(Worker& w, sa::Sa& sa, const EspIn& in) {
+    const sa::Endpoint cur = sa.current_peer();
+    const uint32_t src = rte_be_to_cpu_32(in.src_be);
+    const uint16_t sport = rte_be_to_cpu_16(in.sport_be);
+    const bool moved = in.encap == sa::Encap::udp ? (!cur.known || cur.addr != src || cur.port != sport)
+                                                  : cur.addr != src;
+    if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->event_interval_tsc / 16)
+        sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);
+    if (!moved) return;
+    uint64_t last = sa.last_event_tsc.load(std::memory_order_relaxed);
+    if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
+    if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
+    post_event(w, kPublic, ControlEvent{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src});
+}
+
+bool decrement_ttl(rte_ipv4_hdr* ip) {
+    if (ip->time_to_live <= 1) return false;
+    --ip->time_to_live;
+    // RFC 1624 incremental update for the TTL byte (high byte of its 16-bit word).
+    uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + static_cast<uint32_t>(0xfeff);
+    sum = (sum & 0xffff) + (sum >> 16);
+    ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~((sum & 0xffff) + (sum >> 16))));
+    return true;
+}
+
+void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header) {
+    if (next_header != IPPROTO_IPIP) {
+        // IPv6 inner packets decrypt fine but the protected side has no IPv6 forwarding yet.
+        return drop(w, m, kPublic, next_header == IPPROTO_IPV6 ? Drop::unsupported : Drop::bad_next_header, &sa);
+    }
+    if (!valid_ipv4(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+    // RFC 4301 §5.2: the inner packet must match the SA's selectors.
+    if (!sa.params.remote_ts.contains_v4(src) || !sa.params.local_ts.contains_v4(dst))
+        return drop(w, m, kPublic, Drop::policy, &sa);
+    if (!is_own_address(*w.shared, dst) && !decrement_ttl(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
+    forward_ipv4(w, m, kPublic, dst);
+}
+
+void deliver_transport(Worker& w, sa::Sa& sa, const EspIn& in, uint8_t next_header) {
+    const esp::OuterAddrs outer{rte_be_to_cpu_32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
+    if (!esp::transport_rebuild_ipv4(in.m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
+        return drop(w, in.m, kPublic, Drop::no_mbuf, &sa);
+    send_ipv4(w, in.m, kPublic, kHost, outer.dst);
+}
+
+}  // namespace
+
+void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
+    uint32_t spis[kBurst] = {};
+    sa::Sa* sas[kBurst];
+    for (uint16_t i = 0; i < n; ++i) {
+        uint32_t be;
+        std::memcpy(&be, rte_pktmbuf_mtod_offset(in[i].m, const uint8_t*, in[i].esp_offset), 4);
+        spis[i] = rte_be_to_cpu_32(be);
+    }
+    w.shared->sas->lookup_inbound(spis, n, sas);
+
+    esp::InboundEsp pkt[kBurst];
+    crypto::CryptoOp* ops[kBurst];
+    uint16_t keep[kBurst];
+    uint16_t n_ops = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        sa::Sa* sa = sas[i];
+        if (!sa) {
+            drop(w, in[i].m, kPublic, Drop::no_sa);
+            continue;
+        }
+        if (sa->params.encap != in[i].encap) {
+            drop(w, in[i].m, kPublic, Drop::encap_mismatch, sa);
+            continue;
+        }
+        rte_pktmbuf_adj(in[i].m, in[i].esp_offset);
+        esp::InboundEsp& p = pkt[n_ops];
+        p.m = in[i].m;
+        p.sa = sa;
+        if (!esp::esp_in_prepare(p)) {
+            drop(w, p.m, kPublic, p.drop, sa);
+            continue;
+        }
+        ops[n_ops] = &p.op;
+        keep[n_ops++] = i;
+    }
+    if (n_ops == 0) return;
+    crypto::open_burst(w.mgr, ops, n_ops);
+
+    for (uint16_t k = 0; k < n_ops; ++k) {
+        esp::InboundEsp& p = pkt[k];
+        sa::Sa& sa = *p.sa;
+        if (!esp::esp_in_finish(p)) {
+            drop(w, p.m, kPublic, p.drop, &sa);
+            continue;
+        }
+        sa::SaCounters& c = sa.counters[w.id];
+        ++c.packets;
+        c.bytes += rte_pktmbuf_data_len(p.m);
+        ++w.counters->esp_in;
+        note_peer(w, sa, in[keep[k]]);
+        if (sa.params.mode == sa::Mode::tunnel)
+            deliver_tunnel(w, sa, p.m, p.next_header);
+        else
+            deliver_transport(w, sa, in[keep[k]], p.next_header);
+    }
+}
+
+}  // namespace espgw::dp

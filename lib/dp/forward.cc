@@ -1,0 +1,128 @@
+#include "forward.h"
+
+#include <rte_byteorder.h>
+#include <rte_icmp.h>
+
+#include <cstring>
+
+namespace espgw::dp {
+
+bool route_ipv4(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop) {
+    for (unsigned r : {kProtected, kPublic}) {
+        if (((dst ^ s.addr[r]) & s.mask[r]) == 0) {
+            role = r;
+            next_hop = dst;
+            return true;
+        }
+    }
+    for (unsigned k = 0; k < s.n_routes; ++k) {
+        const Route& rt = s.routes[k];
+        if ((dst & rt.mask) == rt.prefix) {
+            role = rt.role;
+            next_hop = rt.via ? rt.via : dst;
+            return true;
+        }
+    }
+    if (s.public_gateway) {
+        role = kPublic;
+        next_hop = s.public_gateway;
+        return true;
+    }
+    return false;
+}
+
+void post_event(Worker& w, unsigned from, const ControlEvent& ev) {
+    if (rte_ring_mp_enqueue_elem(w.shared->event_ring, const_cast<ControlEvent*>(&ev), sizeof ev) != 0) {
+        ++w.counters->drops[from][static_cast<unsigned>(Drop::ring_full)];
+        return;
+    }
+    ++w.counters->events;
+}
+
+void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {
+    const Shared& s = *w.shared;
+    net::Mac dst_mac;
+    if (role == kHost) {
+        if (!s.has_host) return drop(w, m, from, Drop::no_route);
+        dst_mac = s.host_mac;
+    } else if (!s.neighbours->lookup(next_hop, w.now, dst_mac)) {
+        post_event(w, from, ControlEvent{ControlEvent::resolve, static_cast<uint8_t>(role), 0, 0, next_hop});
+        return drop(w, m, from, Drop::no_neighbour);
+    }
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+    if (!eth) return drop(w, m, from, Drop::no_mbuf);
+    std::memcpy(&eth->dst_addr, dst_mac.b, 6);
+    std::memcpy(&eth->src_addr, s.port_mac[role].b, 6);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    if (role == kHost) ++w.counters->to_host;
+    send(w, role, m);
+}
+
+void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst) {
+    const Shared& s = *w.shared;
+    if (is_own_address(s, dst)) return send_ipv4(w, m, from, kHost, dst);
+    unsigned role;
+    uint32_t next_hop;
+    if (!route_ipv4(s, dst, role, next_hop)) return drop(w, m, from, Drop::no_route);
+    send_ipv4(w, m, from, role, next_hop);
+}
+
+void forward_ipv4_from_control(Worker& w, rte_mbuf* m) {
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    forward_ipv4(w, m, kHost, rte_be_to_cpu_32(ip->dst_addr));
+}
+
+bool valid_ipv4(rte_mbuf* m) {
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < sizeof(rte_ipv4_hdr)) return false;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    const uint32_t ihl = rte_ipv4_hdr_len(ip);
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || total < ihl || total > len) return false;
+    if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));  // Ethernet padding
+    return true;
+}
+
+void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned from,
+                      const rte_ether_addr& src_mac, uint16_t mtu) {
+    const Shared& s = *w.shared;
+    rte_mbuf* m = rte_pktmbuf_alloc(s.pool);
+    if (!m) {
+        ++w.counters->drops[from][static_cast<unsigned>(Drop::no_mbuf)];
+        return;
+    }
+    // Quote the original header and as much data as keeps the error within 576 bytes.
+    const uint32_t quote = len < 576 - 28 ? len : 576 - 28;
+    const uint32_t total = sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + quote;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + total)));
+    if (!eth) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    eth->dst_addr = src_mac;
+    std::memcpy(&eth->src_addr, s.port_mac[from].b, 6);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    auto* out = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    out->version_ihl = RTE_IPV4_VHL_DEF;
+    out->type_of_service = 0;
+    out->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(total));
+    out->packet_id = 0;
+    out->fragment_offset = 0;
+    out->time_to_live = 64;
+    out->next_proto_id = IPPROTO_ICMP;
+    out->src_addr = rte_cpu_to_be_32(s.addr[from == kHost ? unsigned{kProtected} : from]);
+    out->dst_addr = ip->src_addr;
+    out->hdr_checksum = 0;
+    out->hdr_checksum = rte_ipv4_cksum(out);
+    auto* icmp = reinterpret_cast<rte_icmp_hdr*>(out + 1);
+    icmp->icmp_type = 3  /* destination unreachable */;
+    icmp->icmp_code = 4;  // fragmentation needed and DF set
+    icmp->icmp_ident = 0;
+    icmp->icmp_seq_nb = rte_cpu_to_be_16(mtu);  // RFC 1191: next-hop MTU in the low 16 bits
+    std::memcpy(icmp + 1, ip, quote);
+    icmp->icmp_cksum = 0;
+    icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + quote));
+    send(w, from, m);
+}
+
+}  // namespace espgw::dp

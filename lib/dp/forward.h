@@ -1,0 +1,37 @@
+// Sending IPv4 packets on: routing, Ethernet, ICMP errors, and notes to the control core.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include "espgw/dp/datapath.h"
+
+namespace espgw::dp {
+
+inline bool is_own_address(const Shared& s, uint32_t dst) {
+    return dst == s.addr[kPublic] || dst == s.addr[kProtected];
+}
+
+// Which port and next hop reach dst. False: no route.
+bool route_ipv4(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop);
+
+// m starts at an IPv4 header addressed to dst: Ethernet is added and m queued on its port
+// (or dropped and counted under `from`).
+void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst);
+
+// Like forward_ipv4 with a known port and next hop.
+void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop);
+
+// Rate-limited per worker for resolve events; never blocks.
+void post_event(Worker& w, unsigned from, const ControlEvent& ev);
+
+// Answers the IPv4 packet at ip (which came in on `from` from src_mac) with ICMP
+// "fragmentation needed" carrying mtu (RFC 792, RFC 1191).
+void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned from,
+                      const rte_ether_addr& src_mac, uint16_t mtu);
+
+// Validates the IPv4 header at the start of m (version, lengths, checksum not checked: the
+// NIC or the sender's ESP ICV covers it) and trims link-layer padding. False: malformed.
+bool valid_ipv4(rte_mbuf* m);
+
+}  // namespace espgw::dp

@@ -1,0 +1,157 @@
+// Protected and host ports: IPv4 covered by an outbound SA is encrypted toward the peer's
+// current NAT mapping; the host's other traffic is routed in clear; the rest is dropped.
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+
+#include "espgw/esp/esp_encap.h"
+#include "espgw/esp/transport_mode.h"
+#include "forward.h"
+
+namespace espgw::dp {
+
+namespace {
+
+struct EspOut {
+    esp::OutboundEsp p;
+    uint8_t next_header;
+    bool fragment;  // outer packet exceeds the MTU and policy allows fragmenting it
+    uint32_t inner_len;
+};
+
+void send_outer(Worker& w, unsigned from, EspOut& o) {
+    const Shared& s = *w.shared;
+    const uint32_t peer = o.p.sa->current_peer().addr;
+    unsigned role;
+    uint32_t next_hop;
+    if (!route_ipv4(s, peer, role, next_hop)) return drop(w, o.p.m, from, Drop::no_route, o.p.sa);
+    if (!o.fragment) return send_ipv4(w, o.p.m, from, role, next_hop);
+    rte_mbuf* frags[8];
+    const int nf = rte_ipv4_fragment_packet(o.p.m, frags, 8, s.public_mtu, s.pool, s.indirect_pool);
+    rte_pktmbuf_free(o.p.m);  // fragments hold their own references
+    if (nf < 0) {
+        ++w.counters->drops[from][static_cast<unsigned>(Drop::no_mbuf)];
+        return;
+    }
+    for (int k = 0; k < nf; ++k) {
+        // rte_ipv4_fragment_packet leaves the header checksum to the caller.
+        auto* ip = rte_pktmbuf_mtod(frags[k], rte_ipv4_hdr*);
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        send_ipv4(w, frags[k], from, role, next_hop);
+    }
+}
+
+}  // namespace
+
+void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
+    const Shared& s = *w.shared;
+    EspOut out[kBurst];
+    crypto::CryptoOp* ops[kBurst];
+    uint16_t n_out = 0;
+    w.counters->rx[from] += n;
+
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
+            drop(w, m, from, Drop::malformed);
+            continue;
+        }
+        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+        const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
+        if (type == RTE_ETHER_TYPE_ARP) {
+            m->port = static_cast<uint16_t>(from);
+            if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
+            continue;
+        }
+        if (type != RTE_ETHER_TYPE_IPV4) {
+            drop(w, m, from, Drop::unsupported);
+            continue;
+        }
+        const rte_ether_addr src_mac = eth->src_addr;
+        rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+        if (!valid_ipv4(m)) {
+            drop(w, m, from, Drop::malformed);
+            continue;
+        }
+        auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+        const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+        if (is_own_address(s, dst)) {
+            if (from == kHost) drop(w, m, from, Drop::no_route);
+            else send_ipv4(w, m, from, kHost, dst);
+            continue;
+        }
+        sa::Sa* sa = s.sas->lookup_outbound_v4(dst);
+        if (!sa) {
+            // Only the gateway's own stack may send in clear; protected traffic needs an SA.
+            if (from == kHost) forward_ipv4(w, m, from, dst);
+            else drop(w, m, from, Drop::no_sa);
+            continue;
+        }
+        const bool transport = sa->params.mode == sa::Mode::transport;
+        if (transport ? from != kHost : !sa->params.local_ts.contains_v4(src)) {
+            drop(w, m, from, Drop::policy, sa);
+            continue;
+        }
+        const uint8_t tos = ip->type_of_service;
+        const bool df = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
+        if (!transport && from == kProtected) {
+            if (ip->time_to_live <= 1) {
+                drop(w, m, from, Drop::ttl_expired, sa);
+                continue;
+            }
+            --ip->time_to_live;
+            ip->hdr_checksum = 0;
+            ip->hdr_checksum = rte_ipv4_cksum(ip);
+        }
+        uint32_t len = rte_pktmbuf_data_len(m);
+        uint8_t next_header = IPPROTO_IPIP;
+        if (transport) {
+            uint8_t tos_unused;
+            if (!esp::transport_strip_ipv4(m, next_header, tos_unused)) {
+                drop(w, m, from, Drop::unsupported, sa);
+                continue;
+            }
+            len = rte_pktmbuf_data_len(m);
+        }
+        bool fragment = false;
+        if (len + esp::esp_overhead(*sa, len) > s.public_mtu) {
+            if (s.mtu_policy == MtuPolicy::icmp || df) {
+                const uint32_t fit = esp::esp_max_payload(*sa, s.public_mtu);
+                if (!transport) icmp_frag_needed(w, ip, len, from, src_mac, static_cast<uint16_t>(fit));
+                drop(w, m, from, Drop::too_big, sa);
+                continue;
+            }
+            fragment = true;
+        }
+        EspOut& o = out[n_out];
+        o.p.m = m;
+        o.p.sa = sa;
+        o.next_header = next_header;
+        o.fragment = fragment;
+        o.inner_len = len;
+        const esp::OuterIpv4 outer{w.ip_id++, s.mtu_policy == MtuPolicy::icmp, tos, 64};
+        if (!esp::esp_out_prepare(w.mgr, o.p, next_header, outer)) {
+            drop(w, m, from, o.p.drop, sa);
+            continue;
+        }
+        ops[n_out++] = &o.p.op;
+    }
+    if (n_out == 0) return;
+    crypto::seal_burst(w.mgr, ops, n_out);
+    for (uint16_t k = 0; k < n_out; ++k) {
+        EspOut& o = out[k];
+        if (!o.p.op.ok) {
+            drop(w, o.p.m, from, Drop::crypto_failed, o.p.sa);
+            continue;
+        }
+        sa::SaCounters& c = o.p.sa->counters[w.id];
+        ++c.packets;
+        c.bytes += o.inner_len;
+        ++w.counters->esp_out;
+        send_outer(w, from, o);
+    }
+}
+
+}  // namespace espgw::dp

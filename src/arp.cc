@@ -1,0 +1,115 @@
+#include "arp.h"
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+
+#include <cstring>
+
+#include "log.h"
+
+namespace espgw {
+
+void Arp::send_arp(unsigned role, uint16_t op, const uint8_t* target_mac, uint32_t target_ip, uint32_t sender_ip) {
+    rte_mbuf* m = rte_pktmbuf_alloc(gw_.shared.pool);
+    if (!m) return;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)));
+    if (!eth) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const net::Mac& own = gw_.shared.port_mac[role];
+    static const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    std::memcpy(&eth->dst_addr, target_mac ? target_mac : broadcast, 6);
+    std::memcpy(&eth->src_addr, own.b, 6);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+    arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = 6;
+    arp->arp_plen = 4;
+    arp->arp_opcode = rte_cpu_to_be_16(op);
+    std::memcpy(&arp->arp_data.arp_sha, own.b, 6);
+    arp->arp_data.arp_sip = rte_cpu_to_be_32(sender_ip);
+    if (target_mac)
+        std::memcpy(&arp->arp_data.arp_tha, target_mac, 6);
+    else
+        std::memset(&arp->arp_data.arp_tha, 0, 6);
+    arp->arp_data.arp_tip = rte_cpu_to_be_32(target_ip);
+    m->port = static_cast<uint16_t>(role);
+    m->hash.usr = 0;
+    if (rte_ring_sp_enqueue(gw_.shared.tx_ring, m) != 0) rte_pktmbuf_free(m);
+}
+
+void Arp::receive(rte_mbuf* m) {
+    const unsigned role = m->port;
+    const dp::Shared& s = gw_.shared;
+    if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const auto* arp = rte_pktmbuf_mtod_offset(m, const rte_arp_hdr*, sizeof(rte_ether_hdr));
+    const uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
+    const uint32_t sip = rte_be_to_cpu_32(arp->arp_data.arp_sip);
+    const uint32_t tip = rte_be_to_cpu_32(arp->arp_data.arp_tip);
+    uint8_t sha[6];
+    std::memcpy(sha, &arp->arp_data.arp_sha, 6);
+    rte_pktmbuf_free(m);
+    if (rte_be_to_cpu_16(arp->arp_hardware) != RTE_ARP_HRD_ETHER || arp->arp_hlen != 6 || arp->arp_plen != 4) return;
+
+    if (role == dp::kHost) {
+        // Proxy ARP toward the host stack: every address is reached through the gateway.
+        if (op == RTE_ARP_OP_REQUEST && sip != tip) {
+            send_arp(role, RTE_ARP_OP_REPLY, sha, sip, tip);
+            gw_.control_stats.arp_replies_sent++;
+        }
+        return;
+    }
+    const uint32_t own = s.addr[role];
+    const bool on_link = ((sip ^ own) & s.mask[role]) == 0 && sip != 0;
+    // Learn from replies we asked for and from anyone who asks for us (RFC 826 merge rule).
+    if (on_link && (tip == own || gw_.neighbours->known(sip))) {
+        const uint64_t ttl = gw_.tsc_hz * gw_.cfg.neighbour_timeout_s;
+        net::Mac mac;
+        std::memcpy(mac.b, sha, 6);
+        const bool fresh = !gw_.neighbours->known(sip) || pending_.count(sip);
+        gw_.neighbours->learn(sip, mac, rte_rdtsc() + ttl);
+        if (fresh)
+            log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the %s port", net::ipv4_str(sip).c_str(),
+                     sha[0], sha[1], sha[2], sha[3], sha[4], sha[5], dp::role_name(role));
+        pending_.erase(sip);
+    }
+    if (op == RTE_ARP_OP_REQUEST && tip == own) {
+        send_arp(role, RTE_ARP_OP_REPLY, sha, sip, own);
+        gw_.control_stats.arp_replies_sent++;
+    }
+}
+
+void Arp::want(unsigned role, uint32_t addr) {
+    if (role == dp::kHost || pending_.count(addr)) return;
+    gw_.neighbours->want(addr);
+    pending_[addr] = Pending{role, 0, 0};
+}
+
+void Arp::tick(uint64_t now) {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        Pending& p = it->second;
+        if (now < p.next_try) {
+            ++it;
+            continue;
+        }
+        if (p.tries == 5) {
+            log_line("neighbour %s does not answer ARP on the %s port", net::ipv4_str(it->first).c_str(),
+                     dp::role_name(p.role));
+            it = pending_.erase(it);  // a later packet asks again
+            continue;
+        }
+        send_arp(p.role, RTE_ARP_OP_REQUEST, nullptr, it->first, gw_.shared.addr[p.role]);
+        gw_.control_stats.arp_requests_sent++;
+        ++p.tries;
+        p.next_try = now + gw_.tsc_hz;  // once a second
+        ++it;
+    }
+}
+
+}  // namespace espgw

@@ -1,0 +1,152 @@
+// The control core: drains what the workers hand over (IKE messages, events, ARP), applies
+// NAT mapping changes to static SAs, sends NAT keepalives and resolves neighbours. IKE itself
+// arrives in later work; for now IKE messages are counted and logged.
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <time.h>
+
+#include <map>
+#include <set>
+
+#include "arp.h"
+#include "gateway.h"
+#include "log.h"
+
+namespace espgw {
+
+namespace {
+
+std::string endpoint_str(const sa::Endpoint& e) {
+    return net::ipv4_str(e.addr) + ":" + (e.known ? std::to_string(e.port) : std::string("?"));
+}
+
+// RFC 7296 §2.23 for static SAs: the peer (all SAs sharing its peer_id) follows the NAT.
+void apply_mapping_change(Gateway& gw, const dp::ControlEvent& ev) {
+    std::lock_guard lock(gw.control_mutex);
+    sa::Sa* in = gw.sas->find(sa::Direction::inbound, ev.spi);
+    if (!in) return;  // removed meanwhile
+    const sa::Endpoint old = in->current_peer();
+    const sa::Endpoint now{ev.addr, in->params.encap == sa::Encap::udp ? ev.port : uint16_t{0}, true};
+    if (old == now) return;
+    const uint32_t peer = in->params.peer_id;
+    gw.sas->for_each([&](sa::Sa& sa) {
+        if (sa.params.peer_id == peer) sa.move_peer(now);
+    });
+    gw.control_stats.mapping_changes++;
+    log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), endpoint_str(old).c_str(),
+             endpoint_str(now).c_str(), old.known ? "NAT mapping changed" : "port learned");
+}
+
+void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
+    gw.control_stats.keepalives_seen++;
+    std::lock_guard lock(gw.control_mutex);
+    const uint64_t now = rte_rdtsc();
+    gw.sas->for_each([&](sa::Sa& sa) {
+        const sa::Endpoint e = sa.current_peer();
+        if (e.addr == ev.addr && e.port == ev.port) sa.last_seen_tsc.store(now, std::memory_order_relaxed);
+    });
+}
+
+// RFC 3948 §2.3: a single 0xFF octet from the NAT-T port to each UDP-encapsulated peer.
+void send_keepalives(Gateway& gw) {
+    std::set<std::pair<uint32_t, uint16_t>> peers;
+    {
+        std::lock_guard lock(gw.control_mutex);
+        gw.sas->for_each([&](sa::Sa& sa) {
+            const sa::Endpoint e = sa.current_peer();
+            if (sa.params.encap == sa::Encap::udp && sa.params.direction == sa::Direction::outbound && e.known)
+                peers.emplace(e.addr, e.port);
+        });
+    }
+    for (const auto& [addr, port] : peers) {
+        rte_mbuf* m = rte_pktmbuf_alloc(gw.shared.pool);
+        if (!m) return;
+        const uint16_t len = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + 1;
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_append(m, len));
+        if (!ip) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        std::memset(ip, 0, len);
+        ip->version_ihl = RTE_IPV4_VHL_DEF;
+        ip->total_length = rte_cpu_to_be_16(len);
+        ip->time_to_live = 64;
+        ip->next_proto_id = IPPROTO_UDP;
+        ip->src_addr = rte_cpu_to_be_32(gw.shared.addr[dp::kPublic]);
+        ip->dst_addr = rte_cpu_to_be_32(addr);
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+        udp->src_port = rte_cpu_to_be_16(gw.shared.natt_port);
+        udp->dst_port = rte_cpu_to_be_16(port);
+        udp->dgram_len = rte_cpu_to_be_16(sizeof(rte_udp_hdr) + 1);
+        reinterpret_cast<uint8_t*>(udp + 1)[0] = 0xff;
+        m->hash.usr = 1;
+        if (rte_ring_sp_enqueue(gw.shared.tx_ring, m) != 0) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        gw.control_stats.keepalives_sent++;
+    }
+}
+
+void handle_ike(Gateway& gw, rte_mbuf* m) {
+    const uint64_t n = ++gw.control_stats.ike_messages;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, m->l3_len);
+    const uint32_t len = rte_pktmbuf_data_len(m) - m->l3_len - m->l4_len;
+    // No IKE daemon yet: log the first messages so an operator sees IKE arriving.
+    if (n <= 10)
+        log_line("IKE message (%u bytes) from %s:%u to port %u: no IKE responder yet, dropped", len,
+                 net::ipv4_str(rte_be_to_cpu_32(ip->src_addr)).c_str(), rte_be_to_cpu_16(udp->src_port),
+                 rte_be_to_cpu_16(udp->dst_port));
+    rte_pktmbuf_free(m);
+}
+
+}  // namespace
+
+void control_main(Gateway& gw) {
+    Arp arp(gw);
+    const dp::Shared& s = gw.shared;
+    const uint64_t keepalive_tsc = gw.tsc_hz * gw.cfg.keepalive_interval_s;
+    uint64_t next_keepalive = rte_rdtsc() + keepalive_tsc;
+    uint64_t next_tick = 0;
+    void* burst[dp::kBurst];
+    dp::ControlEvent events[dp::kBurst];
+
+    while (!gw.stop.load(std::memory_order_relaxed)) {
+        unsigned work = 0;
+        unsigned n = rte_ring_sc_dequeue_burst(s.ike_ring, burst, dp::kBurst, nullptr);
+        for (unsigned k = 0; k < n; ++k) handle_ike(gw, static_cast<rte_mbuf*>(burst[k]));
+        work += n;
+        n = rte_ring_sc_dequeue_burst(s.slow_ring, burst, dp::kBurst, nullptr);
+        for (unsigned k = 0; k < n; ++k) arp.receive(static_cast<rte_mbuf*>(burst[k]));
+        work += n;
+        n = rte_ring_sc_dequeue_burst_elem(s.event_ring, events, sizeof(dp::ControlEvent), dp::kBurst, nullptr);
+        for (unsigned k = 0; k < n; ++k) {
+            const dp::ControlEvent& ev = events[k];
+            switch (ev.kind) {
+            case dp::ControlEvent::mapping_change: apply_mapping_change(gw, ev); break;
+            case dp::ControlEvent::keepalive: note_keepalive(gw, ev); break;
+            case dp::ControlEvent::resolve: arp.want(ev.role, ev.addr); break;
+            }
+        }
+        work += n;
+
+        const uint64_t now = rte_rdtsc();
+        if (now >= next_tick || n) {
+            arp.tick(now);
+            next_tick = now + gw.tsc_hz / 10;
+        }
+        if (keepalive_tsc && now >= next_keepalive) {
+            send_keepalives(gw);
+            next_keepalive = now + keepalive_tsc;
+        }
+        if (work == 0) {
+            const timespec ts{0, 200 * 1000};  // the control core never needs to spin
+            nanosleep(&ts, nullptr);
+        }
+    }
+}
+
+}  // namespace espgw

@@ -1,0 +1,55 @@
+// The running gateway: everything set up from the config, shared by the control core, the
+// workers and telemetry.
+#pragma once
+
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "espgw/config/config.h"
+#include "espgw/dp/datapath.h"
+
+namespace espgw {
+
+struct Gateway {
+    config::Config cfg;
+    dp::Shared shared;
+    std::unique_ptr<sa::SaTable> sas;
+    std::unique_ptr<net::NeighbourTable> neighbours;
+    rte_rcu_qsbr* rcu = nullptr;
+    std::vector<dp::Worker> workers;
+    std::unique_ptr<dp::WorkerCounters[]> counters;
+    std::mutex control_mutex;  // SA table changes vs. telemetry readers (never taken by workers)
+    std::atomic<bool> stop{false};
+    uint64_t tsc_hz = 0;
+
+    // Control-core statistics (written by the control core only).
+    struct {
+        std::atomic<uint64_t> ike_messages{0};
+        std::atomic<uint64_t> mapping_changes{0};
+        std::atomic<uint64_t> keepalives_sent{0};
+        std::atomic<uint64_t> keepalives_seen{0};
+        std::atomic<uint64_t> arp_requests_sent{0};
+        std::atomic<uint64_t> arp_replies_sent{0};
+    } control_stats;
+
+    unsigned n_roles() const { return shared.has_host ? 3 : 2; }
+};
+
+// setup.cc
+void setup_gateway(Gateway& gw);  // throws with a clear message on failure
+void install_static_sas(Gateway& gw);
+std::vector<std::string> eal_arguments(const config::Config& cfg, const char* argv0);
+// worker_loop.cc
+int worker_main(void* arg);  // arg: Gateway*; the lcore's index in cfg.worker_lcores picks the worker
+// control.cc
+void control_main(Gateway& gw);
+// telemetry.cc
+void register_telemetry(Gateway& gw);
+// host_port.cc
+void configure_host_interface(const Gateway& gw);
+
+}  // namespace espgw

@@ -1,0 +1,185 @@
+// Turning a validated config into running resources: EAL arguments, mempools, rings, RCU,
+// tables, ports and static SAs. Any failure throws before a single packet is forwarded.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "gateway.h"
+#include "log.h"
+
+namespace espgw {
+
+namespace {
+
+std::string device_name(const std::string& device) { return device.substr(0, device.find(',')); }
+
+uint32_t mask_of(uint8_t len) { return len == 0 ? 0 : ~uint32_t{0} << (32 - len); }
+
+uint16_t setup_port(const Gateway& gw, const std::string& device, uint16_t mtu, uint16_t rx_desc, uint16_t tx_desc,
+                    const char* role) {
+    uint16_t port;
+    if (rte_eth_dev_get_port_by_name(device_name(device).c_str(), &port) != 0)
+        throw std::runtime_error(std::string(role) + " port: no DPDK device '" + device + "'");
+    const auto queues = static_cast<uint16_t>(gw.cfg.worker_lcores.size());
+    rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(port, &info) != 0) throw std::runtime_error(std::string(role) + " port: no device info");
+    if (info.max_rx_queues < queues || info.max_tx_queues < queues)
+        throw std::runtime_error(std::string(role) + " port '" + device + "' has " + std::to_string(info.max_rx_queues) +
+                                 " queues, the workers need " + std::to_string(queues));
+    rte_eth_conf conf{};
+    if (queues > 1 && info.flow_type_rss_offloads) {
+        // Spread by addresses and ports: one NAT-T peer (one 5-tuple) stays on one worker.
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+                                           (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP);
+    }
+    if (rte_eth_dev_configure(port, queues, queues, &conf) != 0)
+        throw std::runtime_error(std::string(role) + " port: configure failed");
+    uint16_t rxd = rx_desc, txd = tx_desc;
+    rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+    const int socket = rte_eth_dev_socket_id(port);
+    for (uint16_t q = 0; q < queues; ++q) {
+        if (rte_eth_rx_queue_setup(port, q, rxd, socket, nullptr, gw.shared.pool) != 0 ||
+            rte_eth_tx_queue_setup(port, q, txd, socket, nullptr) != 0)
+            throw std::runtime_error(std::string(role) + " port: queue setup failed");
+    }
+    if (mtu && rte_eth_dev_set_mtu(port, mtu) != 0)
+        log_line("%s port: cannot set MTU %u on the device (kept its own)", role, mtu);
+    if (rte_eth_dev_start(port) != 0) throw std::runtime_error(std::string(role) + " port: start failed");
+    rte_eth_promiscuous_enable(port);
+    return port;
+}
+
+net::Mac mac_of(uint16_t port) {
+    rte_ether_addr a;
+    rte_eth_macaddr_get(port, &a);
+    net::Mac m;
+    std::memcpy(m.b, a.addr_bytes, 6);
+    return m;
+}
+
+}  // namespace
+
+std::vector<std::string> eal_arguments(const config::Config& cfg, const char* argv0) {
+    std::vector<std::string> a{argv0};
+    a.insert(a.end(), cfg.eal_args.begin(), cfg.eal_args.end());
+    std::string lcores = std::to_string(cfg.control_lcore);
+    for (unsigned l : cfg.worker_lcores) lcores += "," + std::to_string(l);
+    a.insert(a.end(), {"-l", lcores, "--main-lcore", std::to_string(cfg.control_lcore)});
+    const size_t workers = cfg.worker_lcores.size();
+    auto add_device = [&](const std::string& dev) {
+        if (dev.empty()) return;
+        if (dev.rfind("net_", 0) != 0) {
+            a.insert(a.end(), {"-a", dev});
+            return;
+        }
+        std::string d = dev;
+        // af_packet and tap take their queue count from the devargs: one per worker.
+        if (dev.rfind("net_af_packet", 0) == 0 && dev.find("qpairs=") == std::string::npos && workers > 1)
+            d += ",qpairs=" + std::to_string(workers);
+        a.insert(a.end(), {"--vdev", d});
+    };
+    add_device(cfg.public_port.device);
+    add_device(cfg.protected_port.device);
+    add_device(cfg.host.device);
+    return a;
+}
+
+void setup_gateway(Gateway& gw) {
+    const config::Config& c = gw.cfg;
+    dp::Shared& s = gw.shared;
+    gw.tsc_hz = rte_get_tsc_hz();
+    const unsigned n_workers = static_cast<unsigned>(c.worker_lcores.size());
+
+    s.pool = rte_pktmbuf_pool_create("espgw_mbufs", c.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+    s.indirect_pool = rte_pktmbuf_pool_create("espgw_indirect", 4095, 128, 0, 0, rte_socket_id());
+    if (!s.pool || !s.indirect_pool)
+        throw std::runtime_error("cannot create the mbuf pools (" + std::to_string(c.mbufs) +
+                                 " mbufs): raise -m in eal or lower mbufs");
+    s.ike_ring = rte_ring_create("espgw_ike", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
+    s.slow_ring = rte_ring_create("espgw_slow", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
+    s.tx_ring = rte_ring_create("espgw_tx", c.ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    s.event_ring = rte_ring_create_elem("espgw_events", sizeof(dp::ControlEvent), c.ring_size, rte_socket_id(),
+                                        RING_F_SC_DEQ);
+    if (!s.ike_ring || !s.slow_ring || !s.tx_ring || !s.event_ring) throw std::runtime_error("cannot create rings");
+
+    const size_t rcu_size = rte_rcu_qsbr_get_memsize(n_workers);
+    gw.rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("espgw_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
+    if (!gw.rcu || rte_rcu_qsbr_init(gw.rcu, n_workers) != 0) throw std::runtime_error("cannot create RCU state");
+    gw.sas = std::make_unique<sa::SaTable>(c.max_sas, gw.rcu, static_cast<int>(rte_socket_id()));
+    gw.neighbours = std::make_unique<net::NeighbourTable>(4096, static_cast<int>(rte_socket_id()));
+    s.sas = gw.sas.get();
+    s.neighbours = gw.neighbours.get();
+
+    s.natt_port = c.natt_port;
+    s.ike_port = c.ike_port;
+    s.addr[dp::kPublic] = c.public_port.address;
+    s.mask[dp::kPublic] = mask_of(c.public_port.prefix_len);
+    s.addr[dp::kProtected] = c.protected_port.address;
+    s.mask[dp::kProtected] = mask_of(c.protected_port.prefix_len);
+    s.public_gateway = c.public_port.gateway;
+    s.public_mtu = c.public_port.mtu;
+    s.mtu_policy = c.mtu_policy == config::MtuPolicy::icmp ? dp::MtuPolicy::icmp : dp::MtuPolicy::fragment;
+    s.event_interval_tsc = gw.tsc_hz / 1000 * c.mapping_event_interval_ms;
+    if (c.routes.size() > std::size(s.routes)) throw std::runtime_error("at most 16 routes");
+    for (const config::Route& r : c.routes) {
+        const uint32_t mask = mask_of(r.prefix.len);
+        s.routes[s.n_routes++] = {r.prefix.v4_host() & mask, mask, r.via, r.public_side ? dp::kPublic : dp::kProtected};
+    }
+
+    s.port_id[dp::kPublic] = setup_port(gw, c.public_port.device, c.public_port.mtu, c.public_port.rx_desc,
+                                        c.public_port.tx_desc, "public");
+    s.port_id[dp::kProtected] = setup_port(gw, c.protected_port.device, c.protected_port.mtu,
+                                           c.protected_port.rx_desc, c.protected_port.tx_desc, "protected");
+    s.port_mac[dp::kPublic] = mac_of(s.port_id[dp::kPublic]);
+    s.port_mac[dp::kProtected] = mac_of(s.port_id[dp::kProtected]);
+    if (!c.host.device.empty()) {
+        s.port_id[dp::kHost] = setup_port(gw, c.host.device, 0, 512, 512, "host");
+        // The tap's Linux side answers to the PMD's MAC; our frames toward it need another
+        // source MAC, and our proxy-ARP answers on the tap name that one too.
+        s.host_mac = mac_of(s.port_id[dp::kHost]);
+        s.port_mac[dp::kHost] = s.port_mac[dp::kPublic];
+        s.port_mac[dp::kHost].b[0] = 0x02;
+        s.port_mac[dp::kHost].b[5] ^= 0x5a;
+        s.has_host = true;
+    }
+    for (const config::StaticNeighbour& n : c.neighbours) {
+        net::Mac m;
+        std::memcpy(m.b, n.mac, 6);
+        gw.neighbours->learn(n.address, m, UINT64_MAX);
+    }
+
+    gw.counters.reset(new dp::WorkerCounters[n_workers]);
+    gw.workers.resize(n_workers);
+    for (unsigned k = 0; k < n_workers; ++k) {
+        dp::Worker& w = gw.workers[k];
+        w.id = k;
+        w.shared = &gw.shared;
+        w.counters = &gw.counters[k];
+        w.mgr = crypto::make_mb_mgr();
+        if (!w.mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
+    }
+}
+
+void install_static_sas(Gateway& gw) {
+    IMB_MGR* mgr = gw.workers.at(0).mgr;  // key expansion happens before the workers start
+    std::lock_guard lock(gw.control_mutex);
+    for (const config::SaConfig& sc : gw.cfg.sas) {
+        auto sa = std::make_unique<sa::Sa>(sc.params);
+        std::string err;
+        if (!crypto::expand_sa_keys(mgr, sc.cipher, sc.integrity, sc.key, sc.auth_key, sa->keys, err) ||
+            !gw.sas->install(std::move(sa), err))
+            throw config::ConfigError(gw.cfg.source, sc.line, "sas", sc.params.name + ": " + err);
+        const sa::SaParams& p = sc.params;
+        log_line("SA %s installed: %s spi 0x%08x %s %s peer %s:%s", p.name.c_str(),
+                 p.direction == sa::Direction::inbound ? "in" : "out", p.spi,
+                 p.mode == sa::Mode::tunnel ? "tunnel" : "transport", std::string(crypto::name_of(sc.cipher)).c_str(),
+                 net::ipv4_str(p.peer.addr).c_str(), p.peer.known ? std::to_string(p.peer.port).c_str() : "learn");
+    }
+}
+
+}  // namespace espgw

@@ -1,0 +1,221 @@
+// Counters for operators through DPDK telemetry (dpdk-telemetry.py, or any client of the
+// telemetry socket). Commands: /espgw/stats, /espgw/drops, /espgw/ports, /espgw/workers,
+// /espgw/sas, /espgw/sa,<spi>, /espgw/neighbours. Reads are relaxed loads of counters each
+// written by one thread; the SA list is walked under the control mutex.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "gateway.h"
+
+namespace espgw {
+
+namespace {
+
+Gateway* g_gw = nullptr;
+
+uint64_t load(const uint64_t& v) { return __atomic_load_n(&v, __ATOMIC_RELAXED); }
+
+rte_tel_data* new_dict() {
+    rte_tel_data* d = rte_tel_data_alloc();
+    rte_tel_data_start_dict(d);
+    return d;
+}
+
+void add_drops(rte_tel_data* d, const uint64_t* drops) {
+    for (unsigned r = 0; r < dp::kDropReasons; ++r)
+        rte_tel_data_add_dict_u64(d, std::string(dp::drop_name(static_cast<dp::Drop>(r))).c_str(), drops[r]);
+}
+
+int cmd_stats(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    uint64_t rx[dp::kRoles]{}, tx[dp::kRoles]{}, esp_in = 0, esp_out = 0, ka = 0, ike = 0, events = 0, drops = 0;
+    for (size_t k = 0; k < gw.workers.size(); ++k) {
+        const dp::WorkerCounters& c = gw.counters[k];
+        for (unsigned r = 0; r < dp::kRoles; ++r) {
+            rx[r] += load(c.rx[r]);
+            tx[r] += load(c.tx[r]);
+            for (unsigned why = 0; why < dp::kDropReasons; ++why) drops += load(c.drops[r][why]);
+        }
+        esp_in += load(c.esp_in);
+        esp_out += load(c.esp_out);
+        ka += load(c.keepalives);
+        ike += load(c.ike);
+        events += load(c.events);
+    }
+    for (unsigned r = 0; r < gw.n_roles(); ++r) {
+        rte_tel_data_add_dict_u64(d, (std::string(dp::role_name(r)) + "_rx").c_str(), rx[r]);
+        rte_tel_data_add_dict_u64(d, (std::string(dp::role_name(r)) + "_tx").c_str(), tx[r]);
+    }
+    rte_tel_data_add_dict_u64(d, "esp_in", esp_in);
+    rte_tel_data_add_dict_u64(d, "esp_out", esp_out);
+    rte_tel_data_add_dict_u64(d, "keepalives_in", ka);
+    rte_tel_data_add_dict_u64(d, "ike_in", ike);
+    rte_tel_data_add_dict_u64(d, "events", events);
+    rte_tel_data_add_dict_u64(d, "drops", drops);
+    rte_tel_data_add_dict_u64(d, "ike_messages", gw.control_stats.ike_messages.load());
+    rte_tel_data_add_dict_u64(d, "mapping_changes", gw.control_stats.mapping_changes.load());
+    rte_tel_data_add_dict_u64(d, "keepalives_sent", gw.control_stats.keepalives_sent.load());
+    rte_tel_data_add_dict_u64(d, "keepalives_seen", gw.control_stats.keepalives_seen.load());
+    rte_tel_data_add_dict_u64(d, "arp_requests_sent", gw.control_stats.arp_requests_sent.load());
+    rte_tel_data_add_dict_u64(d, "arp_replies_sent", gw.control_stats.arp_replies_sent.load());
+    std::lock_guard lock(gw.control_mutex);
+    rte_tel_data_add_dict_u64(d, "sas", gw.sas->size());
+    return 0;
+}
+
+int cmd_drops(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    uint64_t sum[dp::kDropReasons]{};
+    for (size_t k = 0; k < gw.workers.size(); ++k)
+        for (unsigned r = 0; r < dp::kRoles; ++r)
+            for (unsigned why = 0; why < dp::kDropReasons; ++why) sum[why] += load(gw.counters[k].drops[r][why]);
+    rte_tel_data_start_dict(d);
+    add_drops(d, sum);
+    return 0;
+}
+
+int cmd_ports(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    for (unsigned r = 0; r < gw.n_roles(); ++r) {
+        rte_tel_data* p = new_dict();
+        rte_eth_stats st{};
+        rte_eth_stats_get(gw.shared.port_id[r], &st);
+        rte_tel_data_add_dict_int(p, "port_id", gw.shared.port_id[r]);
+        rte_tel_data_add_dict_u64(p, "ipackets", st.ipackets);
+        rte_tel_data_add_dict_u64(p, "opackets", st.opackets);
+        rte_tel_data_add_dict_u64(p, "ibytes", st.ibytes);
+        rte_tel_data_add_dict_u64(p, "obytes", st.obytes);
+        rte_tel_data_add_dict_u64(p, "imissed", st.imissed);
+        rte_tel_data_add_dict_u64(p, "ierrors", st.ierrors);
+        rte_tel_data_add_dict_u64(p, "oerrors", st.oerrors);
+        uint64_t drops[dp::kDropReasons]{};
+        for (size_t k = 0; k < gw.workers.size(); ++k)
+            for (unsigned why = 0; why < dp::kDropReasons; ++why) drops[why] += load(gw.counters[k].drops[r][why]);
+        rte_tel_data* dd = new_dict();
+        add_drops(dd, drops);
+        rte_tel_data_add_dict_container(p, "drops", dd, 0);
+        rte_tel_data_add_dict_container(d, dp::role_name(r), p, 0);
+    }
+    return 0;
+}
+
+int cmd_workers(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    for (size_t k = 0; k < gw.workers.size(); ++k) {
+        const dp::WorkerCounters& c = gw.counters[k];
+        rte_tel_data* w = new_dict();
+        rte_tel_data_add_dict_int(w, "lcore", static_cast<int>(gw.cfg.worker_lcores[k]));
+        for (unsigned r = 0; r < gw.n_roles(); ++r) {
+            rte_tel_data_add_dict_u64(w, (std::string(dp::role_name(r)) + "_rx").c_str(), load(c.rx[r]));
+            rte_tel_data_add_dict_u64(w, (std::string(dp::role_name(r)) + "_tx").c_str(), load(c.tx[r]));
+        }
+        rte_tel_data_add_dict_u64(w, "esp_in", load(c.esp_in));
+        rte_tel_data_add_dict_u64(w, "esp_out", load(c.esp_out));
+        rte_tel_data_add_dict_u64(w, "keepalives_in", load(c.keepalives));
+        rte_tel_data_add_dict_u64(w, "ike_in", load(c.ike));
+        rte_tel_data_add_dict_u64(w, "idle_sleeps", load(c.idle_sleeps));
+        uint64_t drops = 0;
+        for (unsigned r = 0; r < dp::kRoles; ++r)
+            for (unsigned why = 0; why < dp::kDropReasons; ++why) drops += load(c.drops[r][why]);
+        rte_tel_data_add_dict_u64(w, "drops", drops);
+        rte_tel_data_add_dict_container(d, ("worker" + std::to_string(k)).c_str(), w, 0);
+    }
+    return 0;
+}
+
+void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
+    const sa::SaParams& p = sa.params;
+    const sa::SaCounters t = sa.totals();
+    const sa::Endpoint e = sa.current_peer();
+    rte_tel_data_add_dict_u64(s, "spi", p.spi);
+    rte_tel_data_add_dict_string(s, "direction", p.direction == sa::Direction::inbound ? "in" : "out");
+    rte_tel_data_add_dict_string(s, "mode", p.mode == sa::Mode::tunnel ? "tunnel" : "transport");
+    rte_tel_data_add_dict_string(s, "peer", (net::ipv4_str(e.addr) + ":" + (e.known ? std::to_string(e.port) : "?")).c_str());
+    rte_tel_data_add_dict_u64(s, "packets", t.packets);
+    rte_tel_data_add_dict_u64(s, "bytes", t.bytes);
+    uint64_t drops = 0;
+    for (uint64_t v : t.drops) drops += v;
+    rte_tel_data_add_dict_u64(s, "drops", drops);
+    if (!detail) return;
+    rte_tel_data_add_dict_string(s, "name", p.name.c_str());
+    rte_tel_data_add_dict_string(s, "cipher", std::string(crypto::name_of(sa.keys.cipher)).c_str());
+    rte_tel_data_add_dict_string(s, "integrity", std::string(crypto::name_of(sa.keys.integrity)).c_str());
+    rte_tel_data_add_dict_string(s, "local_ts", p.local_ts.str().c_str());
+    rte_tel_data_add_dict_string(s, "remote_ts", p.remote_ts.str().c_str());
+    rte_tel_data_add_dict_u64(s, "seq_out", sa.seq_out.load(std::memory_order_relaxed));
+    rte_tel_data_add_dict_u64(s, "replay_top", sa.replay.top());
+    rte_tel_data_add_dict_u64(s, "replay_window", sa.replay.size());
+    const uint64_t seen = sa.last_seen_tsc.load(std::memory_order_relaxed);
+    rte_tel_data_add_dict_u64(s, "idle_ms", seen ? (rte_rdtsc() - seen) * 1000 / g_gw->tsc_hz : UINT64_MAX);
+    rte_tel_data* dd = new_dict();
+    add_drops(dd, t.drops);
+    rte_tel_data_add_dict_container(s, "drops_by_reason", dd, 0);
+}
+
+int cmd_sas(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    unsigned n = 0;
+    gw.sas->for_each([&](sa::Sa& sa) {
+        if (++n > RTE_TEL_MAX_DICT_ENTRIES) return;  // the reply has a fixed size; use /espgw/sa for the rest
+        rte_tel_data* s = new_dict();
+        describe_sa(s, sa, false);
+        rte_tel_data_add_dict_container(d, sa.params.name.c_str(), s, 0);
+    });
+    return 0;
+}
+
+int cmd_sa(const char*, const char* params, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    if (!params || !*params) return -1;
+    char* end = nullptr;
+    const unsigned long spi = std::strtoul(params, &end, 0);
+    if (*end) return -1;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    for (sa::Direction dir : {sa::Direction::inbound, sa::Direction::outbound}) {
+        if (const sa::Sa* sa = gw.sas->find(dir, static_cast<uint32_t>(spi))) {
+            rte_tel_data* s = new_dict();
+            describe_sa(s, *sa, true);
+            rte_tel_data_add_dict_container(d, dir == sa::Direction::inbound ? "in" : "out", s, 0);
+        }
+    }
+    return 0;
+}
+
+int cmd_neighbours(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    const uint64_t now = rte_rdtsc();
+    for (const auto& e : gw.neighbours->snapshot()) {
+        char mac[18];
+        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", e.mac.b[0], e.mac.b[1], e.mac.b[2], e.mac.b[3],
+                 e.mac.b[4], e.mac.b[5]);
+        const bool live = e.resolved && e.expires_tsc > now;
+        rte_tel_data_add_dict_string(d, net::ipv4_str(e.addr).c_str(), live ? mac : "unresolved");
+    }
+    return 0;
+}
+
+}  // namespace
+
+void register_telemetry(Gateway& gw) {
+    g_gw = &gw;
+    rte_telemetry_register_cmd("/espgw/stats", cmd_stats, "Gateway totals. No parameters");
+    rte_telemetry_register_cmd("/espgw/drops", cmd_drops, "Dropped packets by reason. No parameters");
+    rte_telemetry_register_cmd("/espgw/ports", cmd_ports, "Per-port device stats and drops. No parameters");
+    rte_telemetry_register_cmd("/espgw/workers", cmd_workers, "Per-worker counters. No parameters");
+    rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "Installed SAs with counters. No parameters");
+    rte_telemetry_register_cmd("/espgw/sa", cmd_sa, "One SA in detail. Parameter: SPI (decimal or 0x hex)");
+    rte_telemetry_register_cmd("/espgw/neighbours", cmd_neighbours, "ARP table. No parameters");
+}
+
+}  // namespace espgw
