@@ -49,7 +49,8 @@ int worker_main(void* arg);  // arg: Gateway*; the lcore's index in cfg.worker_l
 void control_main(Gateway& gw);
 // telemetry.cc
 void register_telemetry(Gateway& gw);
-// host_port.cc
+// linux_ifaces.cc
 void configure_host_interface(const Gateway& gw);
+void isolate_af_packet_interfaces(const config::Config& cfg);
 
 }  // namespace espgw

@@ -67,9 +67,12 @@ int main(int argc, char** argv) {
         espgw::install_static_sas(gw);
     } catch (const std::exception& e) {
         fprintf(stderr, "espgw: %s\n", e.what());
+        gw.sas.reset();
+        gw.neighbours.reset();
         rte_eal_cleanup();
         return 1;
     }
+    espgw::isolate_af_packet_interfaces(gw.cfg);
     espgw::configure_host_interface(gw);
     espgw::register_telemetry(gw);
     g_running = &gw;
@@ -92,6 +95,7 @@ int main(int argc, char** argv) {
     for (unsigned r = 0; r < gw.n_roles(); ++r) rte_eth_dev_stop(gw.shared.port_id[r]);
     for (auto& w : gw.workers) espgw::crypto::release_mb_mgr(w.mgr);
     gw.sas.reset();
+    gw.neighbours.reset();
     rte_eal_cleanup();
     return rc;
 }

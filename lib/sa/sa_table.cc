@@ -19,8 +19,9 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
         slots_[k].store(nullptr, std::memory_order_relaxed);
         free_slots_.push_back(capacity - 1 - k);
     }
-    static std::atomic<unsigned> instance{0};
-    const std::string name = "espgw_spi" + std::to_string(instance++);
+    static std::atomic<unsigned> instances{0};
+    instance_ = instances++;
+    const std::string name = "espgw_spi" + std::to_string(instance_);
     rte_hash_parameters hp{};
     hp.name = name.c_str();
     hp.entries = capacity < 8 ? 8 : capacity;
@@ -36,12 +37,24 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     rc.free_key_data_func = no_free;
     if (rte_hash_rcu_qsbr_add(spi_hash_, &rc) != 0)
         throw std::runtime_error("cannot attach RCU to the SPI hash");
-    rebuild_lpm();
+    // rte_lpm (DIR-24-8, 64 MB) is updated in place under RCU; rte_lpm6 has no RCU hooks
+    // and is small, so it is rebuilt and swapped.
+    const std::string n4 = "espgw4_" + std::to_string(instance_);
+    rte_lpm_config c4{};
+    c4.max_rules = capacity_ + 1;
+    c4.number_tbl8s = 256;
+    lpm4_ = rte_lpm_create(n4.c_str(), socket_, &c4);
+    if (!lpm4_) throw std::runtime_error("cannot create the outbound IPv4 LPM table (64 MB: raise -m)");
+    rte_lpm_rcu_config lc{};
+    lc.v = rcu;
+    lc.mode = RTE_LPM_QSBR_MODE_SYNC;
+    if (rte_lpm_rcu_qsbr_add(lpm4_, &lc) != 0) throw std::runtime_error("cannot attach RCU to the LPM table");
+    rebuild_lpm6();
 }
 
 SaTable::~SaTable() {
     rte_hash_free(spi_hash_);
-    rte_lpm_free(lpm4_.load());
+    rte_lpm_free(lpm4_);
     rte_lpm6_free(lpm6_.load());
 }
 
@@ -97,8 +110,10 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error) {
     }
     Outbound entry{std::move(sa), take_slot()};
     slots_[entry.slot].store(entry.sa.get(), std::memory_order_release);
+    const net::Prefix prefix = entry.sa->params.remote_ts;
+    const uint32_t slot = entry.slot;
     outbound_.emplace(spi, std::move(entry));
-    rebuild_lpm();
+    lpm_add(prefix, slot);
     return true;
 }
 
@@ -115,7 +130,7 @@ bool SaTable::remove(Direction dir, uint32_t spi) {
     const uint32_t slot = it->second.slot;
     Outbound gone = std::move(it->second);
     outbound_.erase(it);
-    rebuild_lpm();  // includes a grace period: no worker can reach the slot afterwards
+    lpm_delete(gone.sa->params.remote_ts);  // with a grace period: no worker reaches the slot now
     slots_[slot].store(nullptr, std::memory_order_release);
     grace_period();
     free_slots_.push_back(slot);
@@ -136,36 +151,36 @@ Sa* SaTable::find(Direction dir, uint32_t spi) const {
     return it == outbound_.end() ? nullptr : it->second.sa.get();
 }
 
-void SaTable::rebuild_lpm() {
-    const std::string gen = std::to_string(lpm_generation_++);
-    const uintptr_t self = reinterpret_cast<uintptr_t>(this) & 0xffffff;
-    const std::string n4 = "espgw4_" + std::to_string(self) + "_" + gen;
-    const std::string n6 = "espgw6_" + std::to_string(self) + "_" + gen;
-    rte_lpm_config c4{};
-    c4.max_rules = capacity_ + 1;
-    c4.number_tbl8s = 256;
-    rte_lpm* l4 = rte_lpm_create(n4.c_str(), socket_, &c4);
+void SaTable::rebuild_lpm6() {
+    const std::string name = "espgw6_" + std::to_string(instance_) + "_" + std::to_string(lpm_generation_++);
     rte_lpm6_config c6{};
     c6.max_rules = capacity_ + 1;
-    c6.number_tbl8s = 1 << 12;
-    rte_lpm6* l6 = rte_lpm6_create(n6.c_str(), socket_, &c6);
-    if (!l4 || !l6) {
-        rte_lpm_free(l4);
-        rte_lpm6_free(l6);
-        throw std::runtime_error("cannot create the outbound LPM tables");
-    }
+    c6.number_tbl8s = 1 << 10;
+    rte_lpm6* l6 = rte_lpm6_create(name.c_str(), socket_, &c6);
+    if (!l6) throw std::runtime_error("cannot create the outbound IPv6 LPM table");
     for (const auto& [spi, o] : outbound_) {
         const net::Prefix& ts = o.sa->params.remote_ts;
-        if (ts.family == 4)
-            rte_lpm_add(l4, ts.v4_host(), ts.len, o.slot);
-        else if (ts.family == 6)
-            rte_lpm6_add(l6, ts.addr, ts.len, o.slot);
+        if (ts.family == 6) rte_lpm6_add(l6, ts.addr, ts.len, o.slot);
     }
-    rte_lpm* old4 = lpm4_.exchange(l4, std::memory_order_acq_rel);
     rte_lpm6* old6 = lpm6_.exchange(l6, std::memory_order_acq_rel);
     grace_period();
-    rte_lpm_free(old4);
     rte_lpm6_free(old6);
+}
+
+void SaTable::lpm_add(const net::Prefix& ts, uint32_t slot) {
+    if (ts.family == 4)
+        rte_lpm_add(lpm4_, ts.v4_host(), ts.len, slot);
+    else
+        rebuild_lpm6();
+}
+
+void SaTable::lpm_delete(const net::Prefix& ts) {
+    if (ts.family == 4) {
+        rte_lpm_delete(lpm4_, ts.v4_host(), ts.len);
+        grace_period();
+    } else {
+        rebuild_lpm6();
+    }
 }
 
 void SaTable::lookup_inbound(const uint32_t* spis, uint32_t n, Sa** out) const {
@@ -179,7 +194,7 @@ void SaTable::lookup_inbound(const uint32_t* spis, uint32_t n, Sa** out) const {
 
 Sa* SaTable::lookup_outbound_v4(uint32_t dst_host) const {
     uint32_t slot;
-    if (rte_lpm_lookup(lpm4_.load(std::memory_order_acquire), dst_host, &slot) != 0) return nullptr;
+    if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
     return slots_[slot].load(std::memory_order_acquire);
 }
 

@@ -59,7 +59,7 @@ class Server:
 
     def start_new_jobs(self):
         for name in sorted(os.listdir(self.jobs_dir)):
-            job_id, dot, ext = name.partition(".")
+            job_id, _, ext = name.partition(".")
             if ext != "job" or not job_id or job_id in self.seen:
                 continue
             self.seen.add(job_id)

@@ -145,16 +145,26 @@ class GuestJob:
 
     def __init__(self, peer, cmd, timeout, job_id):
         self.peer, self.cmd, self.timeout, self.id = peer, cmd, timeout, job_id
+        self._result = None
 
     def _file(self, ext):
         return os.path.join(self.peer.jobs_dir, f"{self.id}.{ext}")
 
     def done(self):
         """True once the command has finished."""
-        return os.path.exists(self._file("rc"))
+        return self._result is not None or os.path.exists(self._file("rc"))
 
     def wait(self, check=False):
         """Wait for the command; CompletedProcess(args, returncode, stdout, stderr)."""
+        if self._result is None:
+            self._result = self._collect()
+        if check and self._result.returncode != 0:
+            res = self._result
+            raise RuntimeError(f"guest command failed ({res.returncode}): {self.cmd}\n"
+                               f"{res.stdout}{res.stderr}")
+        return self._result
+
+    def _collect(self):
         wait_for(lambda: self.peer._check_alive() and self.done(), self.timeout + SLACK,
                  f"guest command {self.cmd!r}")
         with open(self._file("rc")) as f:
@@ -165,7 +175,4 @@ class GuestJob:
             err = f.read()
         for ext in ("job", "out", "err", "rc"):  # keeps the guest's directory scan short
             os.unlink(self._file(ext))
-        res = subprocess.CompletedProcess(self.cmd, rc, out, err)
-        if check and rc != 0:
-            raise RuntimeError(f"guest command failed ({rc}): {self.cmd}\n{out}{err}")
-        return res
+        return subprocess.CompletedProcess(self.cmd, rc, out, err)

@@ -7,8 +7,8 @@
 //
 // Workers read under RCU (rte_rcu_qsbr): they report a quiescent state once per loop. Every
 // change is made by the control core, which frees what it replaced only after a grace
-// period. LPM tables are rebuilt copy-on-write and swapped, since selectors change rarely
-// (an SA install, not a rekey) and this keeps rte_lpm6, which has no RCU hooks, safe too.
+// period (rte_hash and rte_lpm take the RCU variable themselves; rte_lpm6, which cannot, is
+// rebuilt and swapped: selectors change on SA install, not on rekey).
 #pragma once
 
 #include <rte_hash.h>
@@ -57,7 +57,9 @@ private:
         std::unique_ptr<Sa> sa;
         uint32_t slot;
     };
-    void rebuild_lpm();
+    void rebuild_lpm6();
+    void lpm_add(const net::Prefix& ts, uint32_t slot);
+    void lpm_delete(const net::Prefix& ts);
     void grace_period() const;
     uint32_t take_slot();
 
@@ -69,7 +71,8 @@ private:
     std::map<uint32_t, Outbound> outbound_;            // by SPI
     std::unique_ptr<std::atomic<Sa*>[]> slots_;
     std::vector<uint32_t> free_slots_;
-    std::atomic<rte_lpm*> lpm4_{nullptr};
+    unsigned instance_ = 0;
+    rte_lpm* lpm4_ = nullptr;
     std::atomic<rte_lpm6*> lpm6_{nullptr};
     uint32_t lpm_generation_ = 0;
 };

@@ -1,6 +1,10 @@
-// The host exception port: a tap whose Linux side carries the gateway's own addresses, so
-// the host stack (ssh, a service, ping replies) works through the gateway's ports. Done once
-// at start-up with iproute2, which every target system has.
+// Glue with the Linux interfaces the gateway uses, done once at start-up with iproute2:
+//  - the host exception port: a tap whose Linux side carries the gateway's own addresses, so
+//    the host stack (ssh, a service, ping replies) works through the gateway's ports;
+//  - af_packet ports: the kernel would also deliver their frames to its own stack (af_packet
+//    only taps them), which answers twice for the gateway's addresses; an nftables netdev
+//    ingress drop stops that after af_packet has seen the frame.
+#include <cctype>
 #include <cstdlib>
 #include <string>
 
@@ -18,6 +22,22 @@ bool run(const std::string& cmd) {
 }
 
 }  // namespace
+
+void isolate_af_packet_interfaces(const config::Config& c) {
+    for (const std::string& dev : {c.public_port.device, c.protected_port.device}) {
+        if (dev.rfind("net_af_packet", 0) != 0) continue;
+        const size_t at = dev.find("iface=");
+        if (at == std::string::npos) continue;
+        const std::string iface = dev.substr(at + 6, dev.find(',', at) - at - 6);
+        std::string table = "espgw_" + iface;
+        for (char& ch : table)
+            if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+        run("nft add table netdev " + table);
+        run("nft 'add chain netdev " + table + " ingress { type filter hook ingress device \"" + iface +
+            "\" priority 0; policy drop; }'");
+        run("sysctl -qw net.ipv6.conf." + iface + ".disable_ipv6=1");
+    }
+}
 
 void configure_host_interface(const Gateway& gw) {
     const config::Config& c = gw.cfg;
