@@ -4,6 +4,7 @@
 #include <rte_eal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -17,5 +18,8 @@ int main(int argc, char** argv) {
     }
     const int rc = RUN_ALL_TESTS();
     rte_eal_cleanup();
+    // EAL leaves its runtime directory behind even with --no-shconf.
+    const std::string dir = "/var/run/dpdk/" + prefix;
+    std::filesystem::remove_all(dir);
     return rc;
 }

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""scapy as an independent ESP peer behind a real NAT (nftables masquerade, random ports).
+
+  peer ns (scapy, 198.51.100.2, inner 10.2.0.x) -- NAT ns -- espgw (af_packet) -- LAN ns (10.1.0.2)
+
+For every cipher scapy implements: an ICMP echo built and encrypted by scapy is decrypted and
+forwarded by espgw to the LAN host; the host's reply is encrypted by espgw toward the NAT
+mapping it learned and decrypted by scapy. Then: replayed, corrupted and truncated packets are
+counted and never delivered; keepalives and IKE-marked packets are classified; a NAT rebinding
+(conntrack flush) moves the SA's endpoint; tshark, given the keys, checks every ICV of the
+captured public-side traffic.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from gateway import Gateway, sa_entry, poll_until  # noqa: E402
+from netns_socket import udp_socket  # noqa: E402
+from topology import Topology  # noqa: E402
+
+from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
+from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
+
+PEER, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
+
+# (espgw cipher, espgw integrity, scapy crypt, scapy auth, key length, auth key length, tshark names)
+SUITES = [
+    ("aes128-gcm", None, "AES-GCM", None, 20, 0, ('AES-GCM with 16 octet ICV [RFC4106]', 'NULL')),
+    ("aes256-gcm", None, "AES-GCM", None, 36, 0, ('AES-GCM with 16 octet ICV [RFC4106]', 'NULL')),
+    ("aes128-cbc", "hmac-sha256-128", "AES-CBC", "SHA2-256-128", 16, 32, ('AES-CBC [RFC3602]', 'HMAC-SHA-256-128 [RFC4868]')),
+    ("aes256-cbc", "hmac-sha1-96", "AES-CBC", "HMAC-SHA1-96", 32, 20, ('AES-CBC [RFC3602]', 'HMAC-SHA-1-96 [RFC2404]')),
+    ("aes128-cbc", "hmac-sha384-192", "AES-CBC", "SHA2-384-192", 16, 48, ('AES-CBC [RFC3602]', 'HMAC-SHA-384-192 [RFC4868]')),
+    ("aes256-cbc", "hmac-sha512-256", "AES-CBC", "SHA2-512-256", 32, 64, ('AES-CBC [RFC3602]', 'HMAC-SHA-512-256 [RFC4868]')),
+    ("chacha20-poly1305", None, "CHACHA20-POLY1305", None, 36, 0, None),
+]
+
+
+class Tunnel:
+    """One scapy road warrior: its SAs, its UDP socket, its inner address."""
+
+    def __init__(self, k, suite):
+        self.k = k
+        self.cipher, self.integ, crypt, auth, klen, alen, self.tshark = suite
+        self.esn = k == len(SUITES)  # the extra last tunnel runs with ESN
+        self.inner = f"10.2.0.{10 + k}"
+        self.port = 4600 + k
+        self.spi_in, self.spi_out = 0x1000 + k, 0x2000 + k  # espgw's inbound / outbound
+        self.key_in, self.key_out = os.urandom(klen), os.urandom(klen)
+        self.auth_in, self.auth_out = os.urandom(alen), os.urandom(alen)
+        kw = dict(crypt_algo=crypt)
+        if auth:
+            kw.update(auth_algo=auth)
+        esn = dict(esn_en=True, esn=0) if self.esn else {}
+        self.tx = SecurityAssociation(ESP, spi=self.spi_in, crypt_key=self.key_in, auth_key=self.auth_in or None,
+                                      tunnel_header=IP(src=PEER, dst=GW), nat_t_header=UDP(sport=self.port, dport=4500),
+                                      **kw, **esn)
+        self.rx = SecurityAssociation(ESP, spi=self.spi_out, crypt_key=self.key_out, auth_key=self.auth_out or None,
+                                      tunnel_header=IP(src=GW, dst=PEER), **kw, **esn)
+        self.seq = 0
+        self.sock = None
+
+    def config(self):
+        name = f"road{self.k}"
+        common = dict(local_ts="10.1.0.0/24", remote_ts=f"{self.inner}/32", integrity=self.integ, esn=self.esn)
+        return ({"name": name, "address": NAT_OUT, "port": 0},
+                [sa_entry(name + "-in", name, "in", self.spi_in, self.cipher, self.key_in, auth_key=self.auth_in, **common),
+                 sa_entry(name + "-out", name, "out", self.spi_out, self.cipher, self.key_out, auth_key=self.auth_out, **common)])
+
+    def esp_bytes(self, ident):
+        """An encrypted ICMP echo request from the inner address to the LAN host."""
+        self.seq += 1
+        p = self.tx.encrypt(IP(src=self.inner, dst=LAN) / ICMP(id=ident, seq=self.seq) / (b"espgw" * 20))
+        return bytes(p[ESP])
+
+    def send(self, data):
+        self.sock.sendto(data, (GW, 4500))
+
+    def receive_reply(self, ident, timeout=1.0):
+        """Decrypts what espgw sent back; returns True on the echo reply for `ident`."""
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data, src = self.sock.recvfrom(4096)
+            except OSError:
+                return False
+            assert src == (GW, 4500), f"reply from {src}, expected {GW}:4500"
+            if len(data) < 8 or data[:4] == b"\0\0\0\0":
+                continue
+            outer = IP(src=GW, dst=PEER) / UDP(sport=4500, dport=self.port) / ESP(data)
+            inner = self.rx.decrypt(IP(bytes(outer)))
+            if ICMP in inner and inner[ICMP].type == 0 and inner[ICMP].id == ident and inner[IP].src == LAN:
+                return True
+        return False
+
+    def ping(self, ident, tries=5):
+        for _ in range(tries):
+            self.send(self.esp_bytes(ident))
+            if self.receive_reply(ident):
+                return True
+        return False
+
+
+def counters(gw, spi):
+    return gw.sa(spi)["in"]
+
+
+def main():
+    tunnels = [Tunnel(k, s) for k, s in enumerate(SUITES)] + [Tunnel(len(SUITES), SUITES[0])]
+    with Topology("esc") as topo:
+        peer, nat, gwns, lan = (topo.netns(r) for r in ("peer", "nat", "gw", "lan"))
+        pp, np_ = topo.veth(peer, "pp", nat, "np")
+        nw, gp = topo.veth(nat, "nw", gwns, "gp")
+        gl, ll = topo.veth(gwns, "gl", lan, "ll")
+        topo.addr(peer, pp, f"{PEER}/24")
+        topo.route(peer, "default", via=NAT_IN)
+        topo.addr(nat, np_, f"{NAT_IN}/24")
+        topo.addr(nat, nw, f"{NAT_OUT}/24")
+        topo.forwarding(nat)
+        topo.masquerade(nat, nw)
+        topo.addr(lan, ll, f"{LAN}/24")
+        topo.route(lan, "default", via="10.1.0.1")
+
+        peers, sas = [], []
+        for t in tunnels:
+            p, s = t.config()
+            peers.append(p)
+            sas += s
+        gw = Gateway(topo, gwns, gp, gl, peers=peers, sas=sas, host_if=topo.ifname("gt"))
+        gw.start()
+        for t in tunnels:
+            t.sock = udp_socket(peer, PEER, t.port)
+
+        # tshark on the NAT's public side, for the ICV check at the end.
+        pcap = os.path.join(topo.tempdir("cap"), "public.pcap")
+        cap = topo.spawn(nat, ["tshark", "-q", "-i", nw, "-w", pcap, "-f", "udp port 4500"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2)
+
+        failures = []
+        for t in tunnels:
+            ok = t.ping(0x100 + t.k)
+            label = t.cipher + ("/" + t.integ if t.integ else "") + (" esn" if t.esn else "")
+            print(f"{'ok  ' if ok else 'FAIL'} {label}: scapy -> espgw -> LAN -> espgw -> scapy")
+            if not ok:
+                failures.append(label)
+        time.sleep(1)
+        cap.terminate()
+        cap.wait(10)
+
+        # Negative cases on the first tunnel: none may reach the LAN.
+        t = tunnels[0]
+        good = t.esp_bytes(0x200)
+        t.send(good)
+        assert t.receive_reply(0x200), "baseline echo failed"
+        before = counters(gw, t.spi_in)
+        stats_before = gw.telemetry("/espgw/stats")
+        t.send(good)  # replay
+        bad = bytearray(t.esp_bytes(0x201))
+        bad[len(bad) // 2] ^= 0x01
+        t.send(bytes(bad))  # corrupted
+        t.send(t.esp_bytes(0x202)[:20])  # truncated inside the SA's framing
+        t.send(t.esp_bytes(0x203)[:10])  # too short for any ESP packet
+        assert not t.receive_reply(0x201, 0.5) and not t.receive_reply(0x202, 0.2), "a bad packet was delivered"
+        after = poll_until(lambda: (c := counters(gw, t.spi_in))["drops"] >= before["drops"] + 3 and c, 5, "SA drops")
+        d0, d1 = before["drops_by_reason"], after["drops_by_reason"]
+        for reason in ("replayed", "auth_failed", "malformed"):
+            if d1[reason] != d0[reason] + 1:
+                failures.append(f"{reason}: {d0[reason]} -> {d1[reason]}")
+        stats = gw.telemetry("/espgw/stats")
+        if stats["esp_in"] != stats_before["esp_in"]:
+            failures.append("a bad packet was accepted")
+        drops = gw.telemetry("/espgw/drops")
+        print(f"drops: {dict((k, v) for k, v in drops.items() if v)}")
+
+        # RFC 3948 classification: keepalive, non-ESP marker (IKE on 4500), IKE on 500.
+        t.send(b"\xff")
+        t.send(b"\0\0\0\0" + bytes(40))
+        ike = udp_socket(peer, PEER, 500)
+        ike.sendto(bytes(40), (GW, 500))
+        stats = poll_until(lambda: (s := gw.telemetry("/espgw/stats"))["ike_in"] >= stats_before["ike_in"] + 2
+                           and s["keepalives_in"] >= stats_before["keepalives_in"] + 1 and s, 5, "IKE/keepalive counters")
+        print(f"classified: keepalives {stats['keepalives_in']}, ike {stats['ike_in']}")
+
+        # NAT rebinding: flush the mappings; the next packet leaves from a new port and espgw
+        # must follow it (mapping-change event, endpoint moved by the control core).
+        old_peer = gw.sa(t.spi_out)["out"]["peer"]
+        topo.conntrack_flush(nat)
+        if not t.ping(0x300):
+            failures.append("no reply after the NAT rebinding")
+        new_peer = gw.sa(t.spi_out)["out"]["peer"]
+        print(f"NAT rebinding: {old_peer} -> {new_peer}")
+        if new_peer == old_peer:
+            failures.append("endpoint did not move after the NAT rebinding")
+
+        # tshark decrypts the captured public side with the keys: every ICV must be good.
+        uat = []
+        for tt in tunnels:
+            if tt.tshark is None or tt.esn:
+                continue  # tshark 4.0 has no ChaCha20 for ESP; ESN is not in its SA table
+            enc, auth = tt.tshark
+            for spi, key, akey, src, dst in ((tt.spi_in, tt.key_in, tt.auth_in, "*", GW),
+                                             (tt.spi_out, tt.key_out, tt.auth_out, GW, "*")):
+                uat += ["-o", f'uat:esp_sa:"IPv4","{src}","{dst}","{spi:#010x}","{enc}","0x{key.hex()}","{auth}","{"0x" + akey.hex() if akey else ""}"']
+        res = subprocess.run(["tshark", "-r", pcap, "-o", "esp.enable_encryption_decode:TRUE",
+                              "-o", "esp.enable_authentication_check:TRUE", *uat,
+                              "-Y", "esp", "-T", "fields", "-e", "esp.spi", "-e", "esp.icv_good"],
+                             capture_output=True, text=True, timeout=60)
+        checked_spis = {tt.spi_in for tt in tunnels if tt.tshark and not tt.esn} | \
+                       {tt.spi_out for tt in tunnels if tt.tshark and not tt.esn}
+        rows = [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
+        rows = [r for r in rows if int(r[0], 16) in checked_spis]
+        bad_icv = [r for r in rows if len(r) < 2 or r[1] not in ("1", "True")]
+        print(f"tshark: {len(rows)} ESP packets decoded, {len(bad_icv)} without a good ICV")
+        if not rows or bad_icv:
+            failures.append(f"tshark ICV check: {len(rows)} packets, bad: {bad_icv[:5]} {res.stderr[-500:]}")
+
+        if gw.proc.poll() is not None:
+            failures.append("espgw died")
+        if failures:
+            print("FAILED:\n  " + "\n  ".join(failures))
+            print(gw.read_log()[-3000:])
+            return 1
+        print("PASS")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
