@@ -6,6 +6,7 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <string>
 
@@ -159,6 +160,14 @@ void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
     rte_tel_data_add_dict_container(s, "drops_by_reason", dd, 0);
 }
 
+// Telemetry keys allow letters, digits and underscores only.
+std::string key_of(const std::string& name) {
+    std::string k = name;
+    for (char& c : k)
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+    return k;
+}
+
 int cmd_sas(const char*, const char*, rte_tel_data* d) {
     Gateway& gw = *g_gw;
     rte_tel_data_start_dict(d);
@@ -168,7 +177,7 @@ int cmd_sas(const char*, const char*, rte_tel_data* d) {
         if (++n > RTE_TEL_MAX_DICT_ENTRIES) return;  // the reply has a fixed size; use /espgw/sa for the rest
         rte_tel_data* s = new_dict();
         describe_sa(s, sa, false);
-        rte_tel_data_add_dict_container(d, sa.params.name.c_str(), s, 0);
+        rte_tel_data_add_dict_container(d, key_of(sa.params.name).c_str(), s, 0);
     });
     return 0;
 }
