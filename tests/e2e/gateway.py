@@ -131,6 +131,3 @@ def subprocess_stdout():
     import subprocess
     return subprocess.STDOUT
 
-
-def poll_until(fn, timeout=5, what="a condition"):
-    return wait_for(fn, timeout, what, interval=0.05)

@@ -18,9 +18,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gateway import Gateway, sa_entry, poll_until  # noqa: E402
+from gateway import Gateway, sa_entry  # noqa: E402
 from netns_socket import udp_socket  # noqa: E402
-from topology import Topology  # noqa: E402
+from topology import Topology, wait_for  # noqa: E402
 
 from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
@@ -166,7 +166,7 @@ def main():
         t.send(t.esp_bytes(0x202)[:20])  # truncated inside the SA's framing
         t.send(t.esp_bytes(0x203)[:10])  # too short for any ESP packet
         assert not t.receive_reply(0x201, 0.5) and not t.receive_reply(0x202, 0.2), "a bad packet was delivered"
-        after = poll_until(lambda: (c := counters(gw, t.spi_in))["drops"] >= before["drops"] + 3 and c, 5, "SA drops")
+        after = wait_for(lambda: (c := counters(gw, t.spi_in))["drops"] >= before["drops"] + 3 and c, 5, "SA drops")
         d0, d1 = before["drops_by_reason"], after["drops_by_reason"]
         for reason in ("replayed", "auth_failed", "malformed"):
             if d1[reason] != d0[reason] + 1:
@@ -182,7 +182,7 @@ def main():
         t.send(b"\0\0\0\0" + bytes(40))
         ike = udp_socket(peer, PEER, 500)
         ike.sendto(bytes(40), (GW, 500))
-        stats = poll_until(lambda: (s := gw.telemetry("/espgw/stats"))["ike_in"] >= stats_before["ike_in"] + 2
+        stats = wait_for(lambda: (s := gw.telemetry("/espgw/stats"))["ike_in"] >= stats_before["ike_in"] + 2
                            and s["keepalives_in"] >= stats_before["keepalives_in"] + 1 and s, 5, "IKE/keepalive counters")
         print(f"classified: keepalives {stats['keepalives_in']}, ike {stats['ike_in']}")
 
