@@ -73,6 +73,25 @@ class Suite:
         guest.run(script, check=True)
 
 
+TX_CSUM_OFF = """
+import fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for dev in sys.argv[1:]:
+    # SIOCETHTOOL with ETHTOOL_STXCSUM (0x17), data 0: checksum in software (no ethtool here)
+    buf = bytearray(struct.pack("II", 0x17, 0))
+    ifr = struct.pack("16sP", dev.encode(), (ctypes := __import__("ctypes")).addressof(
+        (c := (ctypes.c_char * len(buf)).from_buffer(buf))))
+    fcntl.ioctl(s.fileno(), 0x8946, ifr)
+"""
+
+
+def tx_csum_off(topo, ns, *devs):
+    """A kernel sender leaves TCP/UDP checksums to the veth ("hardware"); a packet socket on the
+    other end (DPDK af_packet) then forwards frames whose L4 checksum was never filled in, and
+    the guest drops them. Checksum in software on links toward the gateway."""
+    topo.run(ns, ["/usr/bin/python3", "-c", TX_CSUM_OFF, *devs])
+
+
 def build(topo):
     uml, nat, gwns, lan = (topo.netns(r) for r in ("uml", "nat", "gw", "lan"))
     ua, ub = topo.veth(uml, "ua", nat, "ub")
@@ -83,6 +102,8 @@ def build(topo):
     topo.masquerade(nat, nw)
     topo.addr(lan, ll, f"{LAN}/24")
     topo.route(lan, "default", via="10.1.0.1")
+    tx_csum_off(topo, lan, ll)
+    tx_csum_off(topo, nat, nw)
     guest = UmlPeer(topo, uml, ua, f"{GUEST}/24", gateway=NAT_IN, inner=["10.2.0.2/32", "10.2.0.3/32"])
     return uml, nat, gwns, lan, gp, gl, guest
 
@@ -212,9 +233,16 @@ def main():
                     before = gw.telemetry("/espgw/stats")["mapping_changes"]
                     old_peer = gw.sa(suite.spi_out)["out"].get("peer")
 
-                    def flush():
+                    def flush(name=name):
                         time.sleep(1.0)
                         topo.conntrack_flush(nat)
+                        if name == "LAN -> guest":
+                            # The guest only receives: after the flush espgw keeps sending to
+                            # the old port and the guest hears nothing, so sends nothing (a
+                            # fixed-key kernel peer has no IKE daemon sending NAT keepalives).
+                            # A ping from the guest stands in for the keepalive.
+                            time.sleep(0.5)
+                            guest.run(f"ping -c 2 -i 0.3 -W 2 -I {suite.inner} {LAN}", timeout=20)
                     t1 = time.monotonic()
                     sent, got = fn(topo, lan, guest, suite, FLUSH_XFER_BYTES, port, during=flush)
                     after = gw.telemetry("/espgw/stats")["mapping_changes"]
