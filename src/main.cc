@@ -30,6 +30,9 @@ int usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Logs go to files in tests and under supervisors: one line at a time, never held back.
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    setvbuf(stderr, nullptr, _IOLBF, 0);
     std::string file;
     bool check = false;
     for (int k = 1; k < argc; ++k) {

@@ -153,8 +153,9 @@ void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
     rte_tel_data_add_dict_u64(s, "seq_out", sa.seq_out.load(std::memory_order_relaxed));
     rte_tel_data_add_dict_u64(s, "replay_top", sa.replay.top());
     rte_tel_data_add_dict_u64(s, "replay_window", sa.replay.size());
+    // Only inbound traffic (and keepalives) tell that the peer is alive.
     const uint64_t seen = sa.last_seen_tsc.load(std::memory_order_relaxed);
-    rte_tel_data_add_dict_u64(s, "idle_ms", seen ? (rte_rdtsc() - seen) * 1000 / g_gw->tsc_hz : UINT64_MAX);
+    if (seen) rte_tel_data_add_dict_u64(s, "idle_ms", (rte_rdtsc() - seen) * 1000 / g_gw->tsc_hz);
     rte_tel_data* dd = new_dict();
     add_drops(dd, t.drops);
     rte_tel_data_add_dict_container(s, "drops_by_reason", dd, 0);
