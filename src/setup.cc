@@ -125,6 +125,7 @@ void setup_gateway(Gateway& gw) {
     s.public_mtu = c.public_port.mtu;
     s.mtu_policy = c.mtu_policy == config::MtuPolicy::icmp ? dp::MtuPolicy::icmp : dp::MtuPolicy::fragment;
     s.event_interval_tsc = gw.tsc_hz / 1000 * c.mapping_event_interval_ms;
+    s.last_seen_resolution_tsc = gw.tsc_hz / 100;
     if (c.routes.size() > std::size(s.routes)) throw std::runtime_error("at most 16 routes");
     for (const config::Route& r : c.routes) {
         const uint32_t mask = mask_of(r.prefix.len);

@@ -22,23 +22,13 @@ void note_peer(Worker& w, sa::Sa& sa, const EspIn& in) {
     const uint16_t sport = rte_be_to_cpu_16(in.sport_be);
     const bool moved = in.encap == sa::Encap::udp ? (!cur.known || cur.addr != src || cur.port != sport)
                                                   : cur.addr != src;
-    if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->event_interval_tsc / 16)
+    if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
         sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);
     if (!moved) return;
     uint64_t last = sa.last_event_tsc.load(std::memory_order_relaxed);
     if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
     if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
     post_event(w, kPublic, ControlEvent{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src});
-}
-
-bool decrement_ttl(rte_ipv4_hdr* ip) {
-    if (ip->time_to_live <= 1) return false;
-    --ip->time_to_live;
-    // RFC 1624 incremental update for the TTL byte (high byte of its 16-bit word).
-    uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + static_cast<uint32_t>(0xfeff);
-    sum = (sum & 0xffff) + (sum >> 16);
-    ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~((sum & 0xffff) + (sum >> 16))));
-    return true;
 }
 
 void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header) {

@@ -39,13 +39,27 @@ void post_event(Worker& w, unsigned from, const ControlEvent& ev) {
     ++w.counters->events;
 }
 
+namespace {
+
+bool neighbour_mac(Worker& w, uint32_t addr, net::Mac& mac) {
+    Worker::NextHop& c = w.next_hops[(addr ^ addr >> 8) & 15];
+    if (c.addr != addr || c.slot < 0) {
+        c.slot = w.shared->neighbours->slot_of(addr);
+        c.addr = addr;
+        if (c.slot < 0) return false;
+    }
+    return w.shared->neighbours->read(c.slot, w.now, mac);
+}
+
+}  // namespace
+
 void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {
     const Shared& s = *w.shared;
     net::Mac dst_mac;
     if (role == kHost) {
         if (!s.has_host) return drop(w, m, from, Drop::no_route);
         dst_mac = s.host_mac;
-    } else if (!s.neighbours->lookup(next_hop, w.now, dst_mac)) {
+    } else if (!neighbour_mac(w, next_hop, dst_mac)) {
         post_event(w, from, ControlEvent{ControlEvent::resolve, static_cast<uint8_t>(role), 0, 0, next_hop});
         return drop(w, m, from, Drop::no_neighbour);
     }

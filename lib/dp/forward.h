@@ -30,6 +30,17 @@ void post_event(Worker& w, unsigned from, const ControlEvent& ev);
 void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned from,
                       const rte_ether_addr& src_mac, uint16_t mtu);
 
+// Forwarding hop: TTL - 1 with an RFC 1624 checksum update. False if the TTL ran out.
+inline bool decrement_ttl(rte_ipv4_hdr* ip) {
+    if (ip->time_to_live <= 1) return false;
+    --ip->time_to_live;
+    // RFC 1624 incremental update for the TTL byte (high byte of its 16-bit word).
+    uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + static_cast<uint32_t>(0xfeff);
+    sum = (sum & 0xffff) + (sum >> 16);
+    ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~((sum & 0xffff) + (sum >> 16))));
+    return true;
+}
+
 // Validates the IPv4 header at the start of m (version, lengths, checksum not checked: the
 // NIC or the sender's ESP ICV covers it) and trims link-layer padding. False: malformed.
 bool valid_ipv4(rte_mbuf* m);

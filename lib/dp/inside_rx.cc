@@ -52,7 +52,9 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
     uint16_t n_out = 0;
     w.counters->rx[from] += n;
 
+    prefetch_first(pkts, n);
     for (uint16_t i = 0; i < n; ++i) {
+        prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
         if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
             drop(w, m, from, Drop::malformed);
@@ -97,13 +99,10 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
         const uint8_t tos = ip->type_of_service;
         const bool df = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
         if (!transport && from == kProtected) {
-            if (ip->time_to_live <= 1) {
+            if (!decrement_ttl(ip)) {
                 drop(w, m, from, Drop::ttl_expired, sa);
                 continue;
             }
-            --ip->time_to_live;
-            ip->hdr_checksum = 0;
-            ip->hdr_checksum = rte_ipv4_cksum(ip);
         }
         uint32_t len = rte_pktmbuf_data_len(m);
         uint8_t next_header = IPPROTO_IPIP;

@@ -27,7 +27,9 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
     uint16_t n_esp = 0;
     w.counters->rx[kPublic] += n;
 
+    prefetch_first(pkts, n);
     for (uint16_t i = 0; i < n; ++i) {
+        prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
         if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
             drop(w, m, kPublic, Drop::malformed);

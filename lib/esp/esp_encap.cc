@@ -21,8 +21,9 @@ uint32_t header_len(const sa::Sa& sa) {
 }
 
 uint32_t pad_len(const sa::Sa& sa, uint32_t payload_len) {
-    const uint32_t block = sa.keys.info.block_len;
-    return (block - (payload_len + 2) % block) % block;
+    // Block lengths are powers of two (4 or 16): a mask, not a division, on the packet path.
+    const uint32_t mask = sa.keys.info.block_len - 1u;
+    return (0u - (payload_len + 2)) & mask;
 }
 
 bool fail(OutboundEsp& p, dp::Drop why) {
@@ -65,7 +66,8 @@ bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const Ou
         return fail(p, dp::Drop::no_mbuf);
     }
     // Trailer: monotonic padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header.
-    for (uint32_t k = 0; k < pad; ++k) tail[k] = static_cast<uint8_t>(k + 1);
+    static constexpr uint8_t kPad[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    std::memcpy(tail, kPad, pad);  // pad < block length <= 16
     tail[pad] = static_cast<uint8_t>(pad);
     tail[pad + 1] = next_header;
 

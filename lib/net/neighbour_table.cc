@@ -9,8 +9,6 @@ namespace espgw::net {
 
 namespace {
 
-constexpr uint64_t kResolved = uint64_t{1} << 48;
-
 uint64_t pack(const Mac& m) {
     uint64_t v = 0;
     for (int k = 0; k < 6; ++k) v = v << 8 | m.b[k];
@@ -50,12 +48,7 @@ int32_t NeighbourTable::slot_of(uint32_t addr) const {
 
 bool NeighbourTable::lookup(uint32_t addr, uint64_t now_tsc, Mac& mac) const {
     const int32_t s = slot_of(addr);
-    if (s < 0) return false;
-    const Slot& slot = slots_[s];
-    const uint64_t v = slot.mac_state.load(std::memory_order_acquire);
-    if (!(v & kResolved) || slot.expires_tsc.load(std::memory_order_relaxed) < now_tsc) return false;
-    mac = unpack(v);
-    return true;
+    return s >= 0 && read(s, now_tsc, mac);
 }
 
 int32_t NeighbourTable::add(uint32_t addr) {

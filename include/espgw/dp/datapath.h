@@ -3,6 +3,7 @@
 
 #include <intel-ipsec-mb.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include <cstdint>
@@ -49,6 +50,7 @@ struct Shared {
     MtuPolicy mtu_policy = MtuPolicy::icmp;
     bool has_host = false;
     uint64_t event_interval_tsc = 0;
+    uint64_t last_seen_resolution_tsc = 0;  // SA last-seen is refreshed at most this often
     uint16_t port_id[kRoles]{};
     net::Mac port_mac[kRoles]{};
     net::Mac host_mac{};  // the Linux side of the host tap
@@ -84,6 +86,11 @@ struct Worker {
     WorkerCounters* counters = nullptr;
     uint16_t ip_id = 0;
     uint64_t now = 0;  // TSC at the start of the current burst
+    // Where recent next hops live in the neighbour table (saves a hash lookup per packet).
+    struct NextHop {
+        uint32_t addr = 0;
+        int32_t slot = -1;
+    } next_hops[16];
     // Packets ready to send, per port; the owner flushes them (rte_eth_tx_burst or a bench sink).
     rte_mbuf* tx[kRoles][2 * kBurst]{};
     uint16_t n_tx[kRoles]{};
@@ -96,6 +103,19 @@ inline void drop(Worker& w, rte_mbuf* m, unsigned from, Drop why, sa::Sa* sa = n
     ++w.counters->drops[from][static_cast<unsigned>(why)];
     if (sa) ++sa->counters[w.id].drops[static_cast<unsigned>(why)];
     rte_pktmbuf_free(m);
+}
+
+// Two-stage prefetch while packet i is worked on: the mbuf of packet i+2*kPrefetchAhead (its
+// data address lives there), then the headers of packet i+kPrefetchAhead. A data prefetch
+// alone would stall on loading a cold mbuf just to compute the address.
+constexpr uint16_t kPrefetchAhead = 4;
+inline void prefetch_first(rte_mbuf** pkts, uint16_t n) {
+    for (uint16_t i = 0; i < 2 * kPrefetchAhead && i < n; ++i) rte_prefetch0(pkts[i]);
+    for (uint16_t i = 0; i < kPrefetchAhead && i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+}
+inline void prefetch_ahead(rte_mbuf** pkts, uint16_t i, uint16_t n) {
+    if (i + 2 * kPrefetchAhead < n) rte_prefetch0(pkts[i + 2 * kPrefetchAhead]);
+    if (i + kPrefetchAhead < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
 }
 
 inline void send(Worker& w, unsigned role, rte_mbuf* m) {

@@ -28,6 +28,17 @@ public:
     // The MAC for addr if resolved and not expired at now_tsc. False: unknown or stale.
     bool lookup(uint32_t addr, uint64_t now_tsc, Mac& mac) const;
 
+    // The same split in two, so a worker can remember where addr lives: a slot never changes
+    // address, so a cached slot stays right for the table's whole life.
+    int32_t slot_of(uint32_t addr) const;  // -1: no entry
+    bool read(int32_t slot, uint64_t now_tsc, Mac& mac) const {
+        const Slot& sl = slots_[slot];
+        const uint64_t v = sl.mac_state.load(std::memory_order_acquire);
+        if (!(v & kResolved) || sl.expires_tsc.load(std::memory_order_relaxed) < now_tsc) return false;
+        for (int k = 5; k >= 0; --k) mac.b[5 - k] = static_cast<uint8_t>(v >> (8 * k));
+        return true;
+    }
+
     // ---- control core ----
     // Records a resolved neighbour valid until expires_tsc (UINT64_MAX: static).
     bool learn(uint32_t addr, const Mac& mac, uint64_t expires_tsc);
@@ -44,12 +55,12 @@ public:
     std::vector<Entry> snapshot() const;
 
 private:
+    static constexpr uint64_t kResolved = uint64_t{1} << 48;
     struct alignas(16) Slot {
         std::atomic<uint64_t> mac_state{0};  // bit 48: resolved; low 48 bits: MAC
         std::atomic<uint64_t> expires_tsc{0};
         uint32_t addr = 0;
     };
-    int32_t slot_of(uint32_t addr) const;
     int32_t add(uint32_t addr);
 
     rte_hash* hash_ = nullptr;
