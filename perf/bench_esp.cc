@@ -260,8 +260,8 @@ int main(int argc, char** argv) {
     rte_rcu_qsbr_init(b.rcu, 1);
     b.sas = std::make_unique<sa::SaTable>(64, b.rcu, 0);
     b.nbrs = std::make_unique<net::NeighbourTable>(64, 0);
-    b.nbrs->learn(kPeer, net::Mac{{2, 0, 0, 0, 0, 1}}, UINT64_MAX);
-    b.nbrs->learn(kLanHost, net::Mac{{2, 0, 0, 0, 0, 2}}, UINT64_MAX);
+    b.nbrs->learn(net::IpAddr::v4(kPeer), net::Mac{{2, 0, 0, 0, 0, 1}}, UINT64_MAX);
+    b.nbrs->learn(net::IpAddr::v4(kLanHost), net::Mac{{2, 0, 0, 0, 0, 2}}, UINT64_MAX);
     std::string err;
     b.sas->install(make_sa(mgr, sa::Direction::inbound, kSpiIn), err);
     b.sas->install(make_sa(mgr, sa::Direction::outbound, kSpiOut), err);

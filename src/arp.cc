@@ -68,12 +68,12 @@ void Arp::receive(rte_mbuf* m) {
     const uint32_t own = s.addr[role];
     const bool on_link = ((sip ^ own) & s.mask[role]) == 0 && sip != 0;
     // Learn from replies we asked for and from anyone who asks for us (RFC 826 merge rule).
-    if (on_link && (tip == own || gw_.neighbours->known(sip))) {
+    if (on_link && (tip == own || gw_.neighbours->known(net::IpAddr::v4(sip)))) {
         const uint64_t ttl = gw_.tsc_hz * gw_.cfg.neighbour_timeout_s;
         net::Mac mac;
         std::memcpy(mac.b, sha, 6);
-        const bool fresh = !gw_.neighbours->known(sip) || pending_.count(sip);
-        gw_.neighbours->learn(sip, mac, rte_rdtsc() + ttl);
+        const bool fresh = !gw_.neighbours->known(net::IpAddr::v4(sip)) || pending_.count(sip);
+        gw_.neighbours->learn(net::IpAddr::v4(sip), mac, rte_rdtsc() + ttl);
         if (fresh)
             log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the %s port", net::ipv4_str(sip).c_str(),
                      sha[0], sha[1], sha[2], sha[3], sha[4], sha[5], dp::role_name(role));
@@ -87,7 +87,7 @@ void Arp::receive(rte_mbuf* m) {
 
 void Arp::want(unsigned role, uint32_t addr) {
     if (role == dp::kHost || pending_.count(addr)) return;
-    gw_.neighbours->want(addr);
+    gw_.neighbours->want(net::IpAddr::v4(addr));
     pending_[addr] = Pending{role, 0, 0};
 }
 

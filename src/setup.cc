@@ -151,7 +151,7 @@ void setup_gateway(Gateway& gw) {
     for (const config::StaticNeighbour& n : c.neighbours) {
         net::Mac m;
         std::memcpy(m.b, n.mac, 6);
-        gw.neighbours->learn(n.address, m, UINT64_MAX);
+        gw.neighbours->learn(net::IpAddr::v4(n.address), m, UINT64_MAX);
     }
 
     gw.counters.reset(new dp::WorkerCounters[n_workers]);

@@ -210,7 +210,7 @@ int cmd_neighbours(const char*, const char*, rte_tel_data* d) {
         snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", e.mac.b[0], e.mac.b[1], e.mac.b[2], e.mac.b[3],
                  e.mac.b[4], e.mac.b[5]);
         const bool live = e.resolved && e.expires_tsc > now;
-        rte_tel_data_add_dict_string(d, net::ipv4_str(e.addr).c_str(), live ? mac : "unresolved");
+        rte_tel_data_add_dict_string(d, key_of(e.addr.str()).c_str(), live ? mac : "unresolved");
     }
     return 0;
 }

@@ -44,7 +44,7 @@ namespace {
 bool neighbour_mac(Worker& w, uint32_t addr, net::Mac& mac) {
     Worker::NextHop& c = w.next_hops[(addr ^ addr >> 8) & 15];
     if (c.addr != addr || c.slot < 0) {
-        c.slot = w.shared->neighbours->slot_of(addr);
+        c.slot = w.shared->neighbours->slot_of(net::IpAddr::v4(addr));
         c.addr = addr;
         if (c.slot < 0) return false;
     }

@@ -30,7 +30,7 @@ NeighbourTable::NeighbourTable(uint32_t capacity, int socket_id)
     rte_hash_parameters hp{};
     hp.name = name.c_str();
     hp.entries = capacity;
-    hp.key_len = sizeof(uint32_t);
+    hp.key_len = sizeof(IpAddr);
     hp.hash_func = rte_hash_crc;
     hp.socket_id = socket_id;
     hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_NO_FREE_ON_DEL;
@@ -40,18 +40,18 @@ NeighbourTable::NeighbourTable(uint32_t capacity, int socket_id)
 
 NeighbourTable::~NeighbourTable() { rte_hash_free(hash_); }
 
-int32_t NeighbourTable::slot_of(uint32_t addr) const {
+int32_t NeighbourTable::slot_of(const IpAddr& addr) const {
     void* data = nullptr;
     if (rte_hash_lookup_data(hash_, &addr, &data) < 0) return -1;
     return static_cast<int32_t>(reinterpret_cast<uintptr_t>(data));
 }
 
-bool NeighbourTable::lookup(uint32_t addr, uint64_t now_tsc, Mac& mac) const {
+bool NeighbourTable::lookup(const IpAddr& addr, uint64_t now_tsc, Mac& mac) const {
     const int32_t s = slot_of(addr);
     return s >= 0 && read(s, now_tsc, mac);
 }
 
-int32_t NeighbourTable::add(uint32_t addr) {
+int32_t NeighbourTable::add(const IpAddr& addr) {
     int32_t s = slot_of(addr);
     if (s >= 0) return s;
     const int32_t count = rte_hash_count(hash_);
@@ -62,7 +62,7 @@ int32_t NeighbourTable::add(uint32_t addr) {
     return s;
 }
 
-bool NeighbourTable::learn(uint32_t addr, const Mac& mac, uint64_t expires_tsc) {
+bool NeighbourTable::learn(const IpAddr& addr, const Mac& mac, uint64_t expires_tsc) {
     const int32_t s = add(addr);
     if (s < 0) return false;
     slots_[s].expires_tsc.store(expires_tsc, std::memory_order_relaxed);
@@ -70,9 +70,6 @@ bool NeighbourTable::learn(uint32_t addr, const Mac& mac, uint64_t expires_tsc) 
     return true;
 }
 
-bool NeighbourTable::known(uint32_t addr) const { return slot_of(addr) >= 0; }
-
-bool NeighbourTable::want(uint32_t addr) { return add(addr) >= 0; }
 
 std::vector<NeighbourTable::Entry> NeighbourTable::snapshot() const {
     std::vector<Entry> out;

@@ -6,6 +6,15 @@
 
 namespace espgw::net {
 
+std::string IpAddr::str() const {
+    char buf[INET6_ADDRSTRLEN];
+    if (is_v4())
+        inet_ntop(AF_INET, b + 12, buf, sizeof buf);
+    else
+        inet_ntop(AF_INET6, b, buf, sizeof buf);
+    return buf;
+}
+
 Prefix Prefix::v4(uint32_t addr_host, uint8_t len) {
     Prefix p;
     p.family = 4;

@@ -1,9 +1,10 @@
-// IPv4 neighbour (ARP) table: written by the control core, read by workers without locks.
+// Neighbour table (ARP for IPv4, NDP for IPv6): written by the control core, read by workers
+// without locks.
 //
 // An rte_hash (lock-free readers) maps the address to a fixed entry; the entry's MAC and
 // state are one atomic word, so a worker reads a consistent MAC or "unresolved" and never
 // waits. Entries are never freed while the table lives (a neighbour that expires is marked
-// stale and re-resolved in place), so a worker may keep an entry index across bursts.
+// stale and re-resolved in place), so a worker may keep an entry's slot across bursts.
 #pragma once
 
 #include <rte_hash.h>
@@ -12,6 +13,8 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "espgw/net/prefix.h"
 
 namespace espgw::net {
 
@@ -26,11 +29,12 @@ public:
 
     // ---- workers ----
     // The MAC for addr if resolved and not expired at now_tsc. False: unknown or stale.
-    bool lookup(uint32_t addr, uint64_t now_tsc, Mac& mac) const;
+    bool lookup(const IpAddr& addr, uint64_t now_tsc, Mac& mac) const;
+    bool lookup(uint32_t addr, uint64_t now_tsc, Mac& mac) const { return lookup(IpAddr::v4(addr), now_tsc, mac); }
 
     // The same split in two, so a worker can remember where addr lives: a slot never changes
     // address, so a cached slot stays right for the table's whole life.
-    int32_t slot_of(uint32_t addr) const;  // -1: no entry
+    int32_t slot_of(const IpAddr& addr) const;  // -1: no entry
     bool read(int32_t slot, uint64_t now_tsc, Mac& mac) const {
         const Slot& sl = slots_[slot];
         const uint64_t v = sl.mac_state.load(std::memory_order_acquire);
@@ -41,13 +45,13 @@ public:
 
     // ---- control core ----
     // Records a resolved neighbour valid until expires_tsc (UINT64_MAX: static).
-    bool learn(uint32_t addr, const Mac& mac, uint64_t expires_tsc);
+    bool learn(const IpAddr& addr, const Mac& mac, uint64_t expires_tsc);
     // True if addr has an entry (resolved, stale or pending).
-    bool known(uint32_t addr) const;
+    bool known(const IpAddr& addr) const { return slot_of(addr) >= 0; }
     // Adds an unresolved entry so that a reply is accepted (we asked for it).
-    bool want(uint32_t addr);
+    bool want(const IpAddr& addr) { return add(addr) >= 0; }
     struct Entry {
-        uint32_t addr;
+        IpAddr addr;
         Mac mac;
         bool resolved;
         uint64_t expires_tsc;
@@ -59,9 +63,9 @@ private:
     struct alignas(16) Slot {
         std::atomic<uint64_t> mac_state{0};  // bit 48: resolved; low 48 bits: MAC
         std::atomic<uint64_t> expires_tsc{0};
-        uint32_t addr = 0;
+        IpAddr addr;
     };
-    int32_t add(uint32_t addr);
+    int32_t add(const IpAddr& addr);
 
     rte_hash* hash_ = nullptr;
     uint32_t capacity_;

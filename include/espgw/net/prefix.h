@@ -9,6 +9,33 @@
 
 namespace espgw::net {
 
+// An IPv4 or IPv6 address as one 16-byte key (IPv4 as ::ffff:a.b.c.d, RFC 4291 §2.5.5.2).
+struct IpAddr {
+    uint8_t b[16]{};
+
+    static IpAddr v4(uint32_t addr_host) {
+        IpAddr a;
+        a.b[10] = a.b[11] = 0xff;
+        a.b[12] = static_cast<uint8_t>(addr_host >> 24);
+        a.b[13] = static_cast<uint8_t>(addr_host >> 16);
+        a.b[14] = static_cast<uint8_t>(addr_host >> 8);
+        a.b[15] = static_cast<uint8_t>(addr_host);
+        return a;
+    }
+    static IpAddr v6(const uint8_t* bytes) {
+        IpAddr a;
+        std::memcpy(a.b, bytes, 16);
+        return a;
+    }
+    bool is_v4() const {
+        static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        return std::memcmp(b, kMapped, 12) == 0;
+    }
+    bool operator==(const IpAddr& o) const { return std::memcmp(b, o.b, 16) == 0; }
+    bool operator<(const IpAddr& o) const { return std::memcmp(b, o.b, 16) < 0; }
+    std::string str() const;
+};
+
 struct Prefix {
     uint8_t family = 0;  // 4 or 6; 0 = unset
     uint8_t len = 0;     // prefix length in bits
