@@ -2,6 +2,7 @@
 // NAT mapping changes to static SAs, sends NAT keepalives and resolves neighbours. IKE itself
 // arrives in later work; for now IKE messages are counted and logged.
 #include <rte_cycles.h>
+#include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include <set>
 
 #include "arp.h"
+#include "ndp.h"
 #include "gateway.h"
 #include "log.h"
 
@@ -107,6 +109,7 @@ void handle_ike(Gateway& gw, rte_mbuf* m) {
 
 void control_main(Gateway& gw) {
     Arp arp(gw);
+    Ndp ndp(gw);
     const dp::Shared& s = gw.shared;
     const uint64_t keepalive_tsc = gw.tsc_hz * gw.cfg.keepalive_interval_s;
     uint64_t next_keepalive = rte_rdtsc() + keepalive_tsc;
@@ -120,7 +123,14 @@ void control_main(Gateway& gw) {
         for (unsigned k = 0; k < n; ++k) handle_ike(gw, static_cast<rte_mbuf*>(burst[k]));
         work += n;
         n = rte_ring_sc_dequeue_burst(s.slow_ring, burst, dp::kBurst, nullptr);
-        for (unsigned k = 0; k < n; ++k) arp.receive(static_cast<rte_mbuf*>(burst[k]));
+        for (unsigned k = 0; k < n; ++k) {
+            auto* m = static_cast<rte_mbuf*>(burst[k]);
+            const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+            if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6))
+                ndp.receive(m);
+            else
+                arp.receive(m);
+        }
         work += n;
         n = rte_ring_sc_dequeue_burst_elem(s.event_ring, events, sizeof(dp::ControlEvent), dp::kBurst, nullptr);
         for (unsigned k = 0; k < n; ++k) {
@@ -129,6 +139,7 @@ void control_main(Gateway& gw) {
             case dp::ControlEvent::mapping_change: apply_mapping_change(gw, ev); break;
             case dp::ControlEvent::keepalive: note_keepalive(gw, ev); break;
             case dp::ControlEvent::resolve: arp.want(ev.role, ev.addr); break;
+            case dp::ControlEvent::resolve6: ndp.want(net::IpAddr::v6(ev.addr6)); break;
             }
         }
         work += n;
@@ -136,6 +147,7 @@ void control_main(Gateway& gw) {
         const uint64_t now = rte_rdtsc();
         if (now >= next_tick || n) {
             arp.tick(now);
+            ndp.tick(now);
             next_tick = now + gw.tsc_hz / 10;
         }
         if (keepalive_tsc && now >= next_keepalive) {

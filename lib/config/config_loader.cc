@@ -3,6 +3,7 @@
 #include <libconfig.h++>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <set>
@@ -104,7 +105,7 @@ public:
     }
 
     void port(const Setting& g, PortConfig& p) const {
-        only(g, {"device", "address", "gateway", "mtu", "rx_desc", "tx_desc"});
+        only(g, {"device", "address", "address6", "gateway", "mtu", "rx_desc", "tx_desc"});
         p.device = str(need(g, "device"));
         const Setting& a = need(g, "address");
         const std::string text = str(a);
@@ -114,6 +115,17 @@ public:
         p.address = *addr;
         p.prefix_len = text.find('/') == std::string::npos ? 24 : pfx->len;
         if (g.exists("gateway")) p.gateway = ipv4(g["gateway"]);
+        if (g.exists("address6")) {
+            const Setting& a6 = g["address6"];
+            const std::string t6 = str(a6);
+            const auto p6 = net::parse_prefix(t6);
+            const auto host = net::parse_prefix(t6.substr(0, t6.find('/')));
+            if (!p6 || !host || p6->family != 6 || t6.find('/') == std::string::npos)
+                fail(a6, "must be an IPv6 address with a length, e.g. 2001:db8:1::1/64");
+            p.has_v6 = true;
+            std::memcpy(p.address6, host->addr, 16);
+            p.prefix6_len = p6->len;
+        }
         opt_int(g, "mtu", p.mtu, 576, 9000);
         opt_int(g, "rx_desc", p.rx_desc, 64, 16384);
         opt_int(g, "tx_desc", p.tx_desc, 64, 16384);

@@ -28,14 +28,21 @@ void note_peer(Worker& w, sa::Sa& sa, const EspIn& in) {
     uint64_t last = sa.last_event_tsc.load(std::memory_order_relaxed);
     if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
     if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
-    post_event(w, kPublic, ControlEvent{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src});
+    post_event(w, kPublic, ControlEvent{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src, {}});
+}
+
+void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
+    if (!valid_ipv6(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+    if (!sa.params.remote_ts.contains_v6(ip->src_addr) || !sa.params.local_ts.contains_v6(ip->dst_addr))
+        return drop(w, m, kPublic, Drop::policy, &sa);
+    if (!decrement_hop_limit(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
+    forward_ipv6(w, m, kPublic, ip->dst_addr);
 }
 
 void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header) {
-    if (next_header != IPPROTO_IPIP) {
-        // IPv6 inner packets decrypt fine but the protected side has no IPv6 forwarding yet.
-        return drop(w, m, kPublic, next_header == IPPROTO_IPV6 ? Drop::unsupported : Drop::bad_next_header, &sa);
-    }
+    if (next_header == IPPROTO_IPV6) return deliver_tunnel6(w, sa, m);
+    if (next_header != IPPROTO_IPIP) return drop(w, m, kPublic, Drop::bad_next_header, &sa);
     if (!valid_ipv4(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);

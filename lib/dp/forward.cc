@@ -60,7 +60,7 @@ void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t ne
         if (!s.has_host) return drop(w, m, from, Drop::no_route);
         dst_mac = s.host_mac;
     } else if (!neighbour_mac(w, next_hop, dst_mac)) {
-        post_event(w, from, ControlEvent{ControlEvent::resolve, static_cast<uint8_t>(role), 0, 0, next_hop});
+        post_event(w, from, ControlEvent{ControlEvent::resolve, static_cast<uint8_t>(role), 0, 0, next_hop, {}});
         return drop(w, m, from, Drop::no_neighbour);
     }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
@@ -137,6 +137,93 @@ void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned 
     icmp->icmp_cksum = 0;
     icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + quote));
     send(w, from, m);
+}
+
+bool valid_ipv6(rte_mbuf* m) {
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < sizeof(rte_ipv6_hdr)) return false;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+    const uint32_t total = sizeof(rte_ipv6_hdr) + rte_be_to_cpu_16(ip->payload_len);
+    if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6 || total > len) return false;
+    if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));
+    return true;
+}
+
+namespace {
+
+bool on_link6(const Shared& s, const uint8_t* a) {
+    if (!s.has_v6) return false;
+    net::Prefix p;
+    p.family = 6;
+    p.len = s.prefix6_len;
+    std::memcpy(p.addr, s.addr6, 16);
+    return p.contains_v6(a);
+}
+
+}  // namespace
+
+void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, const uint8_t dst[16]) {
+    const Shared& s = *w.shared;
+    if (!on_link6(s, dst)) return drop(w, m, from, Drop::no_route);
+    net::Mac mac;
+    if (!s.neighbours->lookup(net::IpAddr::v6(dst), w.now, mac)) {
+        ControlEvent ev{ControlEvent::resolve6, kProtected, 0, 0, 0, {}};
+        std::memcpy(ev.addr6, dst, 16);
+        post_event(w, from, ev);
+        return drop(w, m, from, Drop::no_neighbour);
+    }
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+    if (!eth) return drop(w, m, from, Drop::no_mbuf);
+    std::memcpy(&eth->dst_addr, mac.b, 6);
+    std::memcpy(&eth->src_addr, s.port_mac[kProtected].b, 6);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    send(w, kProtected, m);
+}
+
+void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsigned from,
+                          const rte_ether_addr& src_mac, uint32_t mtu) {
+    const Shared& s = *w.shared;
+    if (!s.has_v6) return;
+    rte_mbuf* m = rte_pktmbuf_alloc(s.pool);
+    if (!m) {
+        ++w.counters->drops[from][static_cast<unsigned>(Drop::no_mbuf)];
+        return;
+    }
+    // The error may not exceed the IPv6 minimum MTU (RFC 4443 §2.4 (c)).
+    const uint32_t quote = len < 1280 - 48 ? len : 1280 - 48;
+    const uint32_t icmp_len = 8 + quote;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(
+        rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + icmp_len)));
+    if (!eth) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    eth->dst_addr = src_mac;
+    std::memcpy(&eth->src_addr, s.port_mac[from].b, 6);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    auto* out = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+    out->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    out->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(icmp_len));
+    out->proto = IPPROTO_ICMPV6;
+    out->hop_limits = 64;
+    std::memcpy(out->src_addr, s.addr6, 16);
+    std::memcpy(out->dst_addr, ip->src_addr, 16);
+    auto* icmp = reinterpret_cast<uint8_t*>(out + 1);
+    icmp[0] = 2;  // packet too big
+    icmp[1] = 0;
+    icmp[2] = icmp[3] = 0;
+    const uint32_t mtu_be = rte_cpu_to_be_32(mtu);
+    std::memcpy(icmp + 4, &mtu_be, 4);
+    std::memcpy(icmp + 8, ip, quote);
+    const uint16_t sum = rte_ipv6_udptcp_cksum(out, icmp);
+    std::memcpy(icmp + 2, &sum, 2);
+    send(w, from, m);
+}
+
+bool is_ndp(const rte_ipv6_hdr* ip, uint32_t len) {
+    if (ip->proto != IPPROTO_ICMPV6 || len < sizeof(rte_ipv6_hdr) + 4) return false;
+    const uint8_t type = reinterpret_cast<const uint8_t*>(ip + 1)[0];
+    return type >= 133 && type <= 137;
 }
 
 }  // namespace espgw::dp

@@ -45,4 +45,27 @@ inline bool decrement_ttl(rte_ipv4_hdr* ip) {
 // NIC or the sender's ESP ICV covers it) and trims link-layer padding. False: malformed.
 bool valid_ipv4(rte_mbuf* m);
 
+// ---- IPv6 (protected side only) ----
+
+// Version, lengths; trims link-layer padding. False: malformed.
+bool valid_ipv6(rte_mbuf* m);
+
+// Forwarding hop for IPv6 (no header checksum). False if the hop limit ran out.
+inline bool decrement_hop_limit(rte_ipv6_hdr* ip) {
+    if (ip->hop_limits <= 1) return false;
+    --ip->hop_limits;
+    return true;
+}
+
+// m starts at an IPv6 header for dst: out of the protected port if dst is on its link.
+void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, const uint8_t dst[16]);
+
+// ICMPv6 "packet too big" (RFC 4443 §3.2) back to the sender of the packet at ip.
+void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsigned from,
+                          const rte_ether_addr& src_mac, uint32_t mtu);
+
+// Neighbour discovery (router/neighbour solicitations and advertisements, RFC 4861 §4):
+// the control core answers and learns from them.
+bool is_ndp(const rte_ipv6_hdr* ip, uint32_t len);
+
 }  // namespace espgw::dp

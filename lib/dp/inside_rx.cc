@@ -5,6 +5,8 @@
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 
+#include <cstring>
+
 #include "espgw/esp/esp_encap.h"
 #include "espgw/esp/transport_mode.h"
 #include "forward.h"
@@ -18,6 +20,7 @@ struct EspOut {
     uint8_t next_header;
     bool fragment;  // outer packet exceeds the MTU and policy allows fragmenting it
     uint32_t inner_len;
+    uint8_t tos;    // DSCP/ECN of the inner packet, copied outside
 };
 
 void send_outer(Worker& w, unsigned from, EspOut& o) {
@@ -41,6 +44,97 @@ void send_outer(Worker& w, unsigned from, EspOut& o) {
         ip->hdr_checksum = rte_ipv4_cksum(ip);
         send_ipv4(w, frags[k], from, role, next_hop);
     }
+}
+
+// What an inside packet becomes: consumed here (forwarded in clear, sent to the host,
+// dropped), or an ESP packet to seal (o filled).
+enum class Verdict : uint8_t { consumed, seal };
+
+// The MTU check shared by both families: true if the packet may go on (fragment says how).
+bool fits(Worker& w, sa::Sa& sa, uint32_t len, bool may_fragment, bool& fragment) {
+    const Shared& s = *w.shared;
+    fragment = false;
+    if (len + esp::esp_overhead(sa, len) <= s.public_mtu) return true;
+    if (s.mtu_policy == MtuPolicy::icmp || !may_fragment) return false;
+    fragment = true;
+    return true;
+}
+
+Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o) {
+    const Shared& s = *w.shared;
+    if (!valid_ipv4(m)) return drop(w, m, from, Drop::malformed), Verdict::consumed;
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+    if (is_own_address(s, dst)) {
+        if (from == kHost) drop(w, m, from, Drop::no_route);
+        else send_ipv4(w, m, from, kHost, dst);
+        return Verdict::consumed;
+    }
+    sa::Sa* sa = s.sas->lookup_outbound_v4(dst);
+    if (!sa) {
+        // Only the gateway's own stack may send in clear; protected traffic needs an SA.
+        if (from == kHost) forward_ipv4(w, m, from, dst);
+        else drop(w, m, from, Drop::no_sa);
+        return Verdict::consumed;
+    }
+    const bool transport = sa->params.mode == sa::Mode::transport;
+    if (transport ? from != kHost : !sa->params.local_ts.contains_v4(src))
+        return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
+    const uint8_t tos = ip->type_of_service;
+    const bool df = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
+    if (!transport && from == kProtected && !decrement_ttl(ip))
+        return drop(w, m, from, Drop::ttl_expired, sa), Verdict::consumed;
+    uint8_t next_header = IPPROTO_IPIP;
+    if (transport) {
+        uint8_t tos_unused;
+        if (!esp::transport_strip_ipv4(m, next_header, tos_unused))
+            return drop(w, m, from, Drop::unsupported, sa), Verdict::consumed;
+    }
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (!fits(w, *sa, len, !df, o.fragment)) {
+        if (!transport)
+            icmp_frag_needed(w, ip, len, from, src_mac, static_cast<uint16_t>(esp::esp_max_payload(*sa, s.public_mtu)));
+        return drop(w, m, from, Drop::too_big, sa), Verdict::consumed;
+    }
+    o.p.m = m;
+    o.p.sa = sa;
+    o.next_header = next_header;
+    o.inner_len = len;
+    o.tos = tos;
+    return Verdict::seal;
+}
+
+Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o) {
+    const Shared& s = *w.shared;
+    if (from != kProtected || !s.has_v6) return drop(w, m, from, Drop::unsupported), Verdict::consumed;
+    if (!valid_ipv6(m)) return drop(w, m, from, Drop::malformed), Verdict::consumed;
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (is_ndp(ip, len)) {
+        m->port = static_cast<uint16_t>(from);
+        // The control core wants the Ethernet source (link-layer options may be absent).
+        rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr));
+        if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
+        return Verdict::consumed;
+    }
+    if (std::memcmp(ip->dst_addr, s.addr6, 16) == 0)
+        return drop(w, m, from, Drop::unsupported), Verdict::consumed;  // no IPv6 host stack
+    sa::Sa* sa = s.sas->lookup_outbound_v6(ip->dst_addr);
+    if (!sa) return drop(w, m, from, Drop::no_sa), Verdict::consumed;
+    if (!sa->params.local_ts.contains_v6(ip->src_addr)) return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
+    if (!decrement_hop_limit(ip)) return drop(w, m, from, Drop::ttl_expired, sa), Verdict::consumed;
+    // IPv6 is never fragmented on the way (RFC 8200 §5): the inner packet may not be split, but
+    // the tunnel may still fragment its own outer IPv4 packet when the policy says so.
+    if (!fits(w, *sa, len, true, o.fragment)) {
+        icmp6_packet_too_big(w, ip, len, from, src_mac, esp::esp_max_payload(*sa, s.public_mtu));
+        return drop(w, m, from, Drop::too_big, sa), Verdict::consumed;
+    }
+    o.p.m = m;
+    o.p.sa = sa;
+    o.next_header = IPPROTO_IPV6;
+    o.inner_len = len;
+    o.tos = static_cast<uint8_t>(rte_be_to_cpu_32(ip->vtc_flow) >> 20);
+    return Verdict::seal;
 }
 
 }  // namespace
@@ -67,72 +161,20 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
             if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
             continue;
         }
-        if (type != RTE_ETHER_TYPE_IPV4) {
-            drop(w, m, from, Drop::unsupported);
-            continue;
-        }
         const rte_ether_addr src_mac = eth->src_addr;
         rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
-        if (!valid_ipv4(m)) {
-            drop(w, m, from, Drop::malformed);
-            continue;
-        }
-        auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-        const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
-        if (is_own_address(s, dst)) {
-            if (from == kHost) drop(w, m, from, Drop::no_route);
-            else send_ipv4(w, m, from, kHost, dst);
-            continue;
-        }
-        sa::Sa* sa = s.sas->lookup_outbound_v4(dst);
-        if (!sa) {
-            // Only the gateway's own stack may send in clear; protected traffic needs an SA.
-            if (from == kHost) forward_ipv4(w, m, from, dst);
-            else drop(w, m, from, Drop::no_sa);
-            continue;
-        }
-        const bool transport = sa->params.mode == sa::Mode::transport;
-        if (transport ? from != kHost : !sa->params.local_ts.contains_v4(src)) {
-            drop(w, m, from, Drop::policy, sa);
-            continue;
-        }
-        const uint8_t tos = ip->type_of_service;
-        const bool df = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
-        if (!transport && from == kProtected) {
-            if (!decrement_ttl(ip)) {
-                drop(w, m, from, Drop::ttl_expired, sa);
-                continue;
-            }
-        }
-        uint32_t len = rte_pktmbuf_data_len(m);
-        uint8_t next_header = IPPROTO_IPIP;
-        if (transport) {
-            uint8_t tos_unused;
-            if (!esp::transport_strip_ipv4(m, next_header, tos_unused)) {
-                drop(w, m, from, Drop::unsupported, sa);
-                continue;
-            }
-            len = rte_pktmbuf_data_len(m);
-        }
-        bool fragment = false;
-        if (len + esp::esp_overhead(*sa, len) > s.public_mtu) {
-            if (s.mtu_policy == MtuPolicy::icmp || df) {
-                const uint32_t fit = esp::esp_max_payload(*sa, s.public_mtu);
-                if (!transport) icmp_frag_needed(w, ip, len, from, src_mac, static_cast<uint16_t>(fit));
-                drop(w, m, from, Drop::too_big, sa);
-                continue;
-            }
-            fragment = true;
-        }
         EspOut& o = out[n_out];
-        o.p.m = m;
-        o.p.sa = sa;
-        o.next_header = next_header;
-        o.fragment = fragment;
-        o.inner_len = len;
-        const esp::OuterIpv4 outer{w.ip_id++, s.mtu_policy == MtuPolicy::icmp, tos, 64};
-        if (!esp::esp_out_prepare(w.mgr, o.p, next_header, outer)) {
-            drop(w, m, from, o.p.drop, sa);
+        Verdict v;
+        if (type == RTE_ETHER_TYPE_IPV4)
+            v = inside_ipv4(w, from, m, src_mac, o);
+        else if (type == RTE_ETHER_TYPE_IPV6)
+            v = inside_ipv6(w, from, m, src_mac, o);
+        else
+            v = (drop(w, m, from, Drop::unsupported), Verdict::consumed);
+        if (v == Verdict::consumed) continue;
+        const esp::OuterIpv4 outer{w.ip_id++, !o.fragment && s.mtu_policy == MtuPolicy::icmp, o.tos, 64};
+        if (!esp::esp_out_prepare(w.mgr, o.p, o.next_header, outer)) {
+            drop(w, m, from, o.p.drop, o.p.sa);
             continue;
         }
         ops[n_out++] = &o.p.op;

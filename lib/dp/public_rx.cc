@@ -79,7 +79,7 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
                     ++w.counters->keepalives;
                     post_event(w, kPublic, ControlEvent{ControlEvent::keepalive, kPublic,
                                                         rte_be_to_cpu_16(udp->src_port), 0,
-                                                        rte_be_to_cpu_32(ip->src_addr)});
+                                                        rte_be_to_cpu_32(ip->src_addr), {}});
                     rte_pktmbuf_free(m);
                     continue;
                 case esp::NattKind::ike:

@@ -40,7 +40,7 @@ class Gateway:
     """One espgw process on af_packet ports `pub_if` and `lan_if` inside namespace `ns`."""
 
     def __init__(self, topo, ns, pub_if, lan_if, public="192.0.2.1/24", public_gw="192.0.2.254",
-                 protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None):
+                 protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None, protected6=None):
         self.topo, self.ns = topo, ns
         self.prefix = f"espgw-{topo.prefix}"
         self.dir = topo.tempdir("gw")
@@ -51,6 +51,7 @@ class Gateway:
             "{ " + "; ".join(f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {v}" for k, v in p.items()) + "; }"
             for p in peers)
         sa_lines = ",\n  ".join(sas)
+        v6 = f'address6 = "{protected6}";' if protected6 else ""
         self.config = f"""
 eal = ["--no-pci", "--no-huge", "-m", "512", "--file-prefix", "{self.prefix}", "--log-level", "lib.eal:error"];
 lcores = {{ control = 0; workers = [1]; }};
@@ -59,7 +60,7 @@ idle_sleep_max_us = 500;
 {extra}
 ports = {{
   public = {{ device = "net_af_packet0,iface={pub_if}"; address = "{public}"; gateway = "{public_gw}"; }};
-  protected = {{ device = "net_af_packet1,iface={lan_if}"; address = "{protected}"; }};
+  protected = {{ device = "net_af_packet1,iface={lan_if}"; address = "{protected}"; {v6} }};
   {host}
 }};
 peers = (

@@ -23,9 +23,11 @@ from netns_socket import udp_socket  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 
 from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
+from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, IPv6  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
 PEER, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
+LAN6, GW6 = "2001:db8:1::2", "2001:db8:1::1"
 
 # (espgw cipher, espgw integrity, scapy crypt, scapy auth, key length, auth key length, tshark names)
 SUITES = [
@@ -42,11 +44,12 @@ SUITES = [
 class Tunnel:
     """One scapy road warrior: its SAs, its UDP socket, its inner address."""
 
-    def __init__(self, k, suite):
+    def __init__(self, k, suite, v6=False):
         self.k = k
+        self.v6 = v6
         self.cipher, self.integ, crypt, auth, klen, alen, self.tshark = suite
         self.esn = k == len(SUITES)  # the extra last tunnel runs with ESN
-        self.inner = f"10.2.0.{10 + k}"
+        self.inner = f"2001:db8:2::{10 + k:x}" if v6 else f"10.2.0.{10 + k}"
         self.port = 4600 + k
         self.spi_in, self.spi_out = 0x1000 + k, 0x2000 + k  # espgw's inbound / outbound
         self.key_in, self.key_out = os.urandom(klen), os.urandom(klen)
@@ -65,7 +68,8 @@ class Tunnel:
 
     def config(self):
         name = f"road{self.k}"
-        common = dict(local_ts="10.1.0.0/24", remote_ts=f"{self.inner}/32", integrity=self.integ, esn=self.esn)
+        local, remote = ("2001:db8:1::/64", f"{self.inner}/128") if self.v6 else ("10.1.0.0/24", f"{self.inner}/32")
+        common = dict(local_ts=local, remote_ts=remote, integrity=self.integ, esn=self.esn)
         return ({"name": name, "address": NAT_OUT, "port": 0},
                 [sa_entry(name + "-in", name, "in", self.spi_in, self.cipher, self.key_in, auth_key=self.auth_in, **common),
                  sa_entry(name + "-out", name, "out", self.spi_out, self.cipher, self.key_out, auth_key=self.auth_out, **common)])
@@ -73,7 +77,11 @@ class Tunnel:
     def esp_bytes(self, ident):
         """An encrypted ICMP echo request from the inner address to the LAN host."""
         self.seq += 1
-        p = self.tx.encrypt(IP(src=self.inner, dst=LAN) / ICMP(id=ident, seq=self.seq) / (b"espgw" * 20))
+        if self.v6:
+            inner = IPv6(src=self.inner, dst=LAN6) / ICMPv6EchoRequest(id=ident, seq=self.seq, data=b"espgw" * 20)
+        else:
+            inner = IP(src=self.inner, dst=LAN) / ICMP(id=ident, seq=self.seq) / (b"espgw" * 20)
+        p = self.tx.encrypt(inner)
         return bytes(p[ESP])
 
     def send(self, data):
@@ -93,7 +101,10 @@ class Tunnel:
                 continue
             outer = IP(src=GW, dst=PEER) / UDP(sport=4500, dport=self.port) / ESP(data)
             inner = self.rx.decrypt(IP(bytes(outer)))
-            if ICMP in inner and inner[ICMP].type == 0 and inner[ICMP].id == ident and inner[IP].src == LAN:
+            if self.v6:
+                if ICMPv6EchoReply in inner and inner[ICMPv6EchoReply].id == ident and inner[IPv6].src == LAN6:
+                    return True
+            elif ICMP in inner and inner[ICMP].type == 0 and inner[ICMP].id == ident and inner[IP].src == LAN:
                 return True
         return False
 
@@ -111,6 +122,7 @@ def counters(gw, spi):
 
 def main():
     tunnels = [Tunnel(k, s) for k, s in enumerate(SUITES)] + [Tunnel(len(SUITES), SUITES[0])]
+    tunnels.append(Tunnel(len(tunnels), SUITES[1], v6=True))  # IPv6 inside, AES-256-GCM
     with Topology("esc") as topo:
         peer, nat, gwns, lan = (topo.netns(r) for r in ("peer", "nat", "gw", "lan"))
         pp, np_ = topo.veth(peer, "pp", nat, "np")
@@ -124,13 +136,17 @@ def main():
         topo.masquerade(nat, nw)
         topo.addr(lan, ll, f"{LAN}/24")
         topo.route(lan, "default", via="10.1.0.1")
+        # IPv6 on the LAN side only, for the tunnel with IPv6 inside.
+        topo.run(lan, ["sysctl", "-qw", f"net.ipv6.conf.{ll}.disable_ipv6=0"])
+        topo.run(lan, ["ip", "-6", "addr", "add", f"{LAN6}/64", "dev", ll, "nodad"])
+        topo.run(lan, ["ip", "-6", "route", "add", "default", "via", GW6])
 
         peers, sas = [], []
         for t in tunnels:
             p, s = t.config()
             peers.append(p)
             sas += s
-        gw = Gateway(topo, gwns, gp, gl, peers=peers, sas=sas, host_if=topo.ifname("gt"))
+        gw = Gateway(topo, gwns, gp, gl, peers=peers, sas=sas, host_if=topo.ifname("gt"), protected6=f"{GW6}/64")
         gw.start()
         for t in tunnels:
             t.sock = udp_socket(peer, PEER, t.port)
@@ -144,7 +160,7 @@ def main():
         failures = []
         for t in tunnels:
             ok = t.ping(0x100 + t.k)
-            label = t.cipher + ("/" + t.integ if t.integ else "") + (" esn" if t.esn else "")
+            label = t.cipher + ("/" + t.integ if t.integ else "") + (" esn" if t.esn else "") + (" ipv6-inner" if t.v6 else "")
             print(f"{'ok  ' if ok else 'FAIL'} {label}: scapy -> espgw -> LAN -> espgw -> scapy")
             if not ok:
                 failures.append(label)

@@ -34,6 +34,9 @@ struct PortConfig {
     uint32_t address = 0;      // the gateway's address on this port, host order
     uint8_t prefix_len = 24;   // on-link subnet
     uint32_t gateway = 0;      // default next hop out of this port (0 = none)
+    bool has_v6 = false;       // protected port only: IPv6 for tunnels with IPv6 selectors
+    uint8_t address6[16]{};
+    uint8_t prefix6_len = 64;
     uint16_t mtu = 1500;
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;

@@ -23,13 +23,14 @@ constexpr uint16_t kBurst = 32;
 
 // Messages from workers to the control core (an rte_ring of fixed-size elements).
 struct ControlEvent {
-    enum Kind : uint8_t { mapping_change, keepalive, resolve } kind;
+    enum Kind : uint8_t { mapping_change, keepalive, resolve, resolve6 } kind;
     uint8_t role;    // resolve: the port to ask on
     uint16_t port;   // UDP source port seen (host order)
     uint32_t spi;    // mapping_change: the inbound SA
-    uint32_t addr;   // source address seen / address to resolve (host order)
+    uint32_t addr;   // source address seen / IPv4 address to resolve (host order)
+    uint8_t addr6[16];  // resolve6: the IPv6 address to resolve
 };
-static_assert(sizeof(ControlEvent) == 12);
+static_assert(sizeof(ControlEvent) == 28);
 
 struct Route {
     uint32_t prefix;
@@ -46,6 +47,10 @@ struct Shared {
     uint32_t addr[kRoles]{};  // the gateway's address per port (host: unused)
     uint32_t mask[kRoles]{};
     uint32_t public_gateway = 0;
+    // IPv6 on the protected side (inner traffic of tunnels): our address and on-link prefix.
+    bool has_v6 = false;
+    uint8_t addr6[16]{};
+    uint8_t prefix6_len = 64;
     uint16_t public_mtu = 1500;
     MtuPolicy mtu_policy = MtuPolicy::icmp;
     bool has_host = false;
@@ -60,7 +65,7 @@ struct Shared {
     net::NeighbourTable* neighbours = nullptr;
     rte_ring* ike_ring = nullptr;    // mbufs: IKE messages for the control core
     rte_ring* event_ring = nullptr;  // ControlEvent elements
-    rte_ring* slow_ring = nullptr;   // mbufs: ARP for the control core
+    rte_ring* slow_ring = nullptr;   // mbufs: ARP and NDP for the control core
     rte_ring* tx_ring = nullptr;     // mbufs from the control core, m->port = Role to send on
     rte_mempool* pool = nullptr;
     rte_mempool* indirect_pool = nullptr;  // fragment headers
