@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -67,9 +68,14 @@ net::Mac mac_of(uint16_t port) {
 std::vector<std::string> eal_arguments(const config::Config& cfg, const char* argv0) {
     std::vector<std::string> a{argv0};
     a.insert(a.end(), cfg.eal_args.begin(), cfg.eal_args.end());
-    std::string lcores = std::to_string(cfg.control_lcore);
-    for (unsigned l : cfg.worker_lcores) lcores += "," + std::to_string(l);
-    a.insert(a.end(), {"-l", lcores, "--main-lcore", std::to_string(cfg.control_lcore)});
+    // An explicit --lcores in eal (lcore-to-CPU mapping, e.g. more lcores than CPUs) wins.
+    const bool mapped = std::find(cfg.eal_args.begin(), cfg.eal_args.end(), "--lcores") != cfg.eal_args.end();
+    if (!mapped) {
+        std::string lcores = std::to_string(cfg.control_lcore);
+        for (unsigned l : cfg.worker_lcores) lcores += "," + std::to_string(l);
+        a.insert(a.end(), {"-l", lcores});
+    }
+    a.insert(a.end(), {"--main-lcore", std::to_string(cfg.control_lcore)});
     const size_t workers = cfg.worker_lcores.size();
     auto add_device = [&](const std::string& dev) {
         if (dev.empty()) return;

@@ -40,7 +40,8 @@ class Gateway:
     """One espgw process on af_packet ports `pub_if` and `lan_if` inside namespace `ns`."""
 
     def __init__(self, topo, ns, pub_if, lan_if, public="192.0.2.1/24", public_gw="192.0.2.254",
-                 protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None, protected6=None):
+                 protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None, protected6=None,
+                 workers=int(os.environ.get("ESPGW_WORKERS", "1"))):
         self.topo, self.ns = topo, ns
         self.prefix = f"espgw-{topo.prefix}"
         self.dir = topo.tempdir("gw")
@@ -52,9 +53,12 @@ class Gateway:
             for p in peers)
         sa_lines = ",\n  ".join(sas)
         v6 = f'address6 = "{protected6}";' if protected6 else ""
+        # More workers than the 2 CPUs here: lcores 2.. share CPU 1 (back-off polling makes it fair).
+        lcore_map = (', "--lcores", "0@0,' + ",".join(f"{k}@1" for k in range(1, workers + 1)) + '"'
+                     if workers > 1 else "")
         self.config = f"""
-eal = ["--no-pci", "--no-huge", "-m", "512", "--file-prefix", "{self.prefix}", "--log-level", "lib.eal:error"];
-lcores = {{ control = 0; workers = [1]; }};
+eal = ["--no-pci", "--no-huge", "-m", "512", "--file-prefix", "{self.prefix}", "--log-level", "lib.eal:error"{lcore_map}];
+lcores = {{ control = 0; workers = [{", ".join(str(k) for k in range(1, workers + 1))}]; }};
 polling = "backoff";
 idle_sleep_max_us = 500;
 {extra}

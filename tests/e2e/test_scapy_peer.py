@@ -235,6 +235,12 @@ def main():
         if not rows or bad_icv:
             failures.append(f"tshark ICV check: {len(rows)} packets, bad: {bad_icv[:5]} {res.stderr[-500:]}")
 
+        workers = gw.telemetry("/espgw/workers")
+        print("workers: " + ", ".join(f"{k}: public_rx {v['public_rx']} protected_rx {v['protected_rx']}"
+                                      for k, v in workers.items()))
+        want = int(os.environ.get("ESPGW_WORKERS", "1"))
+        if len(workers) != want:
+            failures.append(f"{len(workers)} workers running, {want} configured")
         if gw.proc.poll() is not None:
             failures.append("espgw died")
         if failures:
