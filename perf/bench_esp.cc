@@ -131,7 +131,7 @@ Result bench_decap(Bench& b, IMB_MGR* mgr, uint32_t size, uint32_t packets, unsi
     for (uint32_t k = 0; k < packets; ++k) {
         rte_mbuf* m = rte_pktmbuf_alloc(b.shared.pool);
         fill_inner(reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(size))), size, kInner, kLanHost);
-        esp::OutboundEsp o{m, peer.get(), 0, {}, {}};
+        esp::OutboundEsp o{m, peer.get(), esp::reserve_seq(*peer, 1), {}, {}};
         esp::esp_out_prepare(mgr, o, IPPROTO_IPIP, esp::OuterIpv4{});
         crypto::CryptoOp* op = &o.op;
         crypto::seal_burst(mgr, &op, 1);

@@ -143,7 +143,7 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
     const Shared& s = *w.shared;
     EspOut out[kBurst];
     crypto::CryptoOp* ops[kBurst];
-    uint16_t n_out = 0;
+    uint16_t n_queued = 0;
     w.counters->rx[from] += n;
 
     prefetch_first(pkts, n);
@@ -163,7 +163,7 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
         }
         const rte_ether_addr src_mac = eth->src_addr;
         rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
-        EspOut& o = out[n_out];
+        EspOut& o = out[n_queued];
         Verdict v;
         if (type == RTE_ETHER_TYPE_IPV4)
             v = inside_ipv4(w, from, m, src_mac, o);
@@ -172,12 +172,28 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
         else
             v = (drop(w, m, from, Drop::unsupported), Verdict::consumed);
         if (v == Verdict::consumed) continue;
+        ++n_queued;
+    }
+    if (n_queued == 0) return;
+    // Sequence numbers for each run of packets of one SA in a single atomic add.
+    for (uint16_t k = 0; k < n_queued;) {
+        uint16_t run = 1;
+        while (k + run < n_queued && out[k + run].p.sa == out[k].p.sa) ++run;
+        const uint64_t first = esp::reserve_seq(*out[k].p.sa, run);
+        for (uint16_t j = 0; j < run; ++j) out[k + j].p.seq = first + j;
+        k = static_cast<uint16_t>(k + run);
+    }
+    uint16_t n_out = 0;
+    for (uint16_t k = 0; k < n_queued; ++k) {
+        EspOut& o = out[k];
         const esp::OuterIpv4 outer{w.ip_id++, !o.fragment && s.mtu_policy == MtuPolicy::icmp, o.tos, 64};
         if (!esp::esp_out_prepare(w.mgr, o.p, o.next_header, outer)) {
-            drop(w, m, from, o.p.drop, o.p.sa);
+            drop(w, o.p.m, from, o.p.drop, o.p.sa);
             continue;
         }
-        ops[n_out++] = &o.p.op;
+        if (n_out != k) out[n_out] = o;  // keep the sealed ones contiguous
+        ops[n_out] = &out[n_out].p.op;
+        ++n_out;
     }
     if (n_out == 0) return;
     crypto::seal_burst(w.mgr, ops, n_out);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "esp_op.h"
+#include "espgw/net/checksum.h"
 
 namespace espgw::esp {
 
@@ -52,7 +53,6 @@ bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const Ou
     if (udp && !peer.known) return fail(p, dp::Drop::peer_unknown);
     if (!rte_pktmbuf_is_contiguous(p.m)) return fail(p, dp::Drop::unsupported);
 
-    p.seq = sa.seq_out.fetch_add(1, std::memory_order_relaxed) + 1;
     if (!sa.params.esn && p.seq > UINT32_MAX) return fail(p, dp::Drop::seq_overflow);
 
     const uint32_t payload_len = rte_pktmbuf_data_len(p.m);
@@ -83,7 +83,7 @@ bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const Ou
     ip->src_addr = rte_cpu_to_be_32(sa.params.local_addr);
     ip->dst_addr = rte_cpu_to_be_32(peer.addr);
     ip->hdr_checksum = 0;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    ip->hdr_checksum = net::ipv4_header_checksum20(ip);
 
     uint8_t* esp = head + kIpv4Len;
     if (udp) {

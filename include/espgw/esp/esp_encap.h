@@ -24,7 +24,7 @@ struct OuterIpv4 {
 struct OutboundEsp {
     rte_mbuf* m;  // contiguous; data starts at the payload to protect
     sa::Sa* sa;
-    uint64_t seq;
+    uint64_t seq;  // from reserve_seq
     dp::Drop drop;
     crypto::CryptoOp op;
 };
@@ -33,6 +33,12 @@ struct OutboundEsp {
 uint32_t esp_overhead(const sa::Sa& sa, uint32_t payload_len);
 // The largest payload that still fits in an outer packet of mtu bytes.
 uint32_t esp_max_payload(const sa::Sa& sa, uint32_t mtu);
+
+// Takes n consecutive outbound sequence numbers of sa and returns the first. One atomic
+// add per run of packets of the same SA in a burst, so several workers can share an SA.
+inline uint64_t reserve_seq(sa::Sa& sa, uint32_t n) {
+    return sa.seq_out.fetch_add(n, std::memory_order_relaxed) + 1;
+}
 
 // next_header: 4 (IPv4) or 41 (IPv6) in tunnel mode, the transport protocol otherwise.
 bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const OuterIpv4& outer);
