@@ -103,7 +103,9 @@ void setup_gateway(Gateway& gw) {
 
     s.pool = rte_pktmbuf_pool_create("espgw_mbufs", c.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
     s.indirect_pool = rte_pktmbuf_pool_create("espgw_indirect", 4095, 128, 0, 0, rte_socket_id());
-    if (!s.pool || !s.indirect_pool)
+    // Reassembled outer datagrams: rare, so few, but up to a jumbo frame each.
+    s.big_pool = rte_pktmbuf_pool_create("espgw_big", 1023, 32, 0, 9216 + RTE_PKTMBUF_HEADROOM, rte_socket_id());
+    if (!s.pool || !s.indirect_pool || !s.big_pool)
         throw std::runtime_error("cannot create the mbuf pools (" + std::to_string(c.mbufs) +
                                  " mbufs): raise -m in eal or lower mbufs");
     s.ike_ring = rte_ring_create("espgw_ike", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
@@ -172,6 +174,10 @@ void setup_gateway(Gateway& gw) {
         w.counters = &gw.counters[k];
         w.mgr = crypto::make_mb_mgr();
         if (!w.mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
+        // Fragments of one datagram wait at most 2 s for the rest (as Linux's ipfrag_time is 30 s,
+        // but a gateway holds mbufs, not kernel memory).
+        w.frags = rte_ip_frag_table_create(1024, 16, 4096, gw.tsc_hz * 2, rte_socket_id());
+        if (!w.frags) throw std::runtime_error("cannot create a reassembly table");
     }
 }
 

@@ -122,6 +122,8 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(w, "keepalives_in", load(c.keepalives));
         rte_tel_data_add_dict_u64(w, "ike_in", load(c.ike));
         rte_tel_data_add_dict_u64(w, "idle_sleeps", load(c.idle_sleeps));
+        rte_tel_data_add_dict_u64(w, "reassembled", load(c.reassembled));
+        rte_tel_data_add_dict_u64(w, "fragmented", load(c.fragmented));
         uint64_t drops = 0;
         for (unsigned r = 0; r < dp::kRoles; ++r)
             for (unsigned why = 0; why < dp::kDropReasons; ++why) drops += load(c.drops[r][why]);

@@ -71,6 +71,7 @@ int worker_main(void* arg) {
                 dp::rx_inside(w, role, pkts, n);
         }
         if (id == 0) drain_control_tx(w);
+        rte_ip_frag_free_death_row(&w.death_row, 0);
         for (unsigned role = 0; role < roles; ++role) flush_port(w, role);
         rte_rcu_qsbr_quiescent(gw.rcu, id);
 

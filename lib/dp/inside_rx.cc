@@ -10,6 +10,7 @@
 #include "espgw/esp/esp_encap.h"
 #include "espgw/esp/transport_mode.h"
 #include "forward.h"
+#include "espgw/dp/fragments.h"
 
 namespace espgw::dp {
 
@@ -30,6 +31,7 @@ void send_outer(Worker& w, unsigned from, EspOut& o) {
     uint32_t next_hop;
     if (!route_ipv4(s, peer, role, next_hop)) return drop(w, o.p.m, from, Drop::no_route, o.p.sa);
     if (!o.fragment) return send_ipv4(w, o.p.m, from, role, next_hop);
+    ++w.counters->fragmented;
     rte_mbuf* frags[8];
     const int nf = rte_ipv4_fragment_packet(o.p.m, frags, 8, s.public_mtu, s.pool, s.indirect_pool);
     rte_pktmbuf_free(o.p.m);  // fragments hold their own references
@@ -60,6 +62,26 @@ bool fits(Worker& w, sa::Sa& sa, uint32_t len, bool may_fragment, bool& fragment
     return true;
 }
 
+void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued);
+
+// An inner IPv4 packet with DF clear that does not fit: split it, then encrypt each piece on
+// its own, so the peer never has to reassemble outer packets (RFC 4459 §3).
+void prefragment(Worker& w, unsigned from, rte_mbuf* m, sa::Sa& sa, uint16_t mtu, uint8_t tos) {
+    rte_mbuf* frags[8];
+    const uint16_t n = fragment_ipv4(w, m, mtu, frags, 8, from);
+    EspOut out[8];
+    for (uint16_t k = 0; k < n; ++k) {
+        out[k].p.m = frags[k];
+        out[k].p.sa = &sa;
+        out[k].next_header = IPPROTO_IPIP;
+        out[k].fragment = false;
+        out[k].inner_len = rte_pktmbuf_data_len(frags[k]);
+        out[k].tos = tos;
+    }
+    w.counters->fragmented += n ? 1 : 0;
+    seal_batch(w, from, out, n);
+}
+
 Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o) {
     const Shared& s = *w.shared;
     if (!valid_ipv4(m)) return drop(w, m, from, Drop::malformed), Verdict::consumed;
@@ -84,6 +106,17 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     const bool df = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
     if (!transport && from == kProtected && !decrement_ttl(ip))
         return drop(w, m, from, Drop::ttl_expired, sa), Verdict::consumed;
+    // Transport mode carries the payload without its IPv4 header: that is what must fit.
+    const uint32_t ip_len = rte_pktmbuf_data_len(m);
+    const uint32_t ihl = transport ? rte_ipv4_hdr_len(ip) : 0;
+    if (!fits(w, *sa, ip_len - ihl, !df && !transport, o.fragment)) {
+        const auto fit = static_cast<uint16_t>(esp::esp_max_payload(*sa, s.public_mtu));
+        if (!transport && !df) return prefragment(w, from, m, *sa, fit, tos), Verdict::consumed;
+        // The sender (a LAN host, or the gateway's own stack for transport mode) learns the
+        // path MTU: the largest IP packet that still fits once encrypted.
+        icmp_frag_needed(w, ip, ip_len, from, src_mac, static_cast<uint16_t>(fit + ihl));
+        return drop(w, m, from, Drop::too_big, sa), Verdict::consumed;
+    }
     uint8_t next_header = IPPROTO_IPIP;
     if (transport) {
         uint8_t tos_unused;
@@ -91,11 +124,6 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
             return drop(w, m, from, Drop::unsupported, sa), Verdict::consumed;
     }
     const uint32_t len = rte_pktmbuf_data_len(m);
-    if (!fits(w, *sa, len, !df, o.fragment)) {
-        if (!transport)
-            icmp_frag_needed(w, ip, len, from, src_mac, static_cast<uint16_t>(esp::esp_max_payload(*sa, s.public_mtu)));
-        return drop(w, m, from, Drop::too_big, sa), Verdict::consumed;
-    }
     o.p.m = m;
     o.p.sa = sa;
     o.next_header = next_header;
@@ -137,43 +165,10 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     return Verdict::seal;
 }
 
-}  // namespace
-
-void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
+// Sequence numbers, headers and crypto for a batch of packets to encrypt, then out they go.
+void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
     const Shared& s = *w.shared;
-    EspOut out[kBurst];
     crypto::CryptoOp* ops[kBurst];
-    uint16_t n_queued = 0;
-    w.counters->rx[from] += n;
-
-    prefetch_first(pkts, n);
-    for (uint16_t i = 0; i < n; ++i) {
-        prefetch_ahead(pkts, i, n);
-        rte_mbuf* m = pkts[i];
-        if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
-            drop(w, m, from, Drop::malformed);
-            continue;
-        }
-        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
-        if (type == RTE_ETHER_TYPE_ARP) {
-            m->port = static_cast<uint16_t>(from);
-            if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
-            continue;
-        }
-        const rte_ether_addr src_mac = eth->src_addr;
-        rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
-        EspOut& o = out[n_queued];
-        Verdict v;
-        if (type == RTE_ETHER_TYPE_IPV4)
-            v = inside_ipv4(w, from, m, src_mac, o);
-        else if (type == RTE_ETHER_TYPE_IPV6)
-            v = inside_ipv6(w, from, m, src_mac, o);
-        else
-            v = (drop(w, m, from, Drop::unsupported), Verdict::consumed);
-        if (v == Verdict::consumed) continue;
-        ++n_queued;
-    }
     if (n_queued == 0) return;
     // Sequence numbers for each run of packets of one SA in a single atomic add.
     for (uint16_t k = 0; k < n_queued;) {
@@ -209,6 +204,45 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
         ++w.counters->esp_out;
         send_outer(w, from, o);
     }
+}
+
+}  // namespace
+
+void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
+    const Shared& s = *w.shared;
+    EspOut out[kBurst];
+    uint16_t n_queued = 0;
+    w.counters->rx[from] += n;
+
+    prefetch_first(pkts, n);
+    for (uint16_t i = 0; i < n; ++i) {
+        prefetch_ahead(pkts, i, n);
+        rte_mbuf* m = pkts[i];
+        if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
+            drop(w, m, from, Drop::malformed);
+            continue;
+        }
+        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+        const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
+        if (type == RTE_ETHER_TYPE_ARP) {
+            m->port = static_cast<uint16_t>(from);
+            if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
+            continue;
+        }
+        const rte_ether_addr src_mac = eth->src_addr;
+        rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+        EspOut& o = out[n_queued];
+        Verdict v;
+        if (type == RTE_ETHER_TYPE_IPV4)
+            v = inside_ipv4(w, from, m, src_mac, o);
+        else if (type == RTE_ETHER_TYPE_IPV6)
+            v = inside_ipv6(w, from, m, src_mac, o);
+        else
+            v = (drop(w, m, from, Drop::unsupported), Verdict::consumed);
+        if (v == Verdict::consumed) continue;
+        ++n_queued;
+    }
+    seal_batch(w, from, out, n_queued);
 }
 
 }  // namespace espgw::dp

@@ -8,6 +8,7 @@
 #include "espgw/dp/datapath.h"
 #include "espgw/esp/natt_classify.h"
 #include "forward.h"
+#include "espgw/dp/fragments.h"
 #include "inbound.h"
 
 namespace espgw::dp {
@@ -17,6 +18,59 @@ namespace {
 void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
     if (rte_ring_mp_enqueue(ring, m) != 0) return drop(w, m, kPublic, Drop::ring_full);  // never wait
     ++counter;
+}
+
+// One IPv4 packet for the gateway (data at the IPv4 header, validated): RFC 3948 §2 says
+// what it is. ESP is appended to esp[] for the batch; everything else is handled here.
+void classify(Worker& w, rte_mbuf* m, EspIn* esp, uint16_t& n_esp) {
+    const Shared& s = *w.shared;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    const uint32_t ihl = rte_ipv4_hdr_len(ip);
+    const uint8_t proto = ip->next_proto_id;
+    if ((proto == IPPROTO_UDP || proto == IPPROTO_ESP) && rte_ipv4_frag_pkt_is_fragmented(ip)) {
+        // An outer packet a peer or a path fragmented: reassembled, then classified whole.
+        if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify(w, whole, esp, n_esp);
+        return;
+    }
+    if (proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr)) {
+        const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, ihl);
+        const uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
+        const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+        if (dport == s.natt_port || dport == s.ike_port) {
+            if (udp_len < sizeof(rte_udp_hdr) || ihl + udp_len > rte_pktmbuf_data_len(m))
+                return drop(w, m, kPublic, Drop::malformed);
+            const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
+            const uint32_t plen = udp_len - sizeof(rte_udp_hdr);
+            const esp::NattKind kind = dport == s.ike_port ? esp::NattKind::ike : esp::classify_natt(payload, plen);
+            switch (kind) {
+            case esp::NattKind::keepalive:
+                ++w.counters->keepalives;
+                post_event(w, kPublic, ControlEvent{ControlEvent::keepalive, kPublic, rte_be_to_cpu_16(udp->src_port),
+                                                    0, rte_be_to_cpu_32(ip->src_addr), {}});
+                rte_pktmbuf_free(m);
+                return;
+            case esp::NattKind::ike:
+                // The control core gets IPv4+UDP and l4_len says where the IKE message
+                // starts: after the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
+                m->l3_len = static_cast<uint16_t>(ihl);
+                m->l4_len = static_cast<uint16_t>(sizeof(rte_udp_hdr) + (dport == s.natt_port ? 4 : 0));
+                return to_control(w, s.ike_ring, m, w.counters->ike);
+            case esp::NattKind::malformed:
+                return drop(w, m, kPublic, Drop::malformed);
+            case esp::NattKind::esp:
+                esp[n_esp++] = EspIn{m, ip->src_addr, udp->src_port, ip->time_to_live, ip->type_of_service,
+                                     sa::Encap::udp, static_cast<uint16_t>(ihl + sizeof(rte_udp_hdr))};
+                return;
+            }
+        }
+    }
+    if (proto == IPPROTO_ESP) {
+        esp[n_esp++] = EspIn{m, ip->src_addr, 0, ip->time_to_live, ip->type_of_service, sa::Encap::none,
+                             static_cast<uint16_t>(ihl)};
+        return;
+    }
+    // Everything else addressed to the gateway belongs to its host stack.
+    send_ipv4(w, m, kPublic, kHost, rte_be_to_cpu_32(ip->dst_addr));
 }
 
 }  // namespace
@@ -51,62 +105,11 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
             drop(w, m, kPublic, Drop::malformed);
             continue;
         }
-        const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-        const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
-        if (dst != s.addr[kPublic]) {
+        if (rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr) != s.addr[kPublic]) {
             drop(w, m, kPublic, Drop::not_for_us);
             continue;
         }
-        const uint32_t ihl = rte_ipv4_hdr_len(ip);
-        const bool fragment = rte_ipv4_frag_pkt_is_fragmented(ip);
-        const uint8_t proto = ip->next_proto_id;
-
-        if (proto == IPPROTO_UDP && !fragment && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr)) {
-            const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, ihl);
-            const uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
-            const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
-            if (dport == s.natt_port || dport == s.ike_port) {
-                if (udp_len < sizeof(rte_udp_hdr) || ihl + udp_len > rte_pktmbuf_data_len(m)) {
-                    drop(w, m, kPublic, Drop::malformed);
-                    continue;
-                }
-                const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
-                const uint32_t plen = udp_len - sizeof(rte_udp_hdr);
-                const esp::NattKind kind =
-                    dport == s.ike_port ? esp::NattKind::ike : esp::classify_natt(payload, plen);
-                switch (kind) {
-                case esp::NattKind::keepalive:
-                    ++w.counters->keepalives;
-                    post_event(w, kPublic, ControlEvent{ControlEvent::keepalive, kPublic,
-                                                        rte_be_to_cpu_16(udp->src_port), 0,
-                                                        rte_be_to_cpu_32(ip->src_addr), {}});
-                    rte_pktmbuf_free(m);
-                    continue;
-                case esp::NattKind::ike:
-                    // The control core gets IPv4+UDP and l4_len says where the IKE message
-                    // starts: after the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
-                    m->l3_len = static_cast<uint16_t>(ihl);
-                    m->l4_len = static_cast<uint16_t>(sizeof(rte_udp_hdr) + (dport == s.natt_port ? 4 : 0));
-                    to_control(w, s.ike_ring, m, w.counters->ike);
-                    continue;
-                case esp::NattKind::malformed:
-                    drop(w, m, kPublic, Drop::malformed);
-                    continue;
-                case esp::NattKind::esp:
-                    esp[n_esp++] = EspIn{m, ip->src_addr, udp->src_port, ip->time_to_live,
-                                         ip->type_of_service, sa::Encap::udp,
-                                         static_cast<uint16_t>(ihl + sizeof(rte_udp_hdr))};
-                    continue;
-                }
-            }
-        }
-        if (proto == IPPROTO_ESP && !fragment) {
-            esp[n_esp++] = EspIn{m, ip->src_addr, 0, ip->time_to_live, ip->type_of_service,
-                                 sa::Encap::none, static_cast<uint16_t>(ihl)};
-            continue;
-        }
-        // Everything else addressed to the gateway belongs to its host stack.
-        send_ipv4(w, m, kPublic, kHost, dst);
+        classify(w, m, esp, n_esp);
     }
     if (n_esp) esp_inbound(w, esp, n_esp);
 }

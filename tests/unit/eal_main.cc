@@ -10,7 +10,7 @@
 int main(int argc, char** argv) {
     testing::InitGoogleTest(&argc, argv);
     std::string prefix = "espgw-unit-" + std::to_string(getpid());
-    const char* eal[] = {"unit", "--no-pci", "--no-huge", "-m", "128", "--no-shconf", "--no-telemetry",
+    const char* eal[] = {"unit", "--no-pci", "--no-huge", "-m", "512", "--no-shconf", "--no-telemetry",
                          "-l", "0", "--log-level", "lib.eal:error", "--file-prefix", prefix.c_str()};
     if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) {
         fprintf(stderr, "rte_eal_init failed\n");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <intel-ipsec-mb.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
@@ -69,6 +70,7 @@ struct Shared {
     rte_ring* tx_ring = nullptr;     // mbufs from the control core, m->port = Role to send on
     rte_mempool* pool = nullptr;
     rte_mempool* indirect_pool = nullptr;  // fragment headers
+    rte_mempool* big_pool = nullptr;       // reassembled datagrams (up to 9 KB)
 };
 
 struct alignas(64) WorkerCounters {
@@ -82,6 +84,8 @@ struct alignas(64) WorkerCounters {
     uint64_t to_host = 0;
     uint64_t events = 0;
     uint64_t idle_sleeps = 0;
+    uint64_t reassembled = 0;    // outer datagrams put back together from fragments
+    uint64_t fragmented = 0;     // packets split to fit the tunnel (inner or outer)
 };
 
 struct Worker {
@@ -99,6 +103,8 @@ struct Worker {
     // Packets ready to send, per port; the owner flushes them (rte_eth_tx_burst or a bench sink).
     rte_mbuf* tx[kRoles][2 * kBurst]{};
     uint16_t n_tx[kRoles]{};
+    rte_ip_frag_tbl* frags = nullptr;  // this worker's reassembly table
+    rte_ip_frag_death_row death_row{};  // fragments to free after the burst
     void (*flush)(Worker&, unsigned role) = nullptr;
     void* flush_ctx = nullptr;
 };

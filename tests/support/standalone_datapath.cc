@@ -1,0 +1,167 @@
+#include "standalone_datapath.h"
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_udp.h>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+#include "espgw/crypto/esp_crypto.h"
+#include "espgw/esp/esp_encap.h"
+
+namespace espgw::testing {
+
+namespace {
+
+const uint8_t kKey[20] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+
+rte_mbuf* with_ethernet(rte_mbuf* m, uint16_t type) {
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+    std::memset(eth, 0, sizeof *eth);
+    eth->src_addr.addr_bytes[0] = 0x02;
+    eth->ether_type = rte_cpu_to_be_16(type);
+    return m;
+}
+
+}  // namespace
+
+StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
+    static std::atomic<unsigned> instances{0};
+    name_ = "sdp" + std::to_string(instances++);
+    mgr = crypto::make_mb_mgr();
+    shared.pool = rte_pktmbuf_pool_create((name_ + "_m").c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    shared.indirect_pool = rte_pktmbuf_pool_create((name_ + "_i").c_str(), 1023, 32, 0, 0, 0);
+    shared.big_pool = rte_pktmbuf_pool_create((name_ + "_b").c_str(), 63, 0, 0, 9216 + RTE_PKTMBUF_HEADROOM, 0);
+    rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), 64));
+    if (!mgr || !shared.pool || !shared.indirect_pool || !shared.big_pool || !rcu_)
+        throw std::runtime_error("standalone datapath: out of memory");
+    rte_rcu_qsbr_init(rcu_, 1);
+    sas_ = std::make_unique<sa::SaTable>(64, rcu_, 0);
+    neighbours_ = std::make_unique<net::NeighbourTable>(64, 0);
+    neighbours_->learn(net::IpAddr::v4(kPeer), net::Mac{{2, 0, 0, 0, 0, 1}}, UINT64_MAX);
+    neighbours_->learn(net::IpAddr::v4(kLanHost), net::Mac{{2, 0, 0, 0, 0, 2}}, UINT64_MAX);
+    shared.addr[dp::kPublic] = kGw;
+    shared.mask[dp::kPublic] = 0xffffff00;
+    shared.addr[dp::kProtected] = kGwLan;
+    shared.mask[dp::kProtected] = 0xffff0000;
+    shared.public_mtu = 1500;
+    shared.sas = sas_.get();
+    shared.neighbours = neighbours_.get();
+    shared.event_interval_tsc = rte_get_tsc_hz() / 10;
+    shared.last_seen_resolution_tsc = rte_get_tsc_hz() / 100;
+    shared.event_ring = rte_ring_create_elem((name_ + "_e").c_str(), sizeof(dp::ControlEvent), 1024, 0, 0);
+    shared.ike_ring = rte_ring_create((name_ + "_k").c_str(), 1024, 0, 0);
+    shared.slow_ring = rte_ring_create((name_ + "_s").c_str(), 1024, 0, 0);
+    worker.shared = &shared;
+    worker.counters = &counters;
+    worker.mgr = mgr;
+    worker.flush = collect;
+    worker.flush_ctx = this;
+    worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
+}
+
+StandaloneDatapath::~StandaloneDatapath() {
+    for (auto& v : sent_)
+        for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+    sas_.reset();
+    neighbours_.reset();
+    rte_ip_frag_table_destroy(worker.frags);
+    for (rte_ring* r : {shared.ike_ring, shared.slow_ring, shared.event_ring}) rte_ring_free(r);
+    rte_mempool_free(shared.pool);
+    rte_mempool_free(shared.indirect_pool);
+    rte_mempool_free(shared.big_pool);
+    rte_free(rcu_);
+    crypto::release_mb_mgr(mgr);
+}
+
+void StandaloneDatapath::collect(dp::Worker& w, unsigned role) {
+    auto* self = static_cast<StandaloneDatapath*>(w.flush_ctx);
+    for (uint16_t k = 0; k < w.n_tx[role]; ++k) self->sent_[role].push_back(w.tx[role][k]);
+    w.n_tx[role] = 0;
+}
+
+std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t spi) const {
+    sa::SaParams p;
+    p.name = "sa" + std::to_string(spi);
+    p.spi = spi;
+    p.direction = dir;
+    p.local_addr = kGw;
+    p.peer = {kPeer, 4500, true};
+    p.local_ts = net::Prefix::v4(0x0a010000, 16);
+    p.remote_ts = net::Prefix::v4(kInner, 32);
+    p.replay_window = 4096;
+    auto s = std::make_unique<sa::Sa>(p);
+    std::string err;
+    if (!crypto::expand_sa_keys(mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, kKey, {}, s->keys, err))
+        throw std::runtime_error(err);
+    return s;
+}
+
+sa::Sa* StandaloneDatapath::install(sa::Direction dir, uint32_t spi) {
+    std::string err;
+    if (!sas_->install(make_sa(dir, spi), err)) throw std::runtime_error(err);
+    return sas_->find(dir, spi);
+}
+
+rte_mbuf* StandaloneDatapath::inner_frame(uint32_t len, uint32_t src, uint32_t dst, bool df) {
+    rte_mbuf* m = rte_pktmbuf_alloc(shared.pool);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+    for (uint32_t k = 0; k < len; ++k) reinterpret_cast<uint8_t*>(ip)[k] = static_cast<uint8_t>(k * 7 + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len));
+    ip->packet_id = rte_cpu_to_be_16(0x1234);
+    ip->fragment_offset = rte_cpu_to_be_16(df ? RTE_IPV4_HDR_DF_FLAG : 0);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->src_addr = rte_cpu_to_be_32(src);
+    ip->dst_addr = rte_cpu_to_be_32(dst);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+    udp->src_port = rte_cpu_to_be_16(1000);
+    udp->dst_port = rte_cpu_to_be_16(2000);
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(len - 20));
+    udp->dgram_cksum = 0;
+    return with_ethernet(m, RTE_ETHER_TYPE_IPV4);
+}
+
+rte_mbuf* StandaloneDatapath::esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport) {
+    rte_mbuf* m = inner_frame(len, kInner, kLanHost);
+    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    peer_sa.params.local_addr = kPeer;
+    peer_sa.params.local_port = sport;
+    peer_sa.move_peer({kGw, 4500, true});
+    esp::OutboundEsp o{m, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
+    if (!esp::esp_out_prepare(mgr, o, IPPROTO_IPIP, esp::OuterIpv4{})) throw std::runtime_error("peer encap failed");
+    crypto::CryptoOp* op = &o.op;
+    crypto::seal_burst(mgr, &op, 1);
+    return with_ethernet(m, RTE_ETHER_TYPE_IPV4);
+}
+
+void StandaloneDatapath::rx_public(std::vector<rte_mbuf*> pkts) {
+    worker.now = rte_rdtsc();
+    dp::rx_public(worker, pkts.data(), static_cast<uint16_t>(pkts.size()));
+    for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
+    rte_ip_frag_free_death_row(&worker.death_row, 0);
+}
+
+void StandaloneDatapath::rx_protected(std::vector<rte_mbuf*> pkts) {
+    worker.now = rte_rdtsc();
+    dp::rx_inside(worker, dp::kProtected, pkts.data(), static_cast<uint16_t>(pkts.size()));
+    for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
+}
+
+std::vector<rte_mbuf*> StandaloneDatapath::take(unsigned role) { return std::move(sent_[role]); }
+
+uint64_t StandaloneDatapath::drops(dp::Drop why) const {
+    uint64_t n = 0;
+    for (unsigned r = 0; r < dp::kRoles; ++r) n += counters.drops[r][static_cast<unsigned>(why)];
+    return n;
+}
+
+}  // namespace espgw::testing

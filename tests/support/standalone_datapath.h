@@ -1,0 +1,63 @@
+// The data-plane pipeline without ports, lcores or a control core: one worker whose output
+// is collected per port, a gateway 192.0.2.1 (public) / 10.1.0.1 (protected, 10.1.0.0/16) with
+// static neighbours, and helpers to make SAs and packets. Used by the pipeline unit tests
+// and the benchmark, so both drive exactly the code the workers run.
+#pragma once
+
+#include <intel-ipsec-mb.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "espgw/crypto/cipher_suite.h"
+#include "espgw/dp/datapath.h"
+
+namespace espgw::testing {
+
+constexpr uint32_t kGw = 0xc0000201;        // 192.0.2.1
+constexpr uint32_t kGwLan = 0x0a010001;     // 10.1.0.1
+constexpr uint32_t kPeer = 0xc00002fe;      // 192.0.2.254 (the NAT in front of the peer)
+constexpr uint32_t kLanHost = 0x0a010002;   // 10.1.0.2
+constexpr uint32_t kInner = 0x0a020002;     // 10.2.0.2, behind the peer
+
+class StandaloneDatapath {
+public:
+    explicit StandaloneDatapath(uint32_t mbufs = 4095);  // EAL must be initialised
+    ~StandaloneDatapath();
+
+    // An SA between kGw and kPeer:4500 (UDP encapsulated) with selectors 10.1.0.0/16 <->
+    // kInner/32 and a fixed AES-128-GCM key; installed in the table unless install=false.
+    std::unique_ptr<sa::Sa> make_sa(sa::Direction dir, uint32_t spi) const;
+    sa::Sa* install(sa::Direction dir, uint32_t spi);
+
+    // An Ethernet frame carrying an IPv4/UDP packet of total IP length len, src -> dst.
+    rte_mbuf* inner_frame(uint32_t len, uint32_t src, uint32_t dst, bool df = false);
+    // What the peer would send: inner_frame(len, kInner, kLanHost) encrypted with `peer_sa`
+    // (an outbound SA with the gateway's inbound SPI and key), as an Ethernet frame from
+    // kPeer:sport to kGw:4500.
+    rte_mbuf* esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport = 4500);
+
+    void rx_public(std::vector<rte_mbuf*> pkts);
+    void rx_protected(std::vector<rte_mbuf*> pkts);
+    // Takes (and then owns) what the pipeline sent on a port since the last call.
+    std::vector<rte_mbuf*> take(unsigned role);
+    uint64_t drops(dp::Drop why) const;
+
+    dp::Shared shared;
+    dp::WorkerCounters counters;
+    dp::Worker worker;
+    IMB_MGR* mgr;
+
+private:
+    static void collect(dp::Worker& w, unsigned role);
+    rte_rcu_qsbr* rcu_;
+    std::unique_ptr<sa::SaTable> sas_;
+    std::unique_ptr<net::NeighbourTable> neighbours_;
+    std::vector<rte_mbuf*> sent_[dp::kRoles];
+    std::string name_;
+};
+
+}  // namespace espgw::testing

@@ -1,0 +1,230 @@
+// The worker pipeline end to end in memory: public RX (RFC 3948 demux, SA lookup, replay,
+// decrypt, selectors, forwarding) and protected RX (SA by destination, MTU handling,
+// encrypt), with packets built by a second, peer-side SA.
+#include <gtest/gtest.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_udp.h>
+
+#include <cstring>
+#include <vector>
+
+#include "espgw/dp/fragments.h"
+#include "espgw/esp/esp_decap.h"
+#include "espgw/esp/esp_encap.h"
+#include "support/standalone_datapath.h"
+
+using namespace espgw;
+using testing_dp = espgw::testing::StandaloneDatapath;
+namespace T = espgw::testing;
+
+namespace {
+
+constexpr uint32_t kSpiIn = 0x1001, kSpiOut = 0x2001;
+
+std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0) {
+    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    return std::vector<uint8_t>(d + offset, d + rte_pktmbuf_data_len(m));
+}
+
+const rte_ipv4_hdr* ip_of(const rte_mbuf* m) {
+    return rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+}
+
+void free_all(std::vector<rte_mbuf*> v) {
+    for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+}
+
+// Decrypts an ESP-in-UDP frame the gateway sent with a copy of its outbound SA.
+std::vector<uint8_t> decrypt_sent(testing_dp& dp, sa::Sa& mirror, rte_mbuf* frame) {
+    rte_pktmbuf_adj(frame, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr));
+    esp::InboundEsp p{};
+    p.m = frame;
+    p.sa = &mirror;
+    EXPECT_TRUE(esp::esp_in_prepare(p));
+    crypto::CryptoOp* op = &p.op;
+    crypto::open_burst(dp.mgr, &op, 1);
+    EXPECT_TRUE(esp::esp_in_finish(p)) << dp::drop_name(p.drop);
+    return bytes_of(frame);
+}
+
+}  // namespace
+
+TEST(Pipeline, DecapForwardsToTheLanAndDropsReplays) {
+    testing_dp dp;
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    rte_mbuf* original = dp.inner_frame(300, T::kInner, T::kLanHost);
+    const std::vector<uint8_t> want = bytes_of(original, sizeof(rte_ether_hdr));
+    rte_pktmbuf_free(original);
+
+    rte_mbuf* esp = dp.esp_frame(*peer, 300);
+    rte_mbuf* copy = rte_pktmbuf_copy(esp, dp.shared.pool, 0, UINT32_MAX);
+    dp.rx_public({esp});
+    auto lan = dp.take(dp::kProtected);
+    ASSERT_EQ(lan.size(), 1u);
+    std::vector<uint8_t> got = bytes_of(lan[0], sizeof(rte_ether_hdr));
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_EQ(got[8], want[8] - 1);  // TTL decremented
+    got[8] = want[8];
+    got[10] = want[10], got[11] = want[11];  // header checksum follows the TTL
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(rte_ipv4_cksum(ip_of(lan[0])), 0) << "header checksum must stay valid (sums to all ones)";
+    const auto* eth = rte_pktmbuf_mtod(lan[0], const rte_ether_hdr*);
+    EXPECT_EQ(eth->dst_addr.addr_bytes[5], 2);  // the LAN host's static neighbour
+    free_all(lan);
+
+    dp.rx_public({copy});  // the same packet again
+    EXPECT_TRUE(dp.take(dp::kProtected).empty());
+    EXPECT_EQ(dp.drops(dp::Drop::replayed), 1u);
+}
+
+TEST(Pipeline, NewSourcePortRaisesOneMappingEvent) {
+    testing_dp dp;
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    dp.rx_public({dp.esp_frame(*peer, 100, 4500), dp.esp_frame(*peer, 100, 31337), dp.esp_frame(*peer, 100, 31337)});
+    free_all(dp.take(dp::kProtected));
+    dp::ControlEvent ev[4];
+    const unsigned n = rte_ring_dequeue_burst_elem(dp.shared.event_ring, ev, sizeof ev[0], 4, nullptr);
+    ASSERT_EQ(n, 1u) << "rate-limited: one event per SA per interval";
+    EXPECT_EQ(ev[0].kind, dp::ControlEvent::mapping_change);
+    EXPECT_EQ(ev[0].spi, kSpiIn);
+    EXPECT_EQ(ev[0].port, 31337);
+    EXPECT_EQ(ev[0].addr, T::kPeer);
+}
+
+TEST(Pipeline, ForgedSelectorIsDropped) {
+    testing_dp dp;
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    peer->params.remote_ts = net::Prefix::v4(0, 0);
+    // An authentic packet whose inner source is outside the SA's remote selector.
+    rte_mbuf* m = dp.inner_frame(100, 0x0a090909, T::kLanHost);
+    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    esp::OutboundEsp o{m, peer.get(), esp::reserve_seq(*peer, 1), {}, {}};
+    peer->params.local_addr = T::kPeer;
+    peer->move_peer({T::kGw, 4500, true});
+    ASSERT_TRUE(esp::esp_out_prepare(dp.mgr, o, IPPROTO_IPIP, esp::OuterIpv4{}));
+    crypto::CryptoOp* op = &o.op;
+    crypto::seal_burst(dp.mgr, &op, 1);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+    std::memset(eth, 0, sizeof *eth);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    dp.rx_public({m});
+    EXPECT_TRUE(dp.take(dp::kProtected).empty());
+    EXPECT_EQ(dp.drops(dp::Drop::policy), 1u);
+}
+
+TEST(Pipeline, OuterFragmentsAreReassembledBeforeDecryption) {
+    testing_dp dp;
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    rte_mbuf* esp = dp.esp_frame(*peer, 1400);
+    rte_pktmbuf_adj(esp, sizeof(rte_ether_hdr));
+    auto* ip = rte_pktmbuf_mtod(esp, rte_ipv4_hdr*);
+    ip->fragment_offset = 0;  // allow fragmenting (the peer set DF)
+    rte_mbuf* frags[4];
+    const int n = rte_ipv4_fragment_packet(esp, frags, 4, 600, dp.shared.pool, dp.shared.indirect_pool);
+    rte_pktmbuf_free(esp);
+    ASSERT_EQ(n, 3);
+    std::vector<rte_mbuf*> in;
+    for (int k = n - 1; k >= 0; --k) {  // last fragment first: order must not matter
+        rte_mbuf* f = dp::linearize(frags[k], dp.shared.pool);
+        auto* e = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(f, sizeof(rte_ether_hdr)));
+        std::memset(e, 0, sizeof *e);
+        e->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+        in.push_back(f);
+    }
+    dp.rx_public(in);
+    auto lan = dp.take(dp::kProtected);
+    ASSERT_EQ(lan.size(), 1u);
+    EXPECT_EQ(rte_pktmbuf_data_len(lan[0]), sizeof(rte_ether_hdr) + 1400);
+    EXPECT_EQ(dp.counters.reassembled, 1u);
+    free_all(lan);
+}
+
+TEST(Pipeline, EncapSendsToThePeerWithSequentialNumbers) {
+    testing_dp dp;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    auto mirror = dp.make_sa(sa::Direction::inbound, kSpiOut);
+    std::vector<rte_mbuf*> in;
+    for (int k = 0; k < 5; ++k) in.push_back(dp.inner_frame(200, T::kLanHost, T::kInner));
+    const std::vector<uint8_t> want = bytes_of(in[0], sizeof(rte_ether_hdr));
+    dp.rx_protected(in);
+    auto out = dp.take(dp::kPublic);
+    ASSERT_EQ(out.size(), 5u);
+    for (size_t k = 0; k < out.size(); ++k) {
+        const rte_ipv4_hdr* ip = ip_of(out[k]);
+        EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), T::kPeer);
+        EXPECT_EQ(rte_ipv4_cksum(ip), 0);  // a valid header sums to all ones
+        const auto* udp = reinterpret_cast<const rte_udp_hdr*>(ip + 1);
+        EXPECT_EQ(rte_be_to_cpu_16(udp->dst_port), 4500);
+        EXPECT_EQ(udp->dgram_cksum, 0);
+        uint32_t seq;
+        std::memcpy(&seq, reinterpret_cast<const uint8_t*>(udp + 1) + 4, 4);
+        EXPECT_EQ(rte_be_to_cpu_32(seq), k + 1);
+        std::vector<uint8_t> inner = decrypt_sent(dp, *mirror, out[k]);
+        ASSERT_EQ(inner.size(), want.size());
+        EXPECT_EQ(inner[8], want[8] - 1);  // TTL
+    }
+    free_all(out);
+}
+
+TEST(Pipeline, TooBigWithDfGetsIcmpWithTheTunnelMtu) {
+    testing_dp dp;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    dp.rx_protected({dp.inner_frame(1480, T::kLanHost, T::kInner, /*df=*/true)});
+    EXPECT_TRUE(dp.take(dp::kPublic).empty());
+    auto back = dp.take(dp::kProtected);
+    ASSERT_EQ(back.size(), 1u);
+    const rte_ipv4_hdr* ip = ip_of(back[0]);
+    EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), T::kLanHost);
+    EXPECT_EQ(rte_be_to_cpu_32(ip->src_addr), T::kGwLan);
+    const auto* icmp = reinterpret_cast<const rte_icmp_hdr*>(ip + 1);
+    EXPECT_EQ(icmp->icmp_type, 3);
+    EXPECT_EQ(icmp->icmp_code, 4);
+    const uint16_t mtu = rte_be_to_cpu_16(icmp->icmp_seq_nb);
+    sa::Sa* sa = dp.shared.sas->find(sa::Direction::outbound, kSpiOut);
+    EXPECT_EQ(mtu, esp::esp_max_payload(*sa, 1500));
+    EXPECT_LE(mtu + esp::esp_overhead(*sa, mtu), 1500u);  // a packet of that size fits
+    EXPECT_GT(mtu + 4 + esp::esp_overhead(*sa, mtu + 4), 1500u);  // and the next block does not
+    EXPECT_EQ(dp.drops(dp::Drop::too_big), 1u);
+    free_all(back);
+}
+
+TEST(Pipeline, TooBigWithoutDfIsFragmentedBeforeEncryption) {
+    testing_dp dp;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    auto mirror = dp.make_sa(sa::Direction::inbound, kSpiOut);
+    dp.rx_protected({dp.inner_frame(1480, T::kLanHost, T::kInner, /*df=*/false)});
+    auto out = dp.take(dp::kPublic);
+    ASSERT_EQ(out.size(), 2u);
+    uint32_t payload = 0;
+    for (rte_mbuf* m : out) {
+        EXPECT_LE(rte_pktmbuf_data_len(m) - sizeof(rte_ether_hdr), 1500u);
+        std::vector<uint8_t> inner = decrypt_sent(dp, *mirror, m);
+        const auto* frag = reinterpret_cast<const rte_ipv4_hdr*>(inner.data());
+        payload += rte_be_to_cpu_16(frag->total_length) - 20;
+    }
+    EXPECT_EQ(payload, 1460u);  // every byte of the original payload, once
+    EXPECT_EQ(dp.counters.fragmented, 1u);
+    free_all(out);
+}
+
+TEST(Pipeline, FragmentPolicySplitsTheOuterPacket) {
+    testing_dp dp;
+    dp.shared.mtu_policy = dp::MtuPolicy::fragment;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    dp.rx_protected({dp.inner_frame(1480, T::kLanHost, T::kInner, /*df=*/false)});
+    auto out = dp.take(dp::kPublic);
+    ASSERT_EQ(out.size(), 2u);
+    const rte_ipv4_hdr* first = ip_of(out[0]);
+    EXPECT_TRUE(rte_be_to_cpu_16(first->fragment_offset) & RTE_IPV4_HDR_MF_FLAG);
+    EXPECT_EQ(rte_ipv4_cksum(first), 0);
+    EXPECT_EQ(rte_ipv4_cksum(ip_of(out[1])), 0);
+    free_all(out);
+}
