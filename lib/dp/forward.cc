@@ -124,7 +124,9 @@ void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned 
     out->fragment_offset = 0;
     out->time_to_live = 64;
     out->next_proto_id = IPPROTO_ICMP;
-    out->src_addr = rte_cpu_to_be_32(s.addr[from == kHost ? unsigned{kProtected} : from]);
+    // From our address on that port; toward the host stack our addresses are its own, and
+    // Linux drops a packet from a local source, so the error names the destination instead.
+    out->src_addr = from == kHost ? ip->dst_addr : rte_cpu_to_be_32(s.addr[from]);
     out->dst_addr = ip->src_addr;
     out->hdr_checksum = 0;
     out->hdr_checksum = rte_ipv4_cksum(out);
