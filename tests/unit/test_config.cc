@@ -110,6 +110,22 @@ TEST(Config, MissingSettingIsNamed) {
     EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos);
 }
 
+TEST(Config, ProductionExampleLoads) {
+    const config::Config c = config::load_config_file(ESPGW_SOURCE_DIR "/config/example.conf");
+    EXPECT_EQ(c.worker_lcores.size(), 4u);
+    EXPECT_TRUE(c.protected_port.has_v6);
+    EXPECT_EQ(c.protected_port.prefix6_len, 64);
+    ASSERT_EQ(c.sas.size(), 6u);
+    EXPECT_EQ(c.sas[2].params.remote_ts.family, 6);
+    EXPECT_EQ(c.sas[4].params.mode, sa::Mode::transport);
+    EXPECT_EQ(c.sas[4].params.nat_oa_peer, 0x0a090807u);
+}
+
+TEST(Config, BadIpv6AddressIsNamed) {
+    const ConfigError e = error_of(replaced("address = \"10.1.0.1/24\";", "address = \"10.1.0.1/24\"; address6 = \"2001:db8::1\";"));
+    EXPECT_EQ(e.setting(), "ports.protected.address6") << e.what();
+}
+
 TEST(Config, UnreadableFile) {
     try {
         config::load_config_file("/nonexistent/espgw.conf");
