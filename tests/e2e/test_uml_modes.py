@@ -24,7 +24,6 @@ Run as root: /usr/bin/python3 tests/e2e/test_uml_modes.py   (exit 0 = pass)
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
@@ -33,11 +32,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from esp_sa import EspSA  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from topology import Topology  # noqa: E402
-import tcp_xfer  # noqa: E402
-from uml_peer import UmlPeer  # noqa: E402
+from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, Report, build, diag,  # noqa: E402
+                           guest_recv_ns_send, ns_recv_guest_send, ping_summary, same_transfer,
+                           until_ok)
 
-GUEST, GUEST_PLAIN = "198.51.100.2", "198.51.100.3"
-NAT_IN, NAT_OUT, GW, LAN = "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
+GUEST_PLAIN = "198.51.100.3"
 PLAIN_INNER, MTU_INNER = "10.2.0.4", "10.2.0.5"
 XFER_BYTES = 3 * 1024 * 1024
 
@@ -45,21 +44,6 @@ XFER_BYTES = 3 * 1024 * 1024
 T_IN, T_OUT = 0x3001, 0x4001      # transport
 P_IN, P_OUT = 0x3002, 0x4002      # plain ESP
 M_IN, M_OUT = 0x3003, 0x4003      # path MTU
-
-TX_CSUM_OFF = """
-import ctypes, fcntl, socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for dev in sys.argv[1:]:
-    buf = bytearray(struct.pack("II", 0x17, 0))  # ETHTOOL_STXCSUM, off
-    c = (ctypes.c_char * len(buf)).from_buffer(buf)
-    fcntl.ioctl(s.fileno(), 0x8946, struct.pack("16sP", dev.encode(), ctypes.addressof(c)))
-"""
-
-
-def tx_csum_off(topo, ns, *devs):
-    """Software checksums on links toward DPDK af_packet (see test_uml_peer.py)."""
-    topo.run(ns, ["/usr/bin/python3", "-c", TX_CSUM_OFF, *devs])
-
 
 def gcm_pair(spi_in, spi_out, src, dst, mode, encap, reqid):
     """(guest -> gw SA, gw -> guest SA) with fresh AES-128-GCM keys."""
@@ -75,65 +59,6 @@ def gw_pair(label, peer, to_gw, from_gw, encap, local_ts=None, remote_ts=None):
             sa_entry(f"{label}-out", peer, "out", from_gw.spi, "aes128-gcm", from_gw.key, **kw)]
 
 
-def ping_summary(text):
-    lines = [ln for ln in text.splitlines() if "packets transmitted" in ln]
-    return lines[-1].strip() if lines else text.strip()[-200:]
-
-
-def retry(fn, tries=8):
-    res = None
-    for i in range(1, tries + 1):
-        res = fn()
-        if res.returncode == 0:
-            return True, i, res.stdout + res.stderr
-    return False, tries, res.stdout + res.stderr
-
-
-def same_transfer(sent, got, nbytes):
-    try:
-        s, g = tcp_xfer.parse_result(sent), tcp_xfer.parse_result(got)
-    except ValueError:
-        return False
-    return s == g and s[0] == nbytes
-
-
-def kill_group(proc):
-    """The command runs under sh -c: kill its whole process group (spawn gives it its own)."""
-    try:
-        os.killpg(proc.pid, 9)
-    except ProcessLookupError:
-        pass
-
-
-def ns_recv_guest_send(topo, ns, bind, guest, dst, port, nbytes):
-    """Receiver in namespace `ns` bound to `bind`, sender in the guest."""
-    receiver = topo.spawn(ns, tcp_xfer.recv_cmd(port, bind), stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.3)
-    sent = guest.run(tcp_xfer.send_cmd(dst, port, nbytes, seed=port), timeout=150)
-    try:
-        got, _ = receiver.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        kill_group(receiver)
-        got, _ = receiver.communicate()
-    return sent.stdout + sent.stderr, got
-
-
-def guest_recv_ns_send(topo, ns, guest, dst, port, nbytes, timeout=150):
-    """Receiver in the guest, sender in namespace `ns`."""
-    receiver = guest.run_async(tcp_xfer.recv_cmd(port), timeout=timeout)
-    time.sleep(0.5)
-    sender = topo.spawn(ns, tcp_xfer.send_cmd(dst, port, nbytes, seed=port),
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        sent, _ = sender.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_group(sender)
-        sent, _ = sender.communicate()
-    got = receiver.wait()
-    return sent, got.stdout + got.stderr
-
-
 def ip_frag_stats(snmp):
     """Fragmentation/reassembly counters from /proc/net/snmp's Ip: lines."""
     rows = [ln.split()[1:] for ln in snmp.splitlines() if ln.startswith("Ip:")]
@@ -145,32 +70,8 @@ def diff(a, b):
     return {k: b[k] - a[k] for k in a if b[k] != a[k]}
 
 
-def build(topo):
-    uml, nat, gwns, lan = (topo.netns(r) for r in ("uml", "nat", "gw", "lan"))
-    ua, ub = topo.veth(uml, "ua", nat, "ub")
-    nw, gp = topo.veth(nat, "nw", gwns, "gp")
-    gl, ll = topo.veth(gwns, "gl", lan, "ll")
-    topo.addr(nat, ub, f"{NAT_IN}/24")
-    topo.addr(nat, nw, f"{NAT_OUT}/24")
-    topo.forwarding(nat)
-    # Masquerade everything but the plain-ESP guest address: for it the NAT is a plain router.
-    topo.run(nat, ["nft", "-f", "-"], input=(
-        "table ip nat {\n chain postrouting {\n"
-        "  type nat hook postrouting priority srcnat; policy accept;\n"
-        f'  oifname "{nw}" ip saddr != {GUEST_PLAIN} masquerade fully-random\n'
-        " }\n}\n"))
-    topo.addr(lan, ll, f"{LAN}/24")
-    topo.route(lan, "default", via="10.1.0.1")
-    tx_csum_off(topo, lan, ll)
-    tx_csum_off(topo, nat, nw)
-    guest = UmlPeer(topo, uml, ua, f"{GUEST}/24", gateway=NAT_IN,
-                    inner=[f"{PLAIN_INNER}/32", f"{MTU_INNER}/32"])
-    return uml, nat, gwns, lan, gp, gl, guest
-
-
 def main():
-    started = time.monotonic()
-    failures = []
+    report = Report()
     # Scenario SAs (guest's view: to_gw is its outbound state = espgw's inbound SA).
     t_to, t_from = gcm_pair(T_IN, T_OUT, GUEST, GW, "transport", (4500, 4500), 10)
     p_to, p_from = gcm_pair(P_IN, P_OUT, GUEST_PLAIN, GW, "tunnel", None, 11)
@@ -200,7 +101,9 @@ def main():
     ])
 
     with Topology("eumm") as topo:
-        uml, nat, gwns, lan, gp, gl, guest = build(topo)
+        # The NAT is a plain router for the plain-ESP guest address.
+        uml, nat, gwns, lan, gp, gl, guest = build(topo, [f"{PLAIN_INNER}/32", f"{MTU_INNER}/32"],
+                                                   nat_except=GUEST_PLAIN)
         host_if = topo.ifname("gt")
         state = {"gw": Gateway(topo, gwns, gp, gl, peers=peers, sas=sas, host_if=host_if)}
         state["gw"].start()
@@ -209,32 +112,12 @@ def main():
         print(f"info: UML guest booted in {time.monotonic() - t0:.1f} s", flush=True)
         guest.run(guest_script, check=True)
 
-        def diag(spis):
-            gw = state["gw"]
-            print("---- espgw log tail ----")
-            print(gw.read_log()[-3000:])
-            try:
-                print("drops:", {k: v for k, v in gw.telemetry("/espgw/drops").items() if v})
-                print("stats:", gw.telemetry("/espgw/stats"))
-                for spi in spis:
-                    print(f"sa {spi:#x}:", gw.sa(spi))
-            except Exception as exc:  # noqa: BLE001
-                print("telemetry failed:", exc)
-            try:
-                print("guest ip -s xfrm state:\n" + guest.run("ip -s xfrm state").stdout)
-            except Exception as exc:  # noqa: BLE001
-                print("guest xfrm failed:", exc)
-            print("conntrack:", topo.conntrack_list(nat).strip())
-            print("------------------------", flush=True)
+        def guest_sas():
+            return "guest ip -s xfrm state:\n" + guest.run("ip -s xfrm state").stdout
 
         def result(ok, label, what, detail="", spis=()):
-            t = time.monotonic() - started
-            print(f"{'ok  ' if ok else 'FAIL'} [{t:5.1f}s] {label}: {what}{': ' + detail if detail else ''}",
-                  flush=True)
-            if not ok:
-                failures.append(f"{label}: {what}")
-                diag(spis)
-            return ok
+            return report.check(ok, label, what, detail,
+                                lambda: diag(topo, nat, state["gw"], spis, guest_sas))
 
         def drops():
             return state["gw"].telemetry("/espgw/drops")
@@ -243,7 +126,7 @@ def main():
         spis = (T_IN, T_OUT)
         port = 5200
         # A guest packet first teaches espgw the NAT's port (the gw -> guest leg needs it).
-        sent, got = ns_recv_guest_send(topo, gwns, GW, guest, GW, port, XFER_BYTES)
+        sent, got = ns_recv_guest_send(topo, gwns, guest, GW, port, XFER_BYTES, bind=GW)
         result(same_transfer(sent, got, XFER_BYTES), "transport",
                f"TCP {XFER_BYTES} B guest {GUEST} -> gw host service {GW}:{port} (via NAT)",
                f"sent [{sent.strip()[-100:]}] received [{got.strip()[-100:]}]", spis)
@@ -261,7 +144,7 @@ def main():
             topo.run(gwns, f"ip route replace {NAT_OUT}/32 dev {host_if} src {GW} mtu 1400")
             # The NAT mapping may have timed out meanwhile: a guest packet re-teaches the port.
             port += 1
-            ns_recv_guest_send(topo, gwns, GW, guest, GW, port, 1000)
+            ns_recv_guest_send(topo, gwns, guest, GW, port, 1000, bind=GW)
             port += 1
             sent, got = guest_recv_ns_send(topo, gwns, guest, NAT_OUT, port, XFER_BYTES, timeout=40)
             topo.run(gwns, f"ip route del {NAT_OUT}/32 dev {host_if}", check=False)
@@ -280,9 +163,11 @@ def main():
         # ---- 2. plain ESP, no NAT --------------------------------------------------------------
         spis = (P_IN, P_OUT)
         guest.run(f"ip route replace 10.1.0.0/24 via {NAT_IN} src {PLAIN_INNER}", check=True)
-        ok, n, text = retry(lambda: guest.run(f"ping -c 3 -i 0.3 -W 2 -I {PLAIN_INNER} {LAN}", timeout=20))
+        ok, n, text = until_ok(lambda: guest.run(f"ping -c 3 -i 0.3 -W 2 -I {PLAIN_INNER} {LAN}", timeout=20),
+                               tries=8)
         result(ok, "plain", f"ping guest {PLAIN_INNER} -> LAN {LAN}", f"batch {n}: {ping_summary(text)}", spis)
-        ok2, n, text = retry(lambda: topo.run(lan, f"ping -c 3 -i 0.3 -W 2 {PLAIN_INNER}", check=False, timeout=20))
+        ok2, n, text = until_ok(lambda: topo.run(lan, f"ping -c 3 -i 0.3 -W 2 {PLAIN_INNER}", check=False,
+                                                 timeout=20), tries=8)
         result(ok2, "plain", f"ping LAN {LAN} -> guest {PLAIN_INNER}", f"batch {n}: {ping_summary(text)}", spis)
         if ok or ok2:
             port += 1
@@ -290,7 +175,7 @@ def main():
             result(same_transfer(sent, got, XFER_BYTES), "plain", f"TCP {XFER_BYTES} B LAN -> guest {PLAIN_INNER}",
                    f"sent [{sent.strip()[-100:]}] received [{got.strip()[-100:]}]", spis)
             port += 1
-            sent, got = ns_recv_guest_send(topo, lan, "0.0.0.0", guest, LAN, port, XFER_BYTES)
+            sent, got = ns_recv_guest_send(topo, lan, guest, LAN, port, XFER_BYTES)
             result(same_transfer(sent, got, XFER_BYTES), "plain", f"TCP {XFER_BYTES} B guest {PLAIN_INNER} -> LAN",
                    f"sent [{sent.strip()[-100:]}] received [{got.strip()[-100:]}]", spis)
         # Evidence that it really was plain ESP (no NAT mapping, no UDP) on the wire.
@@ -304,7 +189,8 @@ def main():
         # ---- 3. path MTU -----------------------------------------------------------------------
         spis = (M_IN, M_OUT)
         guest.run(f"ip route replace 10.1.0.0/24 via {NAT_IN} src {MTU_INNER}", check=True)
-        ok, n, text = retry(lambda: guest.run(f"ping -c 3 -i 0.3 -W 2 -I {MTU_INNER} {LAN}", timeout=20))
+        ok, n, text = until_ok(lambda: guest.run(f"ping -c 3 -i 0.3 -W 2 -I {MTU_INNER} {LAN}", timeout=20),
+                               tries=8)
         result(ok, "pmtu", f"ping guest {MTU_INNER} -> LAN {LAN} (teaches espgw the NAT port)",
                f"batch {n}: {ping_summary(text)}", spis)
         before = drops().get("too_big", 0)
@@ -319,8 +205,8 @@ def main():
                f"rc {res.returncode}, [{frag_line}], too_big {before} -> {after}; {ping_summary(text)}", spis)
         if mtu:
             size = mtu - 28
-            ok, n, text = retry(lambda: topo.run(lan, f"ping -M do -s {size} -c 3 -i 0.3 -W 2 {MTU_INNER}",
-                                                 check=False, timeout=20), tries=3)
+            ok, n, text = until_ok(lambda: topo.run(lan, f"ping -M do -s {size} -c 3 -i 0.3 -W 2 {MTU_INNER}",
+                                                    check=False, timeout=20), tries=3)
             result(ok, "pmtu", f"icmp policy: ping -M do -s {size} (mtu {mtu} - 28) from LAN",
                    f"batch {n}: {ping_summary(text)}", spis)
             res = topo.run(lan, f"ping -M do -s {size + 1} -c 1 -W 2 {MTU_INNER}", check=False, timeout=20)
@@ -337,7 +223,8 @@ def main():
         state["gw"] = gw2
         gw2.start()
         topo.run(lan, "ip route flush cache", check=False)
-        ok, n, text = retry(lambda: guest.run(f"ping -c 3 -i 0.3 -W 2 -I {MTU_INNER} {LAN}", timeout=20))
+        ok, n, text = until_ok(lambda: guest.run(f"ping -c 3 -i 0.3 -W 2 -I {MTU_INNER} {LAN}", timeout=20),
+                               tries=8)
         result(ok, "pmtu", "fragment policy (espgw restarted): ping guest -> LAN",
                f"batch {n}: {ping_summary(text)}", spis)
         gx0 = guest.xfrm_stats()
@@ -362,17 +249,12 @@ def main():
                f"espgw in-SA before {s0} after {s1}", spis)
 
         if gw2.proc.poll() is not None:
-            failures.append(f"espgw exited ({gw2.proc.returncode})")
+            report.failures.append(f"espgw exited ({gw2.proc.returncode})")
         else:
             print("stats:", gw2.telemetry("/espgw/stats"))
             print("drops:", {k: v for k, v in gw2.telemetry("/espgw/drops").items() if v})
         guest.stop()
-    total = time.monotonic() - started
-    if failures:
-        print(f"FAILED ({total:.1f} s):\n  " + "\n  ".join(failures))
-        return 1
-    print(f"PASS ({total:.1f} s)")
-    return 0
+    return report.verdict()
 
 
 if __name__ == "__main__":

@@ -105,7 +105,8 @@ class Topology:
 
         gso=False (default) makes the pair behave like a wire: no frame longer than the MTU.
         Otherwise a kernel TCP sender hands 64 KB TSO frames to the veth, and a packet socket
-        on the other end (DPDK af_packet, UML's vector driver) receives them whole.
+        on the other end (DPDK af_packet, UML's vector driver) receives them whole. Where a
+        kernel sends toward DPDK af_packet, also call tx_csum_off() on the sending end.
         """
         a, b = self.ifname(base_a), self.ifname(base_b)
         self.run(ns_a, ["ip", "link", "add", a, "type", "veth", "peer", "name", b, "netns", ns_b])
@@ -119,6 +120,15 @@ class Topology:
         """Make the kernel segment in software everything it sends on `dev` (no ethtool here:
         one segment per GSO packet has the same effect as tso/gso off)."""
         self.run(ns, ["ip", "link", "set", dev, "gso_max_segs", "1"])
+
+    def tx_csum_off(self, ns, *devs):
+        """Make the kernel fill in TCP/UDP checksums in software on `devs` of `ns`.
+
+        A kernel sender leaves them to the veth ("hardware"); a packet socket on the other end
+        (DPDK af_packet) then forwards frames whose L4 checksum was never filled in, and their
+        receiver drops them. Needed on every link on which a kernel sends toward the gateway.
+        """
+        self.run(ns, ["/usr/bin/python3", "-c", _TX_CSUM_OFF, *devs])
 
     def addr(self, ns, dev, cidr):
         """Add address `cidr` (e.g. '192.0.2.1/24') to `dev` in `ns`."""
@@ -136,17 +146,19 @@ class Topology:
         """Turn IPv4 forwarding on or off in `ns`."""
         self.run(ns, ["sysctl", "-qw", f"net.ipv4.ip_forward={int(on)}"])
 
-    def masquerade(self, ns, out_dev):
-        """Source-NAT everything leaving `out_dev` of `ns`, with random ports (a hostile NAT).
+    def masquerade(self, ns, out_dev, except_src=None):
+        """Source-NAT everything leaving `out_dev` of `ns`, with random ports (a hostile NAT);
+        packets from address `except_src` (if given) pass unchanged, as through a router.
 
         fully-random makes the NAT pick an arbitrary source port even for 500/4500, as many
         carrier-grade NATs do, so the gateway cannot rely on ports being kept.
         """
         self.forwarding(ns)
+        match = f" ip saddr != {except_src}" if except_src else ""
         ruleset = ("table ip nat {\n"
                    " chain postrouting {\n"
                    "  type nat hook postrouting priority srcnat; policy accept;\n"
-                   f'  oifname "{out_dev}" masquerade fully-random\n'
+                   f'  oifname "{out_dev}"{match} masquerade fully-random\n'
                    " }\n"
                    "}\n")
         self.run(ns, ["nft", "-f", "-"], input=ruleset)
@@ -237,6 +249,18 @@ class Topology:
             self._cleaning = False
         if self._deferred_signal is not None:
             raise SystemExit(128 + self._deferred_signal)
+
+
+# SIOCETHTOOL (0x8946) with ETHTOOL_STXCSUM (0x17), data 0: tx checksum offload off, per device
+# named on the command line (there is no ethtool here).
+_TX_CSUM_OFF = """
+import ctypes, fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for dev in sys.argv[1:]:
+    buf = bytearray(struct.pack("II", 0x17, 0))
+    c = (ctypes.c_char * len(buf)).from_buffer(buf)
+    fcntl.ioctl(s.fileno(), 0x8946, struct.pack("16sP", dev.encode(), ctypes.addressof(c)))
+"""
 
 
 def _in_ns(ns, cmd):
