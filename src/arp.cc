@@ -72,8 +72,10 @@ void Arp::receive(rte_mbuf* m) {
         const uint64_t ttl = gw_.tsc_hz * gw_.cfg.neighbour_timeout_s;
         net::Mac mac;
         std::memcpy(mac.b, sha, 6);
-        const bool fresh = !gw_.neighbours->known(net::IpAddr::v4(sip)) || pending_.count(sip);
-        gw_.neighbours->learn(net::IpAddr::v4(sip), mac, rte_rdtsc() + ttl);
+        net::Mac old;
+        const uint64_t now = rte_rdtsc();
+        const bool fresh = !gw_.neighbours->lookup(sip, now, old) || std::memcmp(old.b, mac.b, 6) != 0;
+        gw_.neighbours->learn(net::IpAddr::v4(sip), mac, now + ttl);
         if (fresh)
             log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the %s port", net::ipv4_str(sip).c_str(),
                      sha[0], sha[1], sha[2], sha[3], sha[4], sha[5], dp::role_name(role));
@@ -89,6 +91,18 @@ void Arp::want(unsigned role, uint32_t addr) {
     if (role == dp::kHost || pending_.count(addr)) return;
     gw_.neighbours->want(net::IpAddr::v4(addr));
     pending_[addr] = Pending{role, 0, 0};
+}
+
+void Arp::refresh(uint64_t now) {
+    // Ask again before a learned neighbour expires, so traffic to it never stalls on a
+    // re-resolution; one that stops answering expires as it should.
+    const uint64_t margin = gw_.tsc_hz * (gw_.cfg.neighbour_timeout_s / 10 + 2);
+    for (const auto& e : gw_.neighbours->snapshot()) {
+        if (!e.addr.is_v4() || !e.resolved || e.expires_tsc == UINT64_MAX || e.expires_tsc > now + margin) continue;
+        const uint32_t a = uint32_t{e.addr.b[12]} << 24 | uint32_t{e.addr.b[13]} << 16 | e.addr.b[14] << 8 | e.addr.b[15];
+        for (unsigned role : {dp::kPublic, dp::kProtected})
+            if (((a ^ gw_.shared.addr[role]) & gw_.shared.mask[role]) == 0) want(role, a);
+    }
 }
 
 void Arp::tick(uint64_t now) {

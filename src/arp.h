@@ -21,6 +21,8 @@ public:
     void want(unsigned role, uint32_t addr);
     // Retries pending resolutions and refreshes neighbours about to expire.
     void tick(uint64_t now);
+    // Re-resolves neighbours close to expiry (call about once a second).
+    void refresh(uint64_t now);
 
 private:
     void send_arp(unsigned role, uint16_t op, const uint8_t* target_mac, uint32_t target_ip, uint32_t sender_ip);

@@ -114,6 +114,7 @@ void control_main(Gateway& gw) {
     const uint64_t keepalive_tsc = gw.tsc_hz * gw.cfg.keepalive_interval_s;
     uint64_t next_keepalive = rte_rdtsc() + keepalive_tsc;
     uint64_t next_tick = 0;
+    uint64_t next_refresh = 0;
     void* burst[dp::kBurst];
     dp::ControlEvent events[dp::kBurst];
 
@@ -146,6 +147,11 @@ void control_main(Gateway& gw) {
 
         const uint64_t now = rte_rdtsc();
         if (now >= next_tick || n) {
+            if (now >= next_refresh) {
+                arp.refresh(now);
+                ndp.refresh(now);
+                next_refresh = now + gw.tsc_hz;
+            }
             arp.tick(now);
             ndp.tick(now);
             next_tick = now + gw.tsc_hz / 10;

@@ -93,8 +93,10 @@ void Ndp::receive(rte_mbuf* m) {
         if (lla && !from_unspecified && (for_us || gw_.neighbours->known(who))) {
             net::Mac mac;
             std::memcpy(mac.b, lla, 6);
-            const bool fresh = !gw_.neighbours->known(who) || pending_.count(who);
-            gw_.neighbours->learn(who, mac, rte_rdtsc() + gw_.tsc_hz * gw_.cfg.neighbour_timeout_s);
+            net::Mac old;
+            const uint64_t now = rte_rdtsc();
+            const bool fresh = !gw_.neighbours->lookup(who, now, old) || std::memcmp(old.b, mac.b, 6) != 0;
+            gw_.neighbours->learn(who, mac, now + gw_.tsc_hz * gw_.cfg.neighbour_timeout_s);
             pending_.erase(who);
             if (fresh)
                 log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the protected port", who.str().c_str(),
@@ -109,6 +111,13 @@ void Ndp::want(const net::IpAddr& addr) {
     if (pending_.count(addr)) return;
     gw_.neighbours->want(addr);
     pending_[addr] = Pending{0, 0};
+}
+
+void Ndp::refresh(uint64_t now) {
+    const uint64_t margin = gw_.tsc_hz * (gw_.cfg.neighbour_timeout_s / 10 + 2);
+    for (const auto& e : gw_.neighbours->snapshot())
+        if (!e.addr.is_v4() && e.resolved && e.expires_tsc != UINT64_MAX && e.expires_tsc <= now + margin)
+            want(e.addr);
 }
 
 void Ndp::tick(uint64_t now) {

@@ -18,6 +18,7 @@ public:
     void receive(rte_mbuf* m);
     void want(const net::IpAddr& addr);
     void tick(uint64_t now);
+    void refresh(uint64_t now);  // re-resolves neighbours close to expiry
 
 private:
     void send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, const uint8_t* target);
