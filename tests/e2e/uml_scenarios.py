@@ -1,0 +1,154 @@
+"""What the tests with a User-Mode Linux peer of espgw share: the network, pings, TCP transfers.
+
+  uml ns (guest GUEST, inner addresses on a dummy)
+    -- nat ns (NAT_IN | NAT_OUT, nftables masquerade fully-random)
+    -- gw ns (espgw on af_packet: public GW/24 on gp, protected 10.1.0.1/24 on gl)
+    -- lan ns (LAN/24, default via 10.1.0.1)
+"""
+
+import os
+import signal
+import subprocess
+import time
+
+import tcp_xfer
+from uml_peer import UmlPeer
+
+GUEST, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
+
+
+def build(topo, inner, nat_except=None):
+    """The four namespaces above and the (not yet started) guest with `inner` (CIDRs) on its
+    dummy; the NAT leaves packets from `nat_except` (an address) alone.
+    Returns (uml, nat, gwns, lan, gp, gl, guest): gp/gl are espgw's public/protected ports."""
+    uml, nat, gwns, lan = (topo.netns(r) for r in ("uml", "nat", "gw", "lan"))
+    ua, ub = topo.veth(uml, "ua", nat, "ub")
+    nw, gp = topo.veth(nat, "nw", gwns, "gp")
+    gl, ll = topo.veth(gwns, "gl", lan, "ll")
+    topo.addr(nat, ub, f"{NAT_IN}/24")
+    topo.addr(nat, nw, f"{NAT_OUT}/24")
+    topo.masquerade(nat, nw, except_src=nat_except)
+    topo.addr(lan, ll, f"{LAN}/24")
+    topo.route(lan, "default", via="10.1.0.1")
+    topo.tx_csum_off(lan, ll)
+    topo.tx_csum_off(nat, nw)
+    guest = UmlPeer(topo, uml, ua, f"{GUEST}/24", gateway=NAT_IN, inner=inner)
+    return uml, nat, gwns, lan, gp, gl, guest
+
+
+def until_ok(fn, tries):
+    """fn() runs one batch (a ping) and returns its CompletedProcess; called until it exits 0,
+    at most `tries` times. Returns (ok, attempts, stdout + stderr of the last batch)."""
+    res = None
+    for i in range(1, tries + 1):
+        res = fn()
+        if res.returncode == 0:
+            return True, i, res.stdout + res.stderr
+    return False, tries, res.stdout + res.stderr
+
+
+def ping_summary(text):
+    lines = [ln for ln in text.splitlines() if "packets transmitted" in ln]
+    return lines[-1].strip() if lines else text.strip()[-200:]
+
+
+def same_transfer(sent, got, nbytes):
+    """Both ends of a tcp_xfer transfer report the same byte count and SHA-256, and `nbytes`."""
+    try:
+        s, g = tcp_xfer.parse_result(sent), tcp_xfer.parse_result(got)
+    except ValueError:
+        return False
+    return s == g and s[0] == nbytes
+
+
+def kill_group(proc):
+    """The command runs under sh -c: kill its whole process group (spawn gives it its own)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def ns_recv_guest_send(topo, ns, guest, dst, port, nbytes, bind="0.0.0.0", recv_timeout=30,
+                       during=None):
+    """TCP transfer: receiver in namespace `ns` bound to `bind`, sender in the guest toward
+    dst:port; during() (if given) runs while it goes on. Returns (sender's, receiver's output)."""
+    receiver = topo.spawn(ns, tcp_xfer.recv_cmd(port, bind), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.3)
+    sender = guest.run_async(tcp_xfer.send_cmd(dst, port, nbytes, seed=port), timeout=150)
+    if during:
+        during()
+    sent = sender.wait()
+    try:
+        got, _ = receiver.communicate(timeout=recv_timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(receiver)
+        got, _ = receiver.communicate()
+    return sent.stdout + sent.stderr, got
+
+
+def guest_recv_ns_send(topo, ns, guest, dst, port, nbytes, timeout=150, during=None):
+    """TCP transfer: receiver in the guest, sender in namespace `ns` toward dst:port; during()
+    (if given) runs while it goes on. Returns (sender's, receiver's output)."""
+    receiver = guest.run_async(tcp_xfer.recv_cmd(port), timeout=timeout)
+    time.sleep(0.5)
+    sender = topo.spawn(ns, tcp_xfer.send_cmd(dst, port, nbytes, seed=port),
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if during:
+        during()
+    try:
+        sent, _ = sender.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(sender)
+        sent, _ = sender.communicate()
+    got = receiver.wait()
+    return sent, got.stdout + got.stderr
+
+
+def diag(topo, nat, gw, spis, guest_sas):
+    """Print what explains a failed check: espgw's log tail, drops, stats and SAs `spis`, the
+    guest's SAs (guest_sas() returns the text), the NAT's mappings."""
+    print("---- espgw log tail ----")
+    print(gw.read_log()[-3000:])
+    try:
+        print("drops:", {k: v for k, v in gw.telemetry("/espgw/drops").items() if v})
+        print("stats:", gw.telemetry("/espgw/stats"))
+        for spi in spis:
+            print(f"sa {spi:#x}:", gw.sa(spi))
+    except Exception as exc:  # noqa: BLE001
+        print("telemetry failed:", exc)
+    try:
+        print(guest_sas())
+    except Exception as exc:  # noqa: BLE001
+        print("guest xfrm failed:", exc)
+    print("conntrack:", topo.conntrack_list(nat).strip())
+    print("------------------------", flush=True)
+
+
+class Report:
+    """The checks of one test run: one line each as it is made, the failed ones at the end."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+        self.failures = []
+
+    def check(self, ok, label, what, detail="", on_fail=None):
+        """Print the outcome of one check; a failure is recorded and on_fail() called. Returns ok."""
+        t = time.monotonic() - self.started
+        print(f"{'ok  ' if ok else 'FAIL'} [{t:5.1f}s] {label}: {what}{': ' + detail if detail else ''}",
+              flush=True)
+        if not ok:
+            self.failures.append(f"{label}: {what}")
+            if on_fail:
+                on_fail()
+        return ok
+
+    def verdict(self):
+        """Print the summary line of the test; its exit status (0 = pass)."""
+        total = time.monotonic() - self.started
+        if self.failures:
+            print(f"FAILED ({total:.1f} s):\n  " + "\n  ".join(self.failures))
+            return 1
+        print(f"PASS ({total:.1f} s)")
+        return 0
