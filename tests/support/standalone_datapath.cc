@@ -84,7 +84,7 @@ void StandaloneDatapath::collect(dp::Worker& w, unsigned role) {
     w.n_tx[role] = 0;
 }
 
-std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t spi) const {
+std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr) const {
     sa::SaParams p;
     p.name = "sa" + std::to_string(spi);
     p.spi = spi;
@@ -96,7 +96,7 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
     p.replay_window = 4096;
     auto s = std::make_unique<sa::Sa>(p);
     std::string err;
-    if (!crypto::expand_sa_keys(mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, kKey, {}, s->keys, err))
+    if (!crypto::expand_sa_keys(key_mgr ? key_mgr : mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, kKey, {}, s->keys, err))
         throw std::runtime_error(err);
     return s;
 }
@@ -109,6 +109,7 @@ sa::Sa* StandaloneDatapath::install(sa::Direction dir, uint32_t spi) {
 
 rte_mbuf* StandaloneDatapath::inner_frame(uint32_t len, uint32_t src, uint32_t dst, bool df) {
     rte_mbuf* m = rte_pktmbuf_alloc(shared.pool);
+    if (!m) throw std::runtime_error("standalone datapath: mbuf pool empty");
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
     for (uint32_t k = 0; k < len; ++k) reinterpret_cast<uint8_t*>(ip)[k] = static_cast<uint8_t>(k * 7 + 1);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -157,6 +158,18 @@ void StandaloneDatapath::rx_protected(std::vector<rte_mbuf*> pkts) {
 }
 
 std::vector<rte_mbuf*> StandaloneDatapath::take(unsigned role) { return std::move(sent_[role]); }
+
+void StandaloneDatapath::reader_online() {
+    rte_rcu_qsbr_thread_register(rcu_, 0);
+    rte_rcu_qsbr_thread_online(rcu_, 0);
+}
+
+void StandaloneDatapath::reader_quiescent() { rte_rcu_qsbr_quiescent(rcu_, 0); }
+
+void StandaloneDatapath::reader_offline() {
+    rte_rcu_qsbr_thread_offline(rcu_, 0);
+    rte_rcu_qsbr_thread_unregister(rcu_, 0);
+}
 
 uint64_t StandaloneDatapath::drops(dp::Drop why) const {
     uint64_t n = 0;

@@ -30,7 +30,8 @@ public:
 
     // An SA between kGw and kPeer:4500 (UDP encapsulated) with selectors 10.1.0.0/16 <->
     // kInner/32 and a fixed AES-128-GCM key; installed in the table unless install=false.
-    std::unique_ptr<sa::Sa> make_sa(sa::Direction dir, uint32_t spi) const;
+    // key_mgr: the IPsec-MB manager of the calling thread (default: the fixture's own).
+    std::unique_ptr<sa::Sa> make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr = nullptr) const;
     sa::Sa* install(sa::Direction dir, uint32_t spi);
 
     // An Ethernet frame carrying an IPv4/UDP packet of total IP length len, src -> dst.
@@ -45,6 +46,13 @@ public:
     // Takes (and then owns) what the pipeline sent on a port since the last call.
     std::vector<rte_mbuf*> take(unsigned role);
     uint64_t drops(dp::Drop why) const;
+
+    // For a test that runs the pipeline on its own thread while the table changes: the
+    // thread registers as RCU reader 0 and reports a quiescent state after each burst.
+    void reader_online();
+    void reader_quiescent();
+    void reader_offline();
+    sa::SaTable& table() { return *sas_; }
 
     dp::Shared shared;
     dp::WorkerCounters counters;

@@ -9,7 +9,11 @@
 #include <rte_ip_frag.h>
 #include <rte_udp.h>
 
+#include <atomic>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "espgw/dp/fragments.h"
@@ -227,4 +231,61 @@ TEST(Pipeline, FragmentPolicySplitsTheOuterPacket) {
     EXPECT_EQ(rte_ipv4_cksum(first), 0);
     EXPECT_EQ(rte_ipv4_cksum(ip_of(out[1])), 0);
     free_all(out);
+}
+
+// SAs come and go while a worker encrypts: the control side installs and removes other SAs
+// and rekeys the one in use (same selector, new SPI) hundreds of times. An SA freed while
+// the worker still held it would have its keys wiped (Sa's destructor), and its packets
+// would not decrypt: RCU must make the table wait for the worker. The worker checks every
+// packet it sent, right away, with a mirror SA per SPI.
+TEST(Pipeline, SasChangeWhileAWorkerEncrypts) {
+    testing_dp dp;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> sealed{0}, bad{0};
+    std::map<uint32_t, std::unique_ptr<sa::Sa>> mirrors;  // worker thread only
+    IMB_MGR* shared_mgr = dp.worker.mgr;
+    dp.worker.mgr = crypto::make_mb_mgr();  // an IPsec-MB manager is per thread
+    std::thread worker([&] {
+        dp.reader_online();
+        while (!stop.load()) {
+            std::vector<rte_mbuf*> burst;
+            for (int k = 0; k < 16; ++k) burst.push_back(dp.inner_frame(100, T::kLanHost, T::kInner));
+            dp.rx_protected(burst);
+            for (rte_mbuf* m : dp.take(dp::kPublic)) {
+                uint32_t spi_be;
+                std::memcpy(&spi_be, rte_pktmbuf_mtod_offset(m, uint8_t*, sizeof(rte_ether_hdr) + 28), 4);
+                auto& mirror = mirrors[rte_be_to_cpu_32(spi_be)];
+                if (!mirror) mirror = dp.make_sa(sa::Direction::inbound, rte_be_to_cpu_32(spi_be), dp.worker.mgr);
+                rte_pktmbuf_adj(m, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr));
+                esp::InboundEsp p{};
+                p.m = m;
+                p.sa = mirror.get();
+                bool ok = esp::esp_in_prepare(p);
+                crypto::CryptoOp* op = &p.op;
+                if (ok) crypto::open_burst(dp.worker.mgr, &op, 1);
+                if (!ok || !esp::esp_in_finish(p)) ++bad;
+                rte_pktmbuf_free(m);
+                ++sealed;
+            }
+            dp.reader_quiescent();
+        }
+        dp.reader_offline();
+    });
+    while (sealed.load() == 0) std::this_thread::yield();  // the worker is online and busy
+    uint32_t spi = kSpiOut;
+    for (int round = 0; round < 300; ++round) {
+        dp.install(sa::Direction::inbound, 0x5000 + round);
+        const uint32_t next = 0x6000 + round;
+        dp.install(sa::Direction::outbound, next);  // rekey: replaces the SA for the selector
+        EXPECT_FALSE(dp.shared.sas->find(sa::Direction::outbound, spi)) << "old SA must be gone";
+        spi = next;
+        EXPECT_TRUE(dp.table().remove(sa::Direction::inbound, 0x5000 + round));
+    }
+    stop = true;
+    worker.join();
+    crypto::release_mb_mgr(dp.worker.mgr);
+    dp.worker.mgr = shared_mgr;
+    EXPECT_EQ(bad.load(), 0u) << "of " << sealed.load() << " packets";
+    EXPECT_GT(mirrors.size(), 10u) << "the worker should have seen many rekeys";
 }
