@@ -147,7 +147,8 @@ def main():
             p, s = t.config()
             peers.append(p)
             sas += s
-        gw = Gateway(topo, gwns, gp, gl, peers=peers, sas=sas, host_if=topo.ifname("gt"), protected6=f"{GW6}/64")
+        gw = Gateway(topo, gwns, gp, gl, peers=peers, sas=sas, host_if=topo.ifname("gt"), protected6=f"{GW6}/64",
+                     extra="keepalive_interval = 1;")
         gw.start()
         for t in tunnels:
             t.sock = udp_socket(peer, PEER, t.port)
@@ -202,6 +203,21 @@ def main():
         stats = wait_for(lambda: (s := gw.telemetry("/espgw/stats"))["ike_in"] >= stats_before["ike_in"] + 2
                            and s["keepalives_in"] >= stats_before["keepalives_in"] + 1 and s, 5, "IKE/keepalive counters")
         print(f"classified: keepalives {stats['keepalives_in']}, ike {stats['ike_in']}")
+
+        # NAT keepalives from espgw (keepalive_interval = 1 s): a single 0xFF from port 4500
+        # reaches the peer through its NAT mapping (RFC 3948 §2.3).
+        t.sock.settimeout(3)
+        got_keepalive = False
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not got_keepalive:
+            try:
+                data, src = t.sock.recvfrom(4096)
+                got_keepalive = data == b"\xff" and src == (GW, 4500)
+            except OSError:
+                break
+        print(f"keepalive from espgw: {'received' if got_keepalive else 'MISSING'}")
+        if not got_keepalive:
+            failures.append("no NAT keepalive from espgw within 3 s")
 
         # NAT rebinding: flush the mappings; the next packet leaves from a new port and espgw
         # must follow it (mapping-change event, endpoint moved by the control core).
