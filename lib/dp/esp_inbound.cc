@@ -70,7 +70,16 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
         std::memcpy(&be, rte_pktmbuf_mtod_offset(in[i].m, const uint8_t*, in[i].esp_offset), 4);
         spis[i] = rte_be_to_cpu_32(be);
     }
-    w.shared->sas->lookup_inbound(spis, n, sas);
+    // A burst usually belongs to one SA (one peer's flow on one queue): one lookup then.
+    bool one_spi = true;
+    for (uint16_t i = 1; i < n; ++i) one_spi &= spis[i] == spis[0];
+    if (one_spi) {
+        sa::Sa* sa = nullptr;
+        w.shared->sas->lookup_inbound(spis, 1, &sa);
+        for (uint16_t i = 0; i < n; ++i) sas[i] = sa;
+    } else {
+        w.shared->sas->lookup_inbound(spis, n, sas);
+    }
 
     esp::InboundEsp pkt[kBurst];
     crypto::CryptoOp* ops[kBurst];

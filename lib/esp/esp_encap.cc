@@ -73,17 +73,19 @@ bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const Ou
 
     const uint32_t total = rte_pktmbuf_data_len(p.m);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head);
+    const uint16_t frag = outer.df ? RTE_IPV4_HDR_DF_FLAG : 0;
+    const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = outer.tos;
     ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(total));
     ip->packet_id = rte_cpu_to_be_16(outer.id);
-    ip->fragment_offset = rte_cpu_to_be_16(outer.df ? RTE_IPV4_HDR_DF_FLAG : 0);
+    ip->fragment_offset = rte_cpu_to_be_16(frag);
     ip->time_to_live = outer.ttl;
-    ip->next_proto_id = udp ? IPPROTO_UDP : IPPROTO_ESP;
+    ip->next_proto_id = proto;
     ip->src_addr = rte_cpu_to_be_32(sa.params.local_addr);
     ip->dst_addr = rte_cpu_to_be_32(peer.addr);
-    ip->hdr_checksum = 0;
-    ip->hdr_checksum = net::ipv4_header_checksum20(ip);
+    ip->hdr_checksum = rte_cpu_to_be_16(net::ipv4_header_checksum(
+        outer.tos, static_cast<uint16_t>(total), outer.id, frag, outer.ttl, proto, sa.params.local_addr, peer.addr));
 
     uint8_t* esp = head + kIpv4Len;
     if (udp) {

@@ -44,6 +44,16 @@ inline uint16_t checksum_update16(uint16_t hc, uint16_t old_val, uint16_t new_va
     return static_cast<uint16_t>(~fold(sum));
 }
 
+// Header checksum (host order) of an option-less IPv4 header given by its fields (host
+// order), for a header being written: summing the values in registers avoids reading back
+// memory just stored in pieces, which stalls on store forwarding.
+inline uint16_t ipv4_header_checksum(uint8_t tos, uint16_t total_length, uint16_t id, uint16_t frag,
+                                     uint8_t ttl, uint8_t proto, uint32_t src, uint32_t dst) {
+    uint32_t sum = (0x45u << 8 | tos) + total_length + id + frag + (uint32_t{ttl} << 8 | proto) + (src >> 16) +
+                   (src & 0xffff) + (dst >> 16) + (dst & 0xffff);
+    return static_cast<uint16_t>(~fold(sum));
+}
+
 // Header checksum of an option-less IPv4 header (20 bytes) whose checksum field is zero:
 // five 32-bit loads into a 64-bit sum, with no 16-bit loop carried through the pipeline.
 // Returns the field as stored (byte order of the data, like rte_ipv4_cksum).
