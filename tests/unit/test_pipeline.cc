@@ -224,14 +224,39 @@ TEST(Pipeline, FragmentPolicySplitsTheOuterPacket) {
     testing_dp dp;
     dp.shared.mtu_policy = dp::MtuPolicy::fragment;
     dp.install(sa::Direction::outbound, kSpiOut);
-    dp.rx_protected({dp.inner_frame(1480, T::kLanHost, T::kInner, /*df=*/false)});
+    auto mirror = dp.make_sa(sa::Direction::inbound, kSpiOut);
+    rte_mbuf* original = dp.inner_frame(1480, T::kLanHost, T::kInner, /*df=*/false);
+    std::vector<uint8_t> want = bytes_of(original, sizeof(rte_ether_hdr));
+    dp.rx_protected({original});
     auto out = dp.take(dp::kPublic);
     ASSERT_EQ(out.size(), 2u);
     const rte_ipv4_hdr* first = ip_of(out[0]);
     EXPECT_TRUE(rte_be_to_cpu_16(first->fragment_offset) & RTE_IPV4_HDR_MF_FLAG);
     EXPECT_EQ(rte_ipv4_cksum(first), 0);
     EXPECT_EQ(rte_ipv4_cksum(ip_of(out[1])), 0);
-    free_all(out);
+    // Put the fragments back together as the peer would, and decrypt the result.
+    rte_ip_frag_tbl* tbl = rte_ip_frag_table_create(4, 4, 16, rte_get_tsc_hz(), 0);
+    rte_ip_frag_death_row dr{};
+    rte_mbuf* whole = nullptr;
+    for (rte_mbuf* f : out) {
+        f = dp::linearize(f, dp.shared.pool);
+        ASSERT_NE(f, nullptr);
+        f->l2_len = sizeof(rte_ether_hdr);
+        f->l3_len = sizeof(rte_ipv4_hdr);
+        whole = rte_ipv4_frag_reassemble_packet(tbl, &dr, f, rte_rdtsc(),
+                                                rte_pktmbuf_mtod_offset(f, rte_ipv4_hdr*, sizeof(rte_ether_hdr)));
+    }
+    ASSERT_NE(whole, nullptr);
+    whole = dp::linearize(whole, dp.shared.big_pool);
+    EXPECT_EQ(rte_pktmbuf_data_len(whole), sizeof(rte_ether_hdr) + 20 + 8 + esp::esp_overhead(*mirror, 1480) - 28 + 1480);
+    std::vector<uint8_t> inner = decrypt_sent(dp, *mirror, whole);
+    ASSERT_EQ(inner.size(), want.size());
+    want[8] -= 1;  // TTL
+    inner[10] = want[10], inner[11] = want[11];
+    EXPECT_EQ(inner, want);
+    rte_pktmbuf_free(whole);
+    rte_ip_frag_free_death_row(&dr, 0);
+    rte_ip_frag_table_destroy(tbl);
 }
 
 // SAs come and go while a worker encrypts: the control side installs and removes other SAs
