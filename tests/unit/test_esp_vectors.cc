@@ -36,6 +36,13 @@ Bytes cat(std::initializer_list<Bytes> parts) {
 
 Bytes be32(uint32_t v) { return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)}; }
 
+// Inner payload and next header from a plaintext that ends with the ESP trailer.
+void split_trailer(const Bytes& pt, Bytes& inner, uint8_t& nh) {
+    const uint8_t pad = pt[pt.size() - 2];
+    nh = pt.back();
+    inner.assign(pt.begin(), pt.end() - 2 - pad);
+}
+
 class EspVectors : public testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -106,16 +113,22 @@ protected:
         return Bytes(op.payload, op.payload + plaintext.size() + keys.info.icv_len);
     }
 
+    // The packet SPI || seq || IV || ciphertext || tag must decap to the vector's plaintext.
+    void expect_decap(sa::Sa& s, uint32_t spi, uint64_t seq, const char* iv, const char* ct, const char* tag,
+                      const char* plaintext) {
+        const Bytes packet = cat({be32(spi), be32(static_cast<uint32_t>(seq)), hex(iv), hex(ct), hex(tag)});
+        Bytes want, got;
+        uint8_t want_nh, got_nh = 0;
+        split_trailer(hex(plaintext), want, want_nh);
+        ASSERT_TRUE(decap(s, packet, seq, got, got_nh));
+        EXPECT_EQ(got, want);
+        EXPECT_EQ(got_nh, want_nh);
+    }
+
     static inline rte_mempool* pool_ = nullptr;
     static inline IMB_MGR* mgr_ = nullptr;
 };
 
-// Inner payload and next header from a plaintext that ends with the ESP trailer.
-void split_trailer(const Bytes& pt, Bytes& inner, uint8_t& nh) {
-    const uint8_t pad = pt[pt.size() - 2];
-    nh = pt.back();
-    inner.assign(pt.begin(), pt.end() - 2 - pad);
-}
 
 }  // namespace
 
@@ -125,17 +138,13 @@ TEST_F(EspVectors, GcmDraftMcgrewDecap) {
         const Bytes key = cat({hex(v.key), hex(v.salt)});
         const auto cipher = key.size() == 20 ? crypto::Cipher::aes128_gcm : crypto::Cipher::aes256_gcm;
         auto s = make_sa(cipher, crypto::Integrity::none, key, {}, v.spi, v.esn);
-        const Bytes packet = cat({be32(v.spi), be32(static_cast<uint32_t>(v.seq)), hex(v.iv), hex(v.ciphertext), hex(v.tag)});
-        Bytes want, got;
-        uint8_t want_nh, got_nh = 0;
-        split_trailer(hex(v.plaintext), want, want_nh);
-        ASSERT_TRUE(decap(*s, packet, v.seq, got, got_nh));
-        EXPECT_EQ(got, want);
-        EXPECT_EQ(got_nh, want_nh);
+        expect_decap(*s, v.spi, v.seq, v.iv, v.ciphertext, v.tag, v.plaintext);
 
         // One flipped bit anywhere in the authenticated part must fail the ICV check.
         auto s2 = make_sa(cipher, crypto::Integrity::none, key, {}, v.spi, v.esn);
-        Bytes bad = packet;
+        Bytes bad = cat({be32(v.spi), be32(static_cast<uint32_t>(v.seq)), hex(v.iv), hex(v.ciphertext), hex(v.tag)});
+        Bytes got;
+        uint8_t got_nh = 0;
         bad[bad.size() / 2] ^= 0x20;
         EXPECT_FALSE(decap(*s2, bad, v.seq, got, got_nh));
     }
@@ -162,15 +171,7 @@ TEST_F(EspVectors, ChaChaRfc7634AndRfc8439) {
         const Bytes header = v.is_esp ? Bytes(aad.begin(), aad.begin() + 8) : Bytes(8, 0);
         Bytes sealed = seal(s->keys, header, hex(v.iv), hex(v.plaintext), aad);
         EXPECT_EQ(sealed, cat({hex(v.ciphertext), hex(v.tag)}));
-        if (v.is_esp) {
-            const Bytes packet = cat({be32(v.spi), be32(static_cast<uint32_t>(v.seq)), hex(v.iv), hex(v.ciphertext), hex(v.tag)});
-            Bytes want, got;
-            uint8_t want_nh, got_nh = 0;
-            split_trailer(hex(v.plaintext), want, want_nh);
-            ASSERT_TRUE(decap(*s, packet, v.seq, got, got_nh));
-            EXPECT_EQ(got, want);
-            EXPECT_EQ(got_nh, want_nh);
-        }
+        if (v.is_esp) expect_decap(*s, v.spi, v.seq, v.iv, v.ciphertext, v.tag, v.plaintext);
     }
 }
 
