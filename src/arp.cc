@@ -79,6 +79,7 @@ void Arp::receive(rte_mbuf* m) {
         if (fresh)
             log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the %s port", net::ipv4_str(sip).c_str(),
                      sha[0], sha[1], sha[2], sha[3], sha[4], sha[5], dp::role_name(role));
+        release(sip, sha);
         pending_.erase(sip);
     }
     if (op == RTE_ARP_OP_REQUEST && tip == own) {
@@ -90,7 +91,56 @@ void Arp::receive(rte_mbuf* m) {
 void Arp::want(unsigned role, uint32_t addr) {
     if (role == dp::kHost || pending_.count(addr)) return;
     gw_.neighbours->want(net::IpAddr::v4(addr));
-    pending_[addr] = Pending{role, 0, 0};
+    pending_[addr] = Pending{role, 0, 0, {}, 0};
+}
+
+void Arp::hold(rte_mbuf* m) {
+    const auto addr = static_cast<uint32_t>(m->hash.usr);
+    net::Mac mac;
+    if (gw_.neighbours->lookup(addr, rte_rdtsc(), mac)) {  // answered meanwhile
+        pending_.erase(addr);
+        auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+        if (!eth || rte_ring_sp_enqueue(gw_.shared.tx_ring, m) != 0) {
+            rte_pktmbuf_free(m);
+            return;
+        }
+        std::memcpy(&eth->dst_addr, mac.b, 6);
+        std::memcpy(&eth->src_addr, gw_.shared.port_mac[m->port].b, 6);
+        eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+        m->hash.usr = 0;
+        return;
+    }
+    want(m->port, addr);
+    Pending& p = pending_[addr];
+    if (p.n_held == kHeldPerNeighbour) {
+        rte_pktmbuf_free(p.held[0]);  // keep the newest, as Linux does
+        std::memmove(p.held, p.held + 1, sizeof(p.held[0]) * (kHeldPerNeighbour - 1));
+        --p.n_held;
+        gw_.control_stats.held_dropped++;
+    }
+    p.held[p.n_held++] = m;
+}
+
+void Arp::release(uint32_t addr, const uint8_t* mac) {
+    auto it = pending_.find(addr);
+    if (it == pending_.end()) return;
+    Pending& p = it->second;
+    for (unsigned k = 0; k < p.n_held; ++k) {
+        rte_mbuf* m = p.held[k];
+        auto* eth = mac ? reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr))) : nullptr;
+        if (!eth) {
+            rte_pktmbuf_free(m);
+            gw_.control_stats.held_dropped++;
+            continue;
+        }
+        std::memcpy(&eth->dst_addr, mac, 6);
+        std::memcpy(&eth->src_addr, gw_.shared.port_mac[p.role].b, 6);
+        eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+        m->port = static_cast<uint16_t>(p.role);
+        m->hash.usr = 0;
+        if (rte_ring_sp_enqueue(gw_.shared.tx_ring, m) != 0) rte_pktmbuf_free(m);
+    }
+    p.n_held = 0;
 }
 
 void Arp::refresh(uint64_t now) {
@@ -115,6 +165,7 @@ void Arp::tick(uint64_t now) {
         if (p.tries == 5) {
             log_line("neighbour %s does not answer ARP on the %s port", net::ipv4_str(it->first).c_str(),
                      dp::role_name(p.role));
+            release(it->first, nullptr);
             it = pending_.erase(it);  // a later packet asks again
             continue;
         }

@@ -133,6 +133,9 @@ void control_main(Gateway& gw) {
                 arp.receive(m);
         }
         work += n;
+        n = rte_ring_sc_dequeue_burst(s.held_ring, burst, dp::kBurst, nullptr);
+        for (unsigned k = 0; k < n; ++k) arp.hold(static_cast<rte_mbuf*>(burst[k]));
+        work += n;
         n = rte_ring_sc_dequeue_burst_elem(s.event_ring, events, sizeof(dp::ControlEvent), dp::kBurst, nullptr);
         for (unsigned k = 0; k < n; ++k) {
             const dp::ControlEvent& ev = events[k];

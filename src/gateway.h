@@ -34,6 +34,7 @@ struct Gateway {
         std::atomic<uint64_t> keepalives_seen{0};
         std::atomic<uint64_t> arp_requests_sent{0};
         std::atomic<uint64_t> arp_replies_sent{0};
+        std::atomic<uint64_t> held_dropped{0};  // packets that waited for ARP in vain
     } control_stats;
 
     unsigned n_roles() const { return shared.has_host ? 3 : 2; }

@@ -111,9 +111,10 @@ void setup_gateway(Gateway& gw) {
     s.ike_ring = rte_ring_create("espgw_ike", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
     s.slow_ring = rte_ring_create("espgw_slow", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
     s.tx_ring = rte_ring_create("espgw_tx", c.ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+    s.held_ring = rte_ring_create("espgw_held", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
     s.event_ring = rte_ring_create_elem("espgw_events", sizeof(dp::ControlEvent), c.ring_size, rte_socket_id(),
                                         RING_F_SC_DEQ);
-    if (!s.ike_ring || !s.slow_ring || !s.tx_ring || !s.event_ring) throw std::runtime_error("cannot create rings");
+    if (!s.ike_ring || !s.slow_ring || !s.tx_ring || !s.held_ring || !s.event_ring) throw std::runtime_error("cannot create rings");
 
     const size_t rcu_size = rte_rcu_qsbr_get_memsize(n_workers);
     gw.rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("espgw_rcu", rcu_size, RTE_CACHE_LINE_SIZE));

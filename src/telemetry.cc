@@ -64,6 +64,7 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "keepalives_seen", gw.control_stats.keepalives_seen.load());
     rte_tel_data_add_dict_u64(d, "arp_requests_sent", gw.control_stats.arp_requests_sent.load());
     rte_tel_data_add_dict_u64(d, "arp_replies_sent", gw.control_stats.arp_replies_sent.load());
+    rte_tel_data_add_dict_u64(d, "held_dropped", gw.control_stats.held_dropped.load());
     std::lock_guard lock(gw.control_mutex);
     rte_tel_data_add_dict_u64(d, "sas", gw.sas->size());
     return 0;

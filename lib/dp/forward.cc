@@ -60,8 +60,12 @@ void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t ne
         if (!s.has_host) return drop(w, m, from, Drop::no_route);
         dst_mac = s.host_mac;
     } else if (!neighbour_mac(w, next_hop, dst_mac)) {
-        post_event(w, from, ControlEvent{ControlEvent::resolve, static_cast<uint8_t>(role), 0, 0, next_hop, {}});
-        return drop(w, m, from, Drop::no_neighbour);
+        // Not dropped: the control core keeps it until ARP answers (as a host's ARP queue does).
+        m->port = static_cast<uint16_t>(role);
+        m->hash.usr = next_hop;
+        if (rte_ring_mp_enqueue(s.held_ring, m) != 0) return drop(w, m, from, Drop::ring_full);
+        ++w.counters->held;
+        return;
     }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
     if (!eth) return drop(w, m, from, Drop::no_mbuf);

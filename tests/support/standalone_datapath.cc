@@ -56,6 +56,7 @@ StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
     shared.event_ring = rte_ring_create_elem((name_ + "_e").c_str(), sizeof(dp::ControlEvent), 1024, 0, 0);
     shared.ike_ring = rte_ring_create((name_ + "_k").c_str(), 1024, 0, 0);
     shared.slow_ring = rte_ring_create((name_ + "_s").c_str(), 1024, 0, 0);
+    shared.held_ring = rte_ring_create((name_ + "_h").c_str(), 1024, 0, 0);
     worker.shared = &shared;
     worker.counters = &counters;
     worker.mgr = mgr;
@@ -70,7 +71,12 @@ StandaloneDatapath::~StandaloneDatapath() {
     sas_.reset();
     neighbours_.reset();
     rte_ip_frag_table_destroy(worker.frags);
-    for (rte_ring* r : {shared.ike_ring, shared.slow_ring, shared.event_ring}) rte_ring_free(r);
+    for (rte_ring* r : {shared.ike_ring, shared.slow_ring, shared.held_ring}) {
+        void* m;
+        while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+        rte_ring_free(r);
+    }
+    rte_ring_free(shared.event_ring);
     rte_mempool_free(shared.pool);
     rte_mempool_free(shared.indirect_pool);
     rte_mempool_free(shared.big_pool);

@@ -352,8 +352,9 @@ TEST(Pipeline, MalformedFramesAreDroppedAndCounted) {
         unsigned n;
         while ((n = rte_ring_dequeue_burst(dp.shared.ike_ring, held, 64, nullptr)) > 0)
             for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
-        while ((n = rte_ring_dequeue_burst(dp.shared.slow_ring, held, 64, nullptr)) > 0)
-            for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
+        for (rte_ring* r : {dp.shared.slow_ring, dp.shared.held_ring})
+            while ((n = rte_ring_dequeue_burst(r, held, 64, nullptr)) > 0)
+                for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
     }
     uint64_t dropped = 0;
     for (unsigned r = 0; r < dp::kRoles; ++r)
@@ -365,4 +366,23 @@ TEST(Pipeline, MalformedFramesAreDroppedAndCounted) {
     rte_ip_frag_table_destroy(dp.worker.frags);
     dp.worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), before_free) << "mbufs leaked";
+}
+
+// A next hop without an ARP entry: the packet waits at the control core instead of being
+// dropped (the control core sends it once ARP answers).
+TEST(Pipeline, PacketsForAnUnresolvedNextHopAreHeld) {
+    testing_dp dp;
+    sa::Sa* sa = dp.install(sa::Direction::outbound, kSpiOut);
+    const uint32_t elsewhere = 0xc000024d;  // 192.0.2.77, on the public link, never resolved
+    sa->move_peer({elsewhere, 4500, true});
+    dp.rx_protected({dp.inner_frame(200, T::kLanHost, T::kInner)});
+    EXPECT_TRUE(dp.take(dp::kPublic).empty());
+    EXPECT_EQ(dp.drops(dp::Drop::no_neighbour), 0u);
+    void* held = nullptr;
+    ASSERT_EQ(rte_ring_dequeue(dp.shared.held_ring, &held), 0);
+    auto* m = static_cast<rte_mbuf*>(held);
+    EXPECT_EQ(m->port, dp::kPublic);
+    EXPECT_EQ(m->hash.usr, elsewhere);
+    EXPECT_EQ(rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr), elsewhere);
+    rte_pktmbuf_free(m);
 }

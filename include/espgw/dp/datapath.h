@@ -68,6 +68,9 @@ struct Shared {
     rte_ring* event_ring = nullptr;  // ControlEvent elements
     rte_ring* slow_ring = nullptr;   // mbufs: ARP and NDP for the control core
     rte_ring* tx_ring = nullptr;     // mbufs from the control core, m->port = Role to send on
+    // IPv4 packets whose next hop is not resolved yet (data at the IPv4 header, m->port = Role,
+    // m->hash.usr = next hop): the control core holds a few per neighbour while it asks.
+    rte_ring* held_ring = nullptr;
     rte_mempool* pool = nullptr;
     rte_mempool* indirect_pool = nullptr;  // fragment headers
     rte_mempool* big_pool = nullptr;       // reassembled datagrams (up to 9 KB)
@@ -84,6 +87,7 @@ struct alignas(64) WorkerCounters {
     uint64_t to_host = 0;
     uint64_t events = 0;
     uint64_t idle_sleeps = 0;
+    uint64_t held = 0;           // handed to the control core to wait for ARP
     uint64_t reassembled = 0;    // outer datagrams put back together from fragments
     uint64_t fragmented = 0;     // packets split to fit the tunnel (inner or outer)
 };
