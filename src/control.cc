@@ -142,7 +142,6 @@ void control_main(Gateway& gw) {
             switch (ev.kind) {
             case dp::ControlEvent::mapping_change: apply_mapping_change(gw, ev); break;
             case dp::ControlEvent::keepalive: note_keepalive(gw, ev); break;
-            case dp::ControlEvent::resolve: arp.want(ev.role, ev.addr); break;
             case dp::ControlEvent::resolve6: ndp.want(net::IpAddr::v6(ev.addr6)); break;
             }
         }

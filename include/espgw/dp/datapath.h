@@ -24,11 +24,12 @@ constexpr uint16_t kBurst = 32;
 
 // Messages from workers to the control core (an rte_ring of fixed-size elements).
 struct ControlEvent {
-    enum Kind : uint8_t { mapping_change, keepalive, resolve, resolve6 } kind;
-    uint8_t role;    // resolve: the port to ask on
+    // IPv4 next hops are resolved through held packets (Shared::held_ring), IPv6 ones by event.
+    enum Kind : uint8_t { mapping_change, keepalive, resolve6 } kind;
+    uint8_t role;    // the port the packet came in on / to ask on
     uint16_t port;   // UDP source port seen (host order)
     uint32_t spi;    // mapping_change: the inbound SA
-    uint32_t addr;   // source address seen / IPv4 address to resolve (host order)
+    uint32_t addr;   // source address seen (host order)
     uint8_t addr6[16];  // resolve6: the IPv6 address to resolve
 };
 static_assert(sizeof(ControlEvent) == 28);
