@@ -41,6 +41,25 @@ inline bool decrement_ttl(rte_ipv4_hdr* ip) {
     return true;
 }
 
+// Ethernet in: too-short frames are dropped and ARP goes to the control core (false: m was
+// consumed); otherwise the header is stripped and its type and source returned.
+inline bool strip_ethernet(Worker& w, rte_mbuf* m, unsigned from, uint16_t& type, rte_ether_addr& src) {
+    if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
+        drop(w, m, from, Drop::malformed);
+        return false;
+    }
+    const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+    type = rte_be_to_cpu_16(eth->ether_type);
+    if (type == RTE_ETHER_TYPE_ARP) {
+        m->port = static_cast<uint16_t>(from);
+        if (rte_ring_mp_enqueue(w.shared->slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
+        return false;
+    }
+    src = eth->src_addr;
+    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    return true;
+}
+
 // Validates the IPv4 header at the start of m (version, lengths, checksum not checked: the
 // NIC or the sender's ESP ICV covers it) and trims link-layer padding. False: malformed.
 bool valid_ipv4(rte_mbuf* m);

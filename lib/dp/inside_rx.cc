@@ -209,7 +209,6 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
 }  // namespace
 
 void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
-    const Shared& s = *w.shared;
     EspOut out[kBurst];
     uint16_t n_queued = 0;
     w.counters->rx[from] += n;
@@ -218,19 +217,9 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n; ++i) {
         prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
-        if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
-            drop(w, m, from, Drop::malformed);
-            continue;
-        }
-        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
-        if (type == RTE_ETHER_TYPE_ARP) {
-            m->port = static_cast<uint16_t>(from);
-            if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
-            continue;
-        }
-        const rte_ether_addr src_mac = eth->src_addr;
-        rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+        uint16_t type;
+        rte_ether_addr src_mac;
+        if (!strip_ethernet(w, m, from, type, src_mac)) continue;
         EspOut& o = out[n_queued];
         Verdict v;
         if (type == RTE_ETHER_TYPE_IPV4)

@@ -85,22 +85,13 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n; ++i) {
         prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
-        if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
-            drop(w, m, kPublic, Drop::malformed);
-            continue;
-        }
-        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        const uint16_t type = rte_be_to_cpu_16(eth->ether_type);
-        if (type == RTE_ETHER_TYPE_ARP) {
-            m->port = kPublic;
-            to_control(w, s.slow_ring, m, w.counters->events);
-            continue;
-        }
+        uint16_t type;
+        rte_ether_addr src_mac;
+        if (!strip_ethernet(w, m, kPublic, type, src_mac)) continue;
         if (type != RTE_ETHER_TYPE_IPV4) {
             drop(w, m, kPublic, Drop::unsupported);
             continue;
         }
-        rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
         if (!valid_ipv4(m)) {
             drop(w, m, kPublic, Drop::malformed);
             continue;
