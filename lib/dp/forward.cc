@@ -101,25 +101,37 @@ bool valid_ipv4(rte_mbuf* m) {
     return true;
 }
 
+namespace {
+
+// A frame of len bytes after Ethernet, back to to_mac out of port `from`; nullptr (counted)
+// if no mbuf is left. Used for the ICMP errors the data plane answers with.
+rte_ether_hdr* error_frame(Worker& w, unsigned from, const rte_ether_addr& to_mac, uint16_t type, uint32_t len,
+                           rte_mbuf*& m) {
+    m = rte_pktmbuf_alloc(w.shared->pool);
+    auto* eth = m ? reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + len)))
+                  : nullptr;
+    if (!eth) {
+        rte_pktmbuf_free(m);
+        ++w.counters->drops[from][static_cast<unsigned>(Drop::no_mbuf)];
+        return nullptr;
+    }
+    eth->dst_addr = to_mac;
+    std::memcpy(&eth->src_addr, w.shared->port_mac[from].b, 6);
+    eth->ether_type = rte_cpu_to_be_16(type);
+    return eth;
+}
+
+}  // namespace
+
 void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned from,
                       const rte_ether_addr& src_mac, uint16_t mtu) {
     const Shared& s = *w.shared;
-    rte_mbuf* m = rte_pktmbuf_alloc(s.pool);
-    if (!m) {
-        ++w.counters->drops[from][static_cast<unsigned>(Drop::no_mbuf)];
-        return;
-    }
     // Quote the original header and as much data as keeps the error within 576 bytes.
     const uint32_t quote = len < 576 - 28 ? len : 576 - 28;
     const uint32_t total = sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr) + quote;
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + total)));
-    if (!eth) {
-        rte_pktmbuf_free(m);
-        return;
-    }
-    eth->dst_addr = src_mac;
-    std::memcpy(&eth->src_addr, s.port_mac[from].b, 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    rte_mbuf* m;
+    rte_ether_hdr* eth = error_frame(w, from, src_mac, RTE_ETHER_TYPE_IPV4, total, m);
+    if (!eth) return;
     auto* out = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
     out->version_ihl = RTE_IPV4_VHL_DEF;
     out->type_of_service = 0;
@@ -190,23 +202,12 @@ void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsig
                           const rte_ether_addr& src_mac, uint32_t mtu) {
     const Shared& s = *w.shared;
     if (!s.has_v6) return;
-    rte_mbuf* m = rte_pktmbuf_alloc(s.pool);
-    if (!m) {
-        ++w.counters->drops[from][static_cast<unsigned>(Drop::no_mbuf)];
-        return;
-    }
     // The error may not exceed the IPv6 minimum MTU (RFC 4443 §2.4 (c)).
     const uint32_t quote = len < 1280 - 48 ? len : 1280 - 48;
     const uint32_t icmp_len = 8 + quote;
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(
-        rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + icmp_len)));
-    if (!eth) {
-        rte_pktmbuf_free(m);
-        return;
-    }
-    eth->dst_addr = src_mac;
-    std::memcpy(&eth->src_addr, s.port_mac[from].b, 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    rte_mbuf* m;
+    rte_ether_hdr* eth = error_frame(w, from, src_mac, RTE_ETHER_TYPE_IPV6, sizeof(rte_ipv6_hdr) + icmp_len, m);
+    if (!eth) return;
     auto* out = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
     out->vtc_flow = rte_cpu_to_be_32(6u << 28);
     out->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(icmp_len));

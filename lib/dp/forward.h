@@ -5,6 +5,7 @@
 #include <rte_ip.h>
 
 #include "espgw/dp/datapath.h"
+#include "espgw/net/checksum.h"
 
 namespace espgw::dp {
 
@@ -33,11 +34,11 @@ void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned 
 // Forwarding hop: TTL - 1 with an RFC 1624 checksum update. False if the TTL ran out.
 inline bool decrement_ttl(rte_ipv4_hdr* ip) {
     if (ip->time_to_live <= 1) return false;
+    // The TTL is the high byte of the 16-bit word TTL|protocol.
+    const auto old_word = static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id);
     --ip->time_to_live;
-    // RFC 1624 incremental update for the TTL byte (high byte of its 16-bit word).
-    uint32_t sum = static_cast<uint16_t>(~rte_be_to_cpu_16(ip->hdr_checksum)) + static_cast<uint32_t>(0xfeff);
-    sum = (sum & 0xffff) + (sum >> 16);
-    ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~((sum & 0xffff) + (sum >> 16))));
+    ip->hdr_checksum = rte_cpu_to_be_16(
+        net::checksum_update16(rte_be_to_cpu_16(ip->hdr_checksum), old_word, static_cast<uint16_t>(old_word - 0x100)));
     return true;
 }
 

@@ -83,7 +83,7 @@ TEST(Checksum, UdpZeroChecksumStaysZero) {
     EXPECT_EQ(get16(seg, 6), 0);
 }
 
-TEST(Checksum, FastIpv4HeaderChecksumMatchesRfc1071) {
+TEST(Checksum, Ipv4HeaderChecksumFromFieldsMatchesRfc1071) {
     uint8_t hdr[20];
     uint32_t x = 12345;
     for (int round = 0; round < 1000; ++round) {
@@ -91,15 +91,11 @@ TEST(Checksum, FastIpv4HeaderChecksumMatchesRfc1071) {
         if (round % 3 == 0) std::memset(hdr + 12, 0xff, 8);  // carries galore
         hdr[10] = hdr[11] = 0;
         hdr[0] = 0x45;  // version 4, no options (the field form assumes it)
-        const uint16_t fast = net::ipv4_header_checksum20(hdr);
         const uint16_t from_fields = net::ipv4_header_checksum(
             hdr[1], static_cast<uint16_t>(hdr[2] << 8 | hdr[3]), static_cast<uint16_t>(hdr[4] << 8 | hdr[5]),
             static_cast<uint16_t>(hdr[6] << 8 | hdr[7]), hdr[8], hdr[9],
             uint32_t{hdr[12]} << 24 | hdr[13] << 16 | hdr[14] << 8 | hdr[15],
             uint32_t{hdr[16]} << 24 | hdr[17] << 16 | hdr[18] << 8 | hdr[19]);
         EXPECT_EQ(from_fields, net::checksum(hdr, 20)) << round;
-        uint8_t stored[2];
-        std::memcpy(stored, &fast, 2);  // the field as it lands in the header
-        EXPECT_EQ(stored[0] << 8 | stored[1], net::checksum(hdr, 20)) << round;
     }
 }

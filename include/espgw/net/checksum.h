@@ -54,19 +54,4 @@ inline uint16_t ipv4_header_checksum(uint8_t tos, uint16_t total_length, uint16_
     return static_cast<uint16_t>(~fold(sum));
 }
 
-// Header checksum of an option-less IPv4 header (20 bytes) whose checksum field is zero:
-// five 32-bit loads into a 64-bit sum, with no 16-bit loop carried through the pipeline.
-// Returns the field as stored (byte order of the data, like rte_ipv4_cksum).
-inline uint16_t ipv4_header_checksum20(const void* hdr) {
-    uint32_t w[5];
-    __builtin_memcpy(w, hdr, 20);
-    uint64_t sum = uint64_t{w[0]} + w[1] + w[2] + w[3] + w[4];
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    sum = (sum & 0xffffffff) + (sum >> 32);
-    uint32_t s32 = static_cast<uint32_t>(sum);
-    s32 = (s32 & 0xffff) + (s32 >> 16);
-    s32 = (s32 & 0xffff) + (s32 >> 16);
-    return static_cast<uint16_t>(~s32);
-}
-
 }  // namespace espgw::net
