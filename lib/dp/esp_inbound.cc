@@ -10,6 +10,8 @@
 #include "forward.h"
 #include "inbound.h"
 
+static_assert(espgw::dp::kBurst <= espgw::esp::kMaxBurst);
+
 namespace espgw::dp {
 
 namespace {
@@ -108,11 +110,13 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
     }
     if (n_ops == 0) return;
     crypto::open_burst(w.mgr, ops, n_ops);
+    bool ok[kBurst];
+    esp::esp_in_finish_burst(pkt, n_ops, ok);
 
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
-        if (!esp::esp_in_finish(p)) {
+        if (!ok[k]) {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }

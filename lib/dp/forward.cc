@@ -7,14 +7,7 @@
 
 namespace espgw::dp {
 
-bool route_ipv4(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop) {
-    for (unsigned r : {kProtected, kPublic}) {
-        if (((dst ^ s.addr[r]) & s.mask[r]) == 0) {
-            role = r;
-            next_hop = dst;
-            return true;
-        }
-    }
+bool route_ipv4_slow(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop) {
     for (unsigned k = 0; k < s.n_routes; ++k) {
         const Route& rt = s.routes[k];
         if ((dst & rt.mask) == rt.prefix) {
@@ -39,66 +32,25 @@ void post_event(Worker& w, unsigned from, const ControlEvent& ev) {
     ++w.counters->events;
 }
 
-namespace {
-
-bool neighbour_mac(Worker& w, uint32_t addr, net::Mac& mac) {
-    Worker::NextHop& c = w.next_hops[(addr ^ addr >> 8) & 15];
-    if (c.addr != addr || c.slot < 0) {
-        c.slot = w.shared->neighbours->slot_of(net::IpAddr::v4(addr));
-        c.addr = addr;
-        if (c.slot < 0) return false;
-    }
-    return w.shared->neighbours->read(c.slot, w.now, mac);
-}
-
-}  // namespace
-
-void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {
+void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {
     const Shared& s = *w.shared;
     net::Mac dst_mac;
     if (role == kHost) {
         if (!s.has_host) return drop(w, m, from, Drop::no_route);
-        dst_mac = s.host_mac;
-    } else if (!neighbour_mac(w, next_hop, dst_mac)) {
-        // Not dropped: the control core keeps it until ARP answers (as a host's ARP queue does).
-        m->port = static_cast<uint16_t>(role);
-        m->hash.usr = next_hop;
-        if (rte_ring_mp_enqueue(s.held_ring, m) != 0) return drop(w, m, from, Drop::ring_full);
-        ++w.counters->held;
-        return;
+        ++w.counters->to_host;
+        return send_ethernet(w, m, from, role, s.host_mac);
     }
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
-    if (!eth) return drop(w, m, from, Drop::no_mbuf);
-    std::memcpy(&eth->dst_addr, dst_mac.b, 6);
-    std::memcpy(&eth->src_addr, s.port_mac[role].b, 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-    if (role == kHost) ++w.counters->to_host;
-    send(w, role, m);
-}
-
-void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst) {
-    const Shared& s = *w.shared;
-    if (is_own_address(s, dst)) return send_ipv4(w, m, from, kHost, dst);
-    unsigned role;
-    uint32_t next_hop;
-    if (!route_ipv4(s, dst, role, next_hop)) return drop(w, m, from, Drop::no_route);
-    send_ipv4(w, m, from, role, next_hop);
+    if (neighbour_mac(w, next_hop, dst_mac)) return send_ethernet(w, m, from, role, dst_mac);
+    // Not dropped: the control core keeps it until ARP answers (as a host's ARP queue does).
+    m->port = static_cast<uint16_t>(role);
+    m->hash.usr = next_hop;
+    if (rte_ring_mp_enqueue(s.held_ring, m) != 0) return drop(w, m, from, Drop::ring_full);
+    ++w.counters->held;
 }
 
 void forward_ipv4_from_control(Worker& w, rte_mbuf* m) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     forward_ipv4(w, m, kHost, rte_be_to_cpu_32(ip->dst_addr));
-}
-
-bool valid_ipv4(rte_mbuf* m) {
-    const uint32_t len = rte_pktmbuf_data_len(m);
-    if (len < sizeof(rte_ipv4_hdr)) return false;
-    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-    const uint32_t ihl = rte_ipv4_hdr_len(ip);
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || total < ihl || total > len) return false;
-    if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));  // Ethernet padding
-    return true;
 }
 
 namespace {

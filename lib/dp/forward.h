@@ -4,6 +4,8 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
+#include <cstring>
+
 #include "espgw/dp/datapath.h"
 #include "espgw/net/checksum.h"
 
@@ -13,15 +15,65 @@ inline bool is_own_address(const Shared& s, uint32_t dst) {
     return dst == s.addr[kPublic] || dst == s.addr[kProtected];
 }
 
+// The per-packet forwarding steps are inline (they run for every packet of every burst); what
+// is rare (configured routes, the host port, unresolved neighbours) is out of line.
+
+// Configured routes and the default gateway, after the directly connected networks.
+bool route_ipv4_slow(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop);
+
 // Which port and next hop reach dst. False: no route.
-bool route_ipv4(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop);
+inline bool route_ipv4(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop) {
+    for (unsigned r : {kProtected, kPublic}) {
+        if (((dst ^ s.addr[r]) & s.mask[r]) == 0) {
+            role = r;
+            next_hop = dst;
+            return true;
+        }
+    }
+    return route_ipv4_slow(s, dst, role, next_hop);
+}
+
+// The MAC of a resolved, unexpired neighbour, through the worker's cache of table slots.
+inline bool neighbour_mac(Worker& w, uint32_t addr, net::Mac& mac) {
+    Worker::NextHop& c = w.next_hops[(addr ^ addr >> 8) & 15];
+    if (c.addr != addr || c.slot < 0) {
+        c.slot = w.shared->neighbours->slot_of(net::IpAddr::v4(addr));
+        c.addr = addr;
+        if (c.slot < 0) return false;
+    }
+    return w.shared->neighbours->read(c.slot, w.now, mac);
+}
+
+// Adds Ethernet (IPv4) toward dst_mac and queues m on the port `role`.
+inline void send_ethernet(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const net::Mac& dst_mac) {
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+    if (!eth) return drop(w, m, from, Drop::no_mbuf);
+    std::memcpy(&eth->dst_addr, dst_mac.b, 6);
+    std::memcpy(&eth->src_addr, w.shared->port_mac[role].b, 6);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    send(w, role, m);
+}
+
+// send_ipv4 for the host port and for next hops not (or no longer) resolved: those wait at
+// the control core for ARP.
+void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop);
+
+// Like forward_ipv4 with a known port and next hop.
+inline void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {
+    net::Mac dst_mac;
+    if (role != kHost && neighbour_mac(w, next_hop, dst_mac)) return send_ethernet(w, m, from, role, dst_mac);
+    send_ipv4_slow(w, m, from, role, next_hop);
+}
 
 // m starts at an IPv4 header addressed to dst: Ethernet is added and m queued on its port
 // (or dropped and counted under `from`).
-void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst);
-
-// Like forward_ipv4 with a known port and next hop.
-void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop);
+inline void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst) {
+    if (is_own_address(*w.shared, dst)) return send_ipv4_slow(w, m, from, kHost, dst);
+    unsigned role;
+    uint32_t next_hop;
+    if (!route_ipv4(*w.shared, dst, role, next_hop)) return drop(w, m, from, Drop::no_route);
+    send_ipv4(w, m, from, role, next_hop);
+}
 
 // Rate-limited per worker for resolve events; never blocks.
 void post_event(Worker& w, unsigned from, const ControlEvent& ev);
@@ -63,7 +115,16 @@ inline bool strip_ethernet(Worker& w, rte_mbuf* m, unsigned from, uint16_t& type
 
 // Validates the IPv4 header at the start of m (version, lengths, checksum not checked: the
 // NIC or the sender's ESP ICV covers it) and trims link-layer padding. False: malformed.
-bool valid_ipv4(rte_mbuf* m);
+inline bool valid_ipv4(rte_mbuf* m) {
+    const uint32_t len = rte_pktmbuf_data_len(m);
+    if (len < sizeof(rte_ipv4_hdr)) return false;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    const uint32_t ihl = rte_ipv4_hdr_len(ip);
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || total < ihl || total > len) return false;
+    if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));  // Ethernet padding
+    return true;
+}
 
 // ---- IPv6 (protected side only) ----
 

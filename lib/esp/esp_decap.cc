@@ -1,7 +1,5 @@
 #include "espgw/esp/esp_decap.h"
 
-#include "esp_op.h"
-
 namespace espgw::esp {
 
 namespace {
@@ -11,43 +9,9 @@ bool fail(InboundEsp& p, dp::Drop why) {
     return false;
 }
 
-}  // namespace
-
-bool esp_in_prepare(InboundEsp& p) {
-    sa::Sa& sa = *p.sa;
-    const crypto::SuiteInfo& s = sa.keys.info;
-    if (!rte_pktmbuf_is_contiguous(p.m)) return fail(p, dp::Drop::unsupported);
-    const uint32_t len = rte_pktmbuf_data_len(p.m);
-    const uint32_t overhead = kEspHeaderLen + s.iv_len + s.icv_len;
-    if (len < overhead + 2) return fail(p, dp::Drop::malformed);
-    const uint32_t payload_len = len - overhead;
-    // The trailer ends on a 4-byte boundary (RFC 4303 §2.4) and CBC works on whole blocks.
-    if (payload_len & (s.block_len - 1u))  // block lengths are powers of two
-        return fail(p, dp::Drop::malformed);
-
-    uint8_t* esp = rte_pktmbuf_mtod(p.m, uint8_t*);
-    const uint32_t seq_low = load_be32(esp + 4);
-    p.seq = sa.replay.infer(seq_low);
-    if (p.seq == 0) return fail(p, dp::Drop::malformed);  // ESP never sends sequence number 0
-    switch (sa.replay.check(p.seq)) {
-    case ReplayVerdict::ok: break;
-    case ReplayVerdict::replayed: return fail(p, dp::Drop::replayed);
-    case ReplayVerdict::too_old: return fail(p, dp::Drop::too_old);
-    }
-
-    bind_op(p.op, sa.keys, esp, payload_len, p.seq, sa.params.esn, /*inbound=*/true);
-    return true;
-}
-
-bool esp_in_finish(InboundEsp& p) {
-    sa::Sa& sa = *p.sa;
-    const crypto::SuiteInfo& s = sa.keys.info;
-    if (!p.op.ok) return fail(p, dp::Drop::auth_failed);
-    switch (sa.replay.accept(p.seq)) {
-    case ReplayVerdict::ok: break;
-    case ReplayVerdict::replayed: return fail(p, dp::Drop::replayed);
-    case ReplayVerdict::too_old: return fail(p, dp::Drop::too_old);
-    }
+// Trailer checks (RFC 4303 §2.4, §2.5) and the strip, once the packet is authentic and new.
+bool finish_trailer(InboundEsp& p) {
+    const crypto::SuiteInfo& s = p.sa->keys.info;
     const uint8_t* payload = p.op.payload;
     const uint32_t payload_len = p.op.payload_len;
     const uint8_t pad_len = payload[payload_len - 2];
@@ -60,6 +24,40 @@ bool esp_in_finish(InboundEsp& p) {
     rte_pktmbuf_adj(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len));
     rte_pktmbuf_trim(p.m, static_cast<uint16_t>(pad_len + 2 + s.icv_len));
     return true;
+}
+
+}  // namespace
+
+bool esp_in_finish(InboundEsp& p) {
+    bool ok;
+    esp_in_finish_burst(&p, 1, &ok);
+    return ok;
+}
+
+void esp_in_finish_burst(InboundEsp* p, uint16_t n, bool* ok) {
+    uint64_t seqs[kMaxBurst];
+    ReplayVerdict verdicts[kMaxBurst];
+    uint16_t which[kMaxBurst];
+    for (uint16_t k = 0; k < n;) {
+        // A run of packets of one SA. The window is updated only for authentic packets
+        // (RFC 4303 §3.4.3: after the integrity check).
+        sa::Sa* sa = p[k].sa;
+        uint16_t m = 0;
+        for (; k < n && p[k].sa == sa; ++k) {
+            if (!p[k].op.ok) {
+                ok[k] = fail(p[k], dp::Drop::auth_failed);
+                continue;
+            }
+            which[m] = k;
+            seqs[m++] = p[k].seq;
+        }
+        if (m == 0) continue;
+        sa->replay.accept_burst(seqs, m, verdicts);
+        for (uint16_t j = 0; j < m; ++j) {
+            InboundEsp& q = p[which[j]];
+            ok[which[j]] = verdicts[j] == ReplayVerdict::ok ? finish_trailer(q) : fail(q, replay_drop(verdicts[j]));
+        }
+    }
 }
 
 }  // namespace espgw::esp

@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "esp_op.h"
+#include "espgw/esp/esp_op.h"
 #include "espgw/net/checksum.h"
 
 namespace espgw::esp {

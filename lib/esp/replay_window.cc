@@ -7,11 +7,6 @@ namespace espgw::esp {
 namespace {
 
 uint64_t make_slot(uint32_t block, uint32_t bits) { return uint64_t{block} << 32 | bits; }
-uint32_t slot_block(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
-// A slot with no bit set records nothing: any block may take it. (Ages are compared modulo
-// 2^32 blocks, which is sound while a slot is touched at least once per 2^36 sequence
-// numbers — always, for a sender that counts up; the empty case covers a fresh window.)
-bool slot_empty(uint64_t slot) { return static_cast<uint32_t>(slot) == 0; }
 
 }  // namespace
 
@@ -25,8 +20,7 @@ ReplayWindow::ReplayWindow(uint32_t size, bool esn, uint64_t initial_top)
     for (uint32_t i = 0; i <= slot_mask_; ++i) slots_[i].store(0, std::memory_order_relaxed);
 }
 
-uint64_t ReplayWindow::infer(uint32_t seq_low) const {
-    if (!esn_) return seq_low;
+uint64_t ReplayWindow::infer_esn(uint32_t seq_low) const {
     const uint64_t t = top();
     const uint32_t tl = static_cast<uint32_t>(t);
     const uint32_t th = static_cast<uint32_t>(t >> 32);
@@ -43,44 +37,93 @@ uint64_t ReplayWindow::infer(uint32_t seq_low) const {
     return uint64_t{sh} << 32 | seq_low;
 }
 
-ReplayVerdict ReplayWindow::check(uint64_t seq) const {
-    const uint64_t t = top();
-    if (seq > t) return ReplayVerdict::ok;
-    if (t - seq >= size_) return ReplayVerdict::too_old;
-    const uint64_t block = seq >> kBlockShift;
-    const uint64_t slot = slots_[block & slot_mask_].load(std::memory_order_acquire);
-    if (slot_empty(slot)) return ReplayVerdict::ok;
-    const auto age = static_cast<int32_t>(static_cast<uint32_t>(block) - slot_block(slot));
-    if (age < 0) return ReplayVerdict::too_old;
-    if (age == 0 && (slot >> (seq & 31) & 1)) return ReplayVerdict::replayed;
-    return ReplayVerdict::ok;
+ReplayVerdict ReplayWindow::accept(uint64_t seq) {
+    ReplayVerdict v;
+    accept_chunk(&seq, 1, &v);
+    return v;
 }
 
-ReplayVerdict ReplayWindow::accept(uint64_t seq) {
-    uint64_t t = top();
-    if (seq <= t && t - seq >= size_) return ReplayVerdict::too_old;
+void ReplayWindow::accept_burst(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
+    for (uint32_t k = 0; k < n; k += kChunk) accept_chunk(seqs + k, n - k < kChunk ? n - k : kChunk, out + k);
+}
 
-    const uint64_t block64 = seq >> kBlockShift;
-    const auto block = static_cast<uint32_t>(block64);
-    const uint32_t bit = 1u << (seq & 31);
-    std::atomic<uint64_t>& slot = slots_[block64 & slot_mask_];
-    uint64_t cur = slot.load(std::memory_order_acquire);
-    for (;;) {
-        const auto age = static_cast<int32_t>(block - slot_block(cur));
-        uint64_t next;
-        if (age == 0) {
-            if (cur & bit) return ReplayVerdict::replayed;
-            next = cur | bit;
-        } else if (age > 0 || slot_empty(cur)) {
-            next = make_slot(block, bit);  // slot held an older block: reuse it
-        } else {
-            return ReplayVerdict::too_old;  // a newer block already took the slot
+void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
+    // The bits to set per block touched, in order of first appearance.
+    struct Group {
+        uint32_t block;
+        uint32_t bits;
+        uint32_t already;  // bits another packet had set before ours
+        bool too_old;      // a newer block took the slot
+    };
+    Group groups[kChunk];
+    uint8_t group_of[kChunk];
+    uint32_t n_groups = 0;
+
+    // Pass 1, no shared writes: the verdicts a single worker would give in this order.
+    uint64_t run_top = top();
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint64_t seq = seqs[i];
+        group_of[i] = UINT8_MAX;
+        if (seq <= run_top && run_top - seq >= size_) {
+            out[i] = ReplayVerdict::too_old;
+            continue;
         }
-        if (slot.compare_exchange_weak(cur, next, std::memory_order_acq_rel)) break;
+        const auto block = static_cast<uint32_t>(seq >> kBlockShift);
+        const uint32_t bit = 1u << (seq & 31);
+        uint32_t g = n_groups;
+        while (g > 0 && groups[g - 1].block != block) --g;  // usually the last group matches
+        if (g == 0) {
+            groups[n_groups] = Group{block, 0, 0, false};
+            g = ++n_groups;
+        }
+        Group& grp = groups[g - 1];
+        if (grp.bits & bit) {
+            out[i] = ReplayVerdict::replayed;  // the same number twice in one burst
+            continue;
+        }
+        grp.bits |= bit;
+        group_of[i] = static_cast<uint8_t>(g - 1);
+        out[i] = ReplayVerdict::ok;
+        if (seq > run_top) run_top = seq;
     }
-    while (seq > t && !top_.compare_exchange_weak(t, seq, std::memory_order_acq_rel)) {
+
+    // Pass 2: one compare-and-swap per block.
+    for (uint32_t g = 0; g < n_groups; ++g) {
+        Group& grp = groups[g];
+        std::atomic<uint64_t>& slot = slots_[grp.block & slot_mask_];
+        uint64_t cur = slot.load(std::memory_order_acquire);
+        for (;;) {
+            const auto age = static_cast<int32_t>(grp.block - ReplayWindow::slot_block(cur));
+            uint64_t next;
+            if (age == 0) {
+                grp.already = static_cast<uint32_t>(cur) & grp.bits;
+                next = cur | grp.bits;
+            } else if (age > 0 || ReplayWindow::slot_empty(cur)) {
+                grp.already = 0;
+                next = make_slot(grp.block, grp.bits);  // slot held an older block: reuse it
+            } else {
+                grp.too_old = true;
+                break;
+            }
+            if (slot.compare_exchange_weak(cur, next, std::memory_order_acq_rel)) break;
+        }
     }
-    return ReplayVerdict::ok;
+
+    // Pass 3: final verdicts, and one atomic max of the top over what was accepted.
+    uint64_t new_top = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        if (group_of[i] == UINT8_MAX) continue;
+        const Group& grp = groups[group_of[i]];
+        if (grp.too_old)
+            out[i] = ReplayVerdict::too_old;
+        else if (grp.already >> (seqs[i] & 31) & 1)
+            out[i] = ReplayVerdict::replayed;
+        else if (seqs[i] > new_top)
+            new_top = seqs[i];
+    }
+    uint64_t t = top();
+    while (new_top > t && !top_.compare_exchange_weak(t, new_top, std::memory_order_acq_rel)) {
+    }
 }
 
 }  // namespace espgw::esp

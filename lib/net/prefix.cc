@@ -24,12 +24,6 @@ Prefix Prefix::v4(uint32_t addr_host, uint8_t len) {
     return p;
 }
 
-uint32_t Prefix::v4_host() const {
-    uint32_t be;
-    std::memcpy(&be, addr, 4);
-    return ntohl(be);
-}
-
 bool Prefix::contains_v6(const uint8_t* a) const {
     if (family != 6) return false;
     const uint8_t full = len / 8, rest = len % 8;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -113,4 +114,59 @@ TEST(ReplayWindow, ConcurrentWorkersAcceptEachNumberOnce) {
     EXPECT_LE(accepted.load(), kCount + 2);
     EXPECT_GE(accepted.load(), kCount - kCount / 7);
     for (uint64_t s = kCount - 100; s <= kCount; ++s) EXPECT_NE(w.check(s), ReplayVerdict::ok);
+}
+
+// A burst is judged as if its numbers came one after another: repeats inside the burst, a
+// number made too old by a later one earlier in the same burst, and numbers already seen.
+TEST(ReplayWindow, BurstVerdictsMatchOneByOne) {
+    std::mt19937_64 rng(7);
+    for (int round = 0; round < 2000; ++round) {
+        const uint32_t size = round % 2 ? 64 : 256;
+        ReplayWindow one(size, false), burst(size, false);
+        uint64_t base = 1000;
+        for (int b = 0; b < 20; ++b) {
+            std::vector<uint64_t> seqs;
+            const unsigned n = 1 + rng() % 40;
+            for (unsigned k = 0; k < n; ++k) {
+                // Mostly ahead of the stream, with repeats, stragglers and jumps.
+                const uint64_t r = rng() % 100;
+                uint64_t s = r < 60 ? base + k : r < 75 ? base - rng() % (2 * size) : r < 90 && !seqs.empty()
+                                                                       ? seqs[rng() % seqs.size()]
+                                                                       : base + rng() % (4 * size);
+                seqs.push_back(s ? s : 1);
+            }
+            base += n;
+            std::vector<ReplayVerdict> got(n);
+            burst.accept_burst(seqs.data(), n, got.data());
+            for (unsigned k = 0; k < n; ++k)
+                ASSERT_EQ(got[k], one.accept(seqs[k])) << "round " << round << " burst " << b << " seq " << seqs[k];
+            ASSERT_EQ(burst.top(), one.top());
+        }
+    }
+}
+
+// The same race as above, with workers handing whole bursts to accept_burst.
+TEST(ReplayWindow, ConcurrentBurstsAcceptEachNumberOnce) {
+    constexpr uint64_t kCount = 200000;
+    constexpr uint32_t kBurst = 32;
+    ReplayWindow w(1024, false);
+    std::vector<std::atomic<uint8_t>> times(kCount + 1);
+    auto worker = [&](unsigned offset) {
+        uint64_t seqs[kBurst];
+        ReplayVerdict v[kBurst];
+        for (uint64_t s = 1; s + kBurst <= kCount; s += kBurst) {
+            for (uint32_t k = 0; k < kBurst; ++k) seqs[k] = s + (k + offset) % kBurst;  // each its own order
+            w.accept_burst(seqs, kBurst, v);
+            for (uint32_t k = 0; k < kBurst; ++k)
+                if (v[k] == ReplayVerdict::ok) times[seqs[k]].fetch_add(1);
+        }
+    };
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 4; ++t) threads.emplace_back(worker, t * 5);
+    for (auto& t : threads) t.join();
+    // Every number offered is accepted exactly once: when its burst is first offered, the top
+    // is at most 31 ahead of it, well inside the window, so some worker gets it.
+    uint64_t offered = 0;
+    for (uint64_t s = 1; s + kBurst <= kCount; s += kBurst) offered += kBurst;
+    for (uint64_t s = 1; s <= kCount; ++s) ASSERT_EQ(times[s].load(), s <= offered ? 1u : 0u) << s;
 }

@@ -42,7 +42,9 @@ struct Prefix {
     uint8_t addr[16]{};  // network byte order; IPv4 uses the first 4 bytes
 
     static Prefix v4(uint32_t addr_host, uint8_t len);
-    uint32_t v4_host() const;  // IPv4 address in host order
+    uint32_t v4_host() const {  // IPv4 address in host order
+        return uint32_t{addr[0]} << 24 | uint32_t{addr[1]} << 16 | uint32_t{addr[2]} << 8 | addr[3];
+    }
 
     // addr: network byte order, 4 or 16 bytes according to family.
     bool contains_v4(uint32_t addr_host) const {
