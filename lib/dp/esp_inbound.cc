@@ -113,6 +113,19 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
     bool ok[kBurst];
     esp::esp_in_finish_burst(pkt, n_ops, ok);
 
+    // Counters and the peer-address check once per run of packets of one SA from one address
+    // and port: a burst is usually a single run.
+    sa::Sa* run_sa = nullptr;
+    uint32_t run_src = 0;
+    uint16_t run_sport = 0;
+    uint64_t run_packets = 0, run_bytes = 0;
+    const auto close_run = [&] {
+        if (!run_sa) return;
+        sa::SaCounters& c = run_sa->counters[w.id];
+        c.packets += run_packets;
+        c.bytes += run_bytes;
+        w.counters->esp_in += run_packets;
+    };
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
@@ -120,16 +133,23 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }
-        sa::SaCounters& c = sa.counters[w.id];
-        ++c.packets;
-        c.bytes += rte_pktmbuf_data_len(p.m);
-        ++w.counters->esp_in;
-        note_peer(w, sa, in[keep[k]]);
+        const EspIn& from = in[keep[k]];
+        if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
+            close_run();
+            run_sa = &sa;
+            run_src = from.src_be;
+            run_sport = from.sport_be;
+            run_packets = run_bytes = 0;
+            note_peer(w, sa, from);
+        }
+        ++run_packets;
+        run_bytes += rte_pktmbuf_data_len(p.m);
         if (sa.params.mode == sa::Mode::tunnel)
             deliver_tunnel(w, sa, p.m, p.next_header);
         else
-            deliver_transport(w, sa, in[keep[k]], p.next_header);
+            deliver_transport(w, sa, from, p.next_header);
     }
+    close_run();
 }
 
 }  // namespace espgw::dp

@@ -229,3 +229,37 @@ TEST_F(EspVectors, HmacKeyPreparation) {
     }
     EXPECT_GT(checked, 50);
 }
+
+// RFC 4303 §2.4: the receiver checks that padding is 1, 2, 3, ... Authentic packets with every
+// pad length from 0 to 40 are accepted; one wrong pad byte (first, middle or last) makes an
+// otherwise authentic packet a bad_padding drop, for the short (one-word) and the long check.
+TEST_F(EspVectors, PaddingIsChecked) {
+    const Bytes key = hex("feffe9928665731c6d6a8f9467308308");
+    uint32_t seq = 0;
+    for (uint32_t inner_len : {1u, 5u, 20u}) {
+        for (unsigned pad_len = 0; pad_len <= 40; ++pad_len) {
+            if ((inner_len + pad_len + 2) % 4) continue;  // the trailer ends on a 4-byte boundary
+            for (int wrong = -1; wrong < 3; ++wrong) {
+                if (wrong >= 0 && pad_len == 0) continue;
+                auto s = make_sa(crypto::Cipher::aes128_gcm, crypto::Integrity::none, cat({key, hex("cafebabe")}), {},
+                                 0x100, false);
+                Bytes pt(inner_len, 0x45);
+                for (unsigned k = 1; k <= pad_len; ++k) pt.push_back(static_cast<uint8_t>(k));
+                if (wrong >= 0) pt[inner_len + (wrong == 0 ? 0 : wrong == 1 ? pad_len / 2 : pad_len - 1)] ^= 0x40;
+                pt.push_back(static_cast<uint8_t>(pad_len));
+                pt.push_back(4);
+                ++seq;
+                const Bytes hdr = cat({be32(0x100), be32(seq)});
+                const Bytes iv = hex("0001020304050607");
+                const Bytes packet = cat({hdr, iv, seal(s->keys, hdr, iv, pt, hdr)});
+                Bytes got;
+                uint8_t nh = 0;
+                EXPECT_EQ(decap(*s, packet, seq, got, nh), wrong < 0)
+                    << "inner " << inner_len << " pad " << pad_len << " wrong " << wrong;
+                if (wrong < 0) {
+                    EXPECT_EQ(got, Bytes(inner_len, 0x45));
+                }
+            }
+        }
+    }
+}
