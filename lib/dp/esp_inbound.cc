@@ -111,7 +111,7 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
     if (n_ops == 0) return;
     crypto::open_burst(w.mgr, ops, n_ops);
     bool ok[kBurst];
-    esp::esp_in_finish_burst(pkt, n_ops, ok);
+    esp::esp_in_accept_burst(pkt, n_ops, ok);
 
     // Counters and the peer-address check once per run of packets of one SA from one address
     // and port: a burst is usually a single run.
@@ -129,7 +129,7 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
-        if (!ok[k]) {
+        if (!ok[k] || !esp::esp_in_strip(p)) {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }

@@ -1,11 +1,13 @@
-// Inbound ESP (RFC 4303 §3.4) on one mbuf, in three steps so that the crypto runs on a whole
-// burst in between: prepare (lengths, sequence number, replay pre-check, crypto op), the burst
-// crypto (crypto::open_burst), finish (ICV verdict, replay update, trailer, strip).
+// Inbound ESP (RFC 4303 §3.4) in steps, so that the crypto and the anti-replay update run once
+// per burst: prepare (lengths, sequence number, replay pre-check, crypto op) per packet, the
+// burst crypto (crypto::open_burst), accept (ICV verdict, replay update) per burst, strip
+// (trailer checks) per packet. The per-packet steps are inline: they run for every packet.
 #pragma once
 
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/dp/drop_reason.h"
@@ -55,13 +57,49 @@ inline bool esp_in_prepare(InboundEsp& p) {
     return true;
 }
 
-// After crypto::open_burst. On success m holds exactly the protected payload (the inner
-// packet in tunnel mode, the transport payload otherwise) and next_header says what it is.
-bool esp_in_finish(InboundEsp& p);
-
-// esp_in_finish() for a burst (n <= kMaxBurst): ok[i] is its result for p[i]. Consecutive
-// packets of one SA share one anti-replay update.
+// After crypto::open_burst, for a burst (n <= kMaxBurst): the ICV verdict and the anti-replay
+// update (RFC 4303 §3.4.3: only authentic packets move the window). ok[i] says whether p[i]
+// goes on to esp_in_strip. Consecutive packets of one SA share one window update.
 constexpr uint16_t kMaxBurst = 64;
-void esp_in_finish_burst(InboundEsp* p, uint16_t n, bool* ok);
+void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok);
+
+// Padding must be 1, 2, 3, ... (RFC 4303 §2.4). end: where the padding ends (the pad length
+// byte). Up to 8 pad bytes, which covers every sender that pads only to the block or word
+// size, are checked with one 8-byte load; longer padding byte by byte.
+inline bool padding_ok(const uint8_t* payload, uint32_t end, uint8_t pad_len) {
+    if (pad_len <= 8 && end >= 8) {
+        static constexpr uint64_t kPattern = 0x0807060504030201;
+        uint64_t tail;
+        std::memcpy(&tail, payload + end - 8, 8);
+        if (pad_len == 0) return true;
+        const unsigned shift = 8 * (8 - pad_len);
+        return tail >> shift == (kPattern & (~uint64_t{0} >> shift));
+    }
+    const uint8_t* pad = payload + end - pad_len;
+    for (uint8_t k = 0; k < pad_len; ++k)
+        if (pad[k] != k + 1) return false;
+    return true;
+}
+
+// The trailer of an accepted packet (RFC 4303 §2.4, §2.5): padding checked, ESP header, IV,
+// trailer and ICV stripped. On success m holds exactly the protected payload (the inner
+// packet in tunnel mode, the transport payload otherwise) and next_header says what it is.
+inline bool esp_in_strip(InboundEsp& p) {
+    const crypto::SuiteInfo& s = p.sa->keys.info;
+    const uint8_t* payload = p.op.payload;
+    const uint32_t payload_len = p.op.payload_len;
+    const uint8_t pad_len = payload[payload_len - 2];
+    p.next_header = payload[payload_len - 1];
+    if (uint32_t{pad_len} + 2 > payload_len || !padding_ok(payload, payload_len - 2, pad_len)) {
+        p.drop = dp::Drop::bad_padding;
+        return false;
+    }
+    rte_pktmbuf_adj(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len));
+    rte_pktmbuf_trim(p.m, static_cast<uint16_t>(pad_len + 2 + s.icv_len));
+    return true;
+}
+
+// esp_in_accept_burst and esp_in_strip for one packet.
+bool esp_in_finish(InboundEsp& p);
 
 }  // namespace espgw::esp
