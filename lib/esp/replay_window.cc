@@ -59,8 +59,11 @@ void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict*
     uint8_t group_of[kChunk];
     uint32_t n_groups = 0;
 
-    // Pass 1, no shared writes: the verdicts a single worker would give in this order.
+    // Pass 1, no shared writes: the verdicts a single worker would give in this order. The
+    // current block's bits stay in a register (a burst is mostly one or two blocks), so the
+    // loop does not wait on its own stores.
     uint64_t run_top = top();
+    uint32_t cur = 0, cur_block = 0, cur_bits = 0;
     for (uint32_t i = 0; i < n; ++i) {
         const uint64_t seq = seqs[i];
         group_of[i] = UINT8_MAX;
@@ -70,22 +73,28 @@ void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict*
         }
         const auto block = static_cast<uint32_t>(seq >> kBlockShift);
         const uint32_t bit = 1u << (seq & 31);
-        uint32_t g = n_groups;
-        while (g > 0 && groups[g - 1].block != block) --g;  // usually the last group matches
-        if (g == 0) {
-            groups[n_groups] = Group{block, 0, 0, false};
-            g = ++n_groups;
+        if (n_groups == 0 || block != cur_block) {
+            if (n_groups) groups[cur].bits = cur_bits;
+            uint32_t g = n_groups;
+            while (g > 0 && groups[g - 1].block != block) --g;
+            if (g == 0) {
+                groups[n_groups] = Group{block, 0, 0, false};
+                g = ++n_groups;
+            }
+            cur = g - 1;
+            cur_block = block;
+            cur_bits = groups[cur].bits;
         }
-        Group& grp = groups[g - 1];
-        if (grp.bits & bit) {
+        if (cur_bits & bit) {
             out[i] = ReplayVerdict::replayed;  // the same number twice in one burst
             continue;
         }
-        grp.bits |= bit;
-        group_of[i] = static_cast<uint8_t>(g - 1);
+        cur_bits |= bit;
+        group_of[i] = static_cast<uint8_t>(cur);
         out[i] = ReplayVerdict::ok;
         if (seq > run_top) run_top = seq;
     }
+    if (n_groups) groups[cur].bits = cur_bits;
 
     // Pass 2: one compare-and-swap per block.
     for (uint32_t g = 0; g < n_groups; ++g) {
