@@ -83,14 +83,11 @@ void post_event(Worker& w, unsigned from, const ControlEvent& ev);
 void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned from,
                       const rte_ether_addr& src_mac, uint16_t mtu);
 
-// Forwarding hop: TTL - 1 with an RFC 1624 checksum update. False if the TTL ran out.
+// Forwarding hop: TTL - 1 with an incremental checksum update. False if the TTL ran out.
 inline bool decrement_ttl(rte_ipv4_hdr* ip) {
     if (ip->time_to_live <= 1) return false;
-    // The TTL is the high byte of the 16-bit word TTL|protocol.
-    const auto old_word = static_cast<uint16_t>(ip->time_to_live << 8 | ip->next_proto_id);
     --ip->time_to_live;
-    ip->hdr_checksum = rte_cpu_to_be_16(
-        net::checksum_update16(rte_be_to_cpu_16(ip->hdr_checksum), old_word, static_cast<uint16_t>(old_word - 0x100)));
+    ip->hdr_checksum = rte_cpu_to_be_16(net::checksum_after_ttl_decrement(rte_be_to_cpu_16(ip->hdr_checksum)));
     return true;
 }
 

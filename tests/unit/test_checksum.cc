@@ -99,3 +99,29 @@ TEST(Checksum, Ipv4HeaderChecksumFromFieldsMatchesRfc1071) {
         EXPECT_EQ(from_fields, net::checksum(hdr, 20)) << round;
     }
 }
+
+// A forwarded header whose TTL went down by one still sums to all ones, for every starting
+// checksum value (including those next to the carry and the two zeros).
+TEST(Checksum, TtlDecrementKeepsHeaderValid) {
+    uint8_t hdr[20];
+    uint32_t x = 777;
+    for (int round = 0; round < 20000; ++round) {
+        for (uint8_t& b : hdr) b = static_cast<uint8_t>(x = x * 1103515245 + 12345, x >> 16);
+        hdr[0] = 0x45;
+        if (hdr[8] < 2) hdr[8] = 2;
+        if (round % 4 == 0) std::memset(hdr + 12, 0xff, 8);
+        hdr[10] = hdr[11] = 0;
+        const uint16_t hc = net::checksum(hdr, 20);
+        hdr[10] = static_cast<uint8_t>(hc >> 8), hdr[11] = static_cast<uint8_t>(hc);
+        --hdr[8];
+        const uint16_t updated = net::checksum_after_ttl_decrement(hc);
+        hdr[10] = static_cast<uint8_t>(updated >> 8), hdr[11] = static_cast<uint8_t>(updated);
+        ASSERT_EQ(net::fold(net::ones_sum(hdr, 20)), 0xffff) << round;
+        // The same value as the RFC 1624 update, up to the sign of zero.
+        const uint16_t rfc1624 = net::checksum_update16(hc, static_cast<uint16_t>((hdr[8] + 1) << 8 | hdr[9]),
+                                                        static_cast<uint16_t>(hdr[8] << 8 | hdr[9]));
+        if (!((updated == 0 || updated == 0xffff) && (rfc1624 == 0 || rfc1624 == 0xffff))) {
+            ASSERT_EQ(updated, rfc1624) << round;
+        }
+    }
+}
