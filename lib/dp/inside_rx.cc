@@ -24,12 +24,25 @@ struct EspOut {
     uint8_t tos;    // DSCP/ECN of the inner packet, copied outside
 };
 
-void send_outer(Worker& w, unsigned from, EspOut& o) {
+// Where the last outer packet went: consecutive packets to one peer share the route.
+struct OuterRoute {
+    uint32_t peer = 0;
+    unsigned role = 0;
+    uint32_t next_hop = 0;
+    bool valid = false;
+};
+
+void send_outer(Worker& w, unsigned from, EspOut& o, OuterRoute& route) {
     const Shared& s = *w.shared;
-    const uint32_t peer = o.p.sa->current_peer().addr;
-    unsigned role;
-    uint32_t next_hop;
-    if (!route_ipv4(s, peer, role, next_hop)) return drop(w, o.p.m, from, Drop::no_route, o.p.sa);
+    // The destination the outer header was built with (the peer's mapping may move meanwhile).
+    const uint32_t peer = rte_be_to_cpu_32(rte_pktmbuf_mtod(o.p.m, const rte_ipv4_hdr*)->dst_addr);
+    if (!route.valid || route.peer != peer) {
+        route.peer = peer;
+        route.valid = route_ipv4(s, peer, route.role, route.next_hop);
+        if (!route.valid) return drop(w, o.p.m, from, Drop::no_route, o.p.sa);
+    }
+    const unsigned role = route.role;
+    const uint32_t next_hop = route.next_hop;
     if (!o.fragment) return send_ipv4(w, o.p.m, from, role, next_hop);
     ++w.counters->fragmented;
     rte_mbuf* frags[8];
@@ -82,7 +95,16 @@ void prefragment(Worker& w, unsigned from, rte_mbuf* m, sa::Sa& sa, uint16_t mtu
     seal_batch(w, from, out, n);
 }
 
-Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o) {
+// The last outbound lookup of this burst: packets of one flow usually come in runs, and the
+// SA found stays valid for the whole burst (RCU: the worker is not quiescent in between).
+struct LastLookup {
+    uint32_t dst = 0;
+    sa::Sa* sa = nullptr;
+    bool valid = false;
+};
+
+Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o,
+                    LastLookup& last) {
     const Shared& s = *w.shared;
     if (!valid_ipv4(m)) return drop(w, m, from, Drop::malformed), Verdict::consumed;
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
@@ -92,7 +114,8 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         else send_ipv4(w, m, from, kHost, dst);
         return Verdict::consumed;
     }
-    sa::Sa* sa = s.sas->lookup_outbound_v4(dst);
+    if (!last.valid || last.dst != dst) last = {dst, s.sas->lookup_outbound_v4(dst), true};
+    sa::Sa* sa = last.sa;
     if (!sa) {
         // Only the gateway's own stack may send in clear; protected traffic needs an SA.
         if (from == kHost) forward_ipv4(w, m, from, dst);
@@ -192,6 +215,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
     }
     if (n_out == 0) return;
     crypto::seal_burst(w.mgr, ops, n_out);
+    OuterRoute route;
     for (uint16_t k = 0; k < n_out; ++k) {
         EspOut& o = out[k];
         if (!o.p.op.ok) {
@@ -202,7 +226,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
         ++c.packets;
         c.bytes += o.inner_len;
         ++w.counters->esp_out;
-        send_outer(w, from, o);
+        send_outer(w, from, o, route);
     }
 }
 
@@ -211,6 +235,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
 void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
     EspOut out[kBurst];
     uint16_t n_queued = 0;
+    LastLookup last;
     w.counters->rx[from] += n;
 
     prefetch_first(pkts, n);
@@ -223,7 +248,7 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
         EspOut& o = out[n_queued];
         Verdict v;
         if (type == RTE_ETHER_TYPE_IPV4)
-            v = inside_ipv4(w, from, m, src_mac, o);
+            v = inside_ipv4(w, from, m, src_mac, o, last);
         else if (type == RTE_ETHER_TYPE_IPV6)
             v = inside_ipv6(w, from, m, src_mac, o);
         else

@@ -192,12 +192,6 @@ void SaTable::lookup_inbound(const uint32_t* spis, uint32_t n, Sa** out) const {
     for (uint32_t k = 0; k < n; ++k) out[k] = (hits >> k & 1) ? static_cast<Sa*>(data[k]) : nullptr;
 }
 
-Sa* SaTable::lookup_outbound_v4(uint32_t dst_host) const {
-    uint32_t slot;
-    if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
-    return slots_[slot].load(std::memory_order_acquire);
-}
-
 Sa* SaTable::lookup_outbound_v6(const uint8_t dst[16]) const {
     uint32_t slot;
     if (rte_lpm6_lookup(lpm6_.load(std::memory_order_acquire), dst, &slot) != 0) return nullptr;

@@ -179,6 +179,43 @@ TEST(Pipeline, EncapSendsToThePeerWithSequentialNumbers) {
     free_all(out);
 }
 
+// One burst for two SAs to two peers, with a destination no SA covers in between: every
+// packet goes out under its own SA, to its own peer, numbered per SA; the stray one is dropped.
+TEST(Pipeline, EncapMixedBurstUsesEachPacketsSaAndPeer) {
+    testing_dp dp;
+    constexpr uint32_t kInner2 = 0x0a020003, kPeer2 = 0xc00002fd, kSpiOut2 = 0x2002;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    auto second = dp.make_sa(sa::Direction::outbound, kSpiOut2);
+    second->params.remote_ts = net::Prefix::v4(kInner2, 32);
+    second->move_peer({kPeer2, 4500, true});
+    std::string err;
+    ASSERT_TRUE(dp.table().install(std::move(second), err)) << err;
+    dp.shared.neighbours->learn(net::IpAddr::v4(kPeer2), net::Mac{{2, 0, 0, 0, 0, 3}}, UINT64_MAX);
+    const uint32_t dsts[] = {T::kInner, T::kInner, kInner2, 0x0a090909, T::kInner, kInner2, kInner2, T::kInner};
+    std::vector<rte_mbuf*> in;
+    for (uint32_t d : dsts) in.push_back(dp.inner_frame(120, T::kLanHost, d));
+    dp.rx_protected(in);
+    auto out = dp.take(dp::kPublic);
+    ASSERT_EQ(out.size(), 7u);
+    EXPECT_EQ(dp.drops(dp::Drop::no_sa), 1u);
+    uint32_t next_seq[2] = {1, 1};
+    for (rte_mbuf* m : out) {
+        const rte_ipv4_hdr* ip = ip_of(m);
+        const auto* esp = reinterpret_cast<const uint8_t*>(ip) + 28;
+        uint32_t spi, seq;
+        std::memcpy(&spi, esp, 4);
+        std::memcpy(&seq, esp + 4, 4);
+        const bool first = rte_be_to_cpu_32(spi) == kSpiOut;
+        EXPECT_EQ(rte_be_to_cpu_32(ip->dst_addr), first ? T::kPeer : kPeer2);
+        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+        EXPECT_EQ(eth->dst_addr.addr_bytes[5], first ? 1 : 3);
+        EXPECT_EQ(rte_be_to_cpu_32(seq), next_seq[first ? 0 : 1]++);
+    }
+    EXPECT_EQ(next_seq[0], 5u);
+    EXPECT_EQ(next_seq[1], 4u);
+    free_all(out);
+}
+
 TEST(Pipeline, TooBigWithDfGetsIcmpWithTheTunnelMtu) {
     testing_dp dp;
     dp.install(sa::Direction::outbound, kSpiOut);

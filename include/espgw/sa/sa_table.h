@@ -49,7 +49,11 @@ public:
     // ---- workers ----
     // n <= RTE_HASH_LOOKUP_BULK_MAX. out[i] = SA or nullptr.
     void lookup_inbound(const uint32_t* spis, uint32_t n, Sa** out) const;
-    Sa* lookup_outbound_v4(uint32_t dst_host) const;
+    Sa* lookup_outbound_v4(uint32_t dst_host) const {  // inline: once per packet sent
+        uint32_t slot;
+        if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
+        return slots_[slot].load(std::memory_order_acquire);
+    }
     Sa* lookup_outbound_v6(const uint8_t dst[16]) const;
 
 private:
