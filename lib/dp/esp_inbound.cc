@@ -42,7 +42,7 @@ void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
     forward_ipv6(w, m, kPublic, ip->dst_addr);
 }
 
-void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header) {
+void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, ForwardMemo& memo) {
     if (next_header == IPPROTO_IPV6) return deliver_tunnel6(w, sa, m);
     if (next_header != IPPROTO_IPIP) return drop(w, m, kPublic, Drop::bad_next_header, &sa);
     if (!valid_ipv4(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
@@ -51,8 +51,9 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header) {
     // RFC 4301 §5.2: the inner packet must match the SA's selectors.
     if (!sa.params.remote_ts.contains_v4(src) || !sa.params.local_ts.contains_v4(dst))
         return drop(w, m, kPublic, Drop::policy, &sa);
-    if (!is_own_address(*w.shared, dst) && !decrement_ttl(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
-    forward_ipv4(w, m, kPublic, dst);
+    if (is_own_address(*w.shared, dst)) return send_ipv4_slow(w, m, kPublic, kHost, dst);
+    if (!decrement_ttl(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
+    forward_ipv4_transit(w, m, kPublic, dst, memo);
 }
 
 void deliver_transport(Worker& w, sa::Sa& sa, const EspIn& in, uint8_t next_header) {
@@ -119,6 +120,7 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
     uint32_t run_src = 0;
     uint16_t run_sport = 0;
     uint64_t run_packets = 0, run_bytes = 0;
+    ForwardMemo memo;
     const auto close_run = [&] {
         if (!run_sa) return;
         sa::SaCounters& c = run_sa->counters[w.id];
@@ -145,7 +147,7 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
         ++run_packets;
         run_bytes += rte_pktmbuf_data_len(p.m);
         if (sa.params.mode == sa::Mode::tunnel)
-            deliver_tunnel(w, sa, p.m, p.next_header);
+            deliver_tunnel(w, sa, p.m, p.next_header, memo);
         else
             deliver_transport(w, sa, from, p.next_header);
     }

@@ -65,6 +65,32 @@ inline void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint
     send_ipv4_slow(w, m, from, role, next_hop);
 }
 
+// The last forwarding decision of a burst toward a resolved neighbour: packets of one flow
+// come in runs, and within a burst the answer cannot change (the neighbour's expiry is
+// judged at the burst's start time, w.now).
+struct ForwardMemo {
+    uint32_t dst = 0;
+    unsigned role = 0;
+    net::Mac mac{};
+    bool valid = false;
+};
+
+// forward_ipv4 for a packet that is not for the gateway itself, through the memo.
+inline void forward_ipv4_transit(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst, ForwardMemo& memo) {
+    if (memo.valid && memo.dst == dst) return send_ethernet(w, m, from, memo.role, memo.mac);
+    unsigned role;
+    uint32_t next_hop;
+    if (!route_ipv4(*w.shared, dst, role, next_hop)) return drop(w, m, from, Drop::no_route);
+    if (role != kHost && neighbour_mac(w, next_hop, memo.mac)) {
+        memo.dst = dst;
+        memo.role = role;
+        memo.valid = true;
+        return send_ethernet(w, m, from, role, memo.mac);
+    }
+    memo.valid = false;
+    send_ipv4_slow(w, m, from, role, next_hop);
+}
+
 // m starts at an IPv4 header addressed to dst: Ethernet is added and m queued on its port
 // (or dropped and counted under `from`).
 inline void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst) {

@@ -137,8 +137,8 @@ rte_mbuf* StandaloneDatapath::inner_frame(uint32_t len, uint32_t src, uint32_t d
     return with_ethernet(m, RTE_ETHER_TYPE_IPV4);
 }
 
-rte_mbuf* StandaloneDatapath::esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport) {
-    rte_mbuf* m = inner_frame(len, kInner, kLanHost);
+rte_mbuf* StandaloneDatapath::esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport, uint32_t inner_dst) {
+    rte_mbuf* m = inner_frame(len, kInner, inner_dst);
     rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
     peer_sa.params.local_addr = kPeer;
     peer_sa.params.local_port = sport;

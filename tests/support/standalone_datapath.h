@@ -36,10 +36,10 @@ public:
 
     // An Ethernet frame carrying an IPv4/UDP packet of total IP length len, src -> dst.
     rte_mbuf* inner_frame(uint32_t len, uint32_t src, uint32_t dst, bool df = false);
-    // What the peer would send: inner_frame(len, kInner, kLanHost) encrypted with `peer_sa`
+    // What the peer would send: inner_frame(len, kInner, inner_dst) encrypted with `peer_sa`
     // (an outbound SA with the gateway's inbound SPI and key), as an Ethernet frame from
     // kPeer:sport to kGw:4500.
-    rte_mbuf* esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport = 4500);
+    rte_mbuf* esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport = 4500, uint32_t inner_dst = kLanHost);
 
     void rx_public(std::vector<rte_mbuf*> pkts);
     void rx_protected(std::vector<rte_mbuf*> pkts);

@@ -102,6 +102,32 @@ TEST(Pipeline, NewSourcePortRaisesOneMappingEvent) {
     EXPECT_EQ(ev[0].addr, T::kPeer);
 }
 
+// Decrypted packets of one burst for two LAN hosts, one of them not yet resolved, and the
+// gateway's own LAN address: each goes to its own MAC, the unresolved one waits for ARP.
+TEST(Pipeline, DecapMixedBurstReachesEachHost) {
+    testing_dp dp;
+    constexpr uint32_t kHost2 = 0x0a010003, kUnresolved = 0x0a010009;
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    dp.shared.neighbours->learn(net::IpAddr::v4(kHost2), net::Mac{{2, 0, 0, 0, 0, 4}}, UINT64_MAX);
+    const uint32_t dsts[] = {T::kLanHost, T::kLanHost, kHost2, kUnresolved, T::kLanHost, kHost2, T::kLanHost};
+    std::vector<rte_mbuf*> in;
+    for (uint32_t d : dsts) in.push_back(dp.esp_frame(*peer, 100, 4500, d));
+    dp.rx_public(in);
+    auto lan = dp.take(dp::kProtected);
+    ASSERT_EQ(lan.size(), 6u);
+    size_t k = 0;
+    for (uint32_t d : dsts) {
+        if (d == kUnresolved) continue;
+        const auto* eth = rte_pktmbuf_mtod(lan[k], const rte_ether_hdr*);
+        EXPECT_EQ(rte_be_to_cpu_32(ip_of(lan[k])->dst_addr), d) << k;
+        EXPECT_EQ(eth->dst_addr.addr_bytes[5], d == kHost2 ? 4 : 2) << k;
+        ++k;
+    }
+    EXPECT_EQ(dp.counters.held, 1u);  // handed to the control core until ARP answers
+    free_all(lan);
+}
+
 TEST(Pipeline, ForgedSelectorIsDropped) {
     testing_dp dp;
     dp.install(sa::Direction::inbound, kSpiIn);
