@@ -65,52 +65,11 @@ void deliver_transport(Worker& w, sa::Sa& sa, const EspIn& in, uint8_t next_head
 
 }  // namespace
 
-void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
-    uint32_t spis[kBurst] = {};
-    sa::Sa* sas[kBurst];
-    for (uint16_t i = 0; i < n; ++i) {
-        uint32_t be;
-        std::memcpy(&be, rte_pktmbuf_mtod_offset(in[i].m, const uint8_t*, in[i].esp_offset), 4);
-        spis[i] = rte_be_to_cpu_32(be);
-    }
-    // A burst usually belongs to one SA (one peer's flow on one queue): one lookup then.
-    bool one_spi = true;
-    for (uint16_t i = 1; i < n; ++i) one_spi &= spis[i] == spis[0];
-    if (one_spi) {
-        sa::Sa* sa = nullptr;
-        w.shared->sas->lookup_inbound(spis, 1, &sa);
-        for (uint16_t i = 0; i < n; ++i) sas[i] = sa;
-    } else {
-        w.shared->sas->lookup_inbound(spis, n, sas);
-    }
-
-    esp::InboundEsp pkt[kBurst];
-    crypto::CryptoOp* ops[kBurst];
-    uint16_t keep[kBurst];
-    uint16_t n_ops = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-        sa::Sa* sa = sas[i];
-        if (!sa) {
-            drop(w, in[i].m, kPublic, Drop::no_sa);
-            continue;
-        }
-        if (sa->params.encap != in[i].encap) {
-            drop(w, in[i].m, kPublic, Drop::encap_mismatch, sa);
-            continue;
-        }
-        rte_pktmbuf_adj(in[i].m, in[i].esp_offset);
-        esp::InboundEsp& p = pkt[n_ops];
-        p.m = in[i].m;
-        p.sa = sa;
-        if (!esp::esp_in_prepare(p)) {
-            drop(w, p.m, kPublic, p.drop, sa);
-            continue;
-        }
-        ops[n_ops] = &p.op;
-        keep[n_ops++] = i;
-    }
+void esp_inbound_run(Worker& w, EspBatch& b) {
+    const uint16_t n_ops = b.n;
     if (n_ops == 0) return;
-    crypto::open_burst(w.mgr, ops, n_ops);
+    esp::InboundEsp* pkt = b.pkt;
+    crypto::open_burst(w.mgr, b.ops, n_ops);
     bool ok[kBurst];
     esp::esp_in_accept_burst(pkt, n_ops, ok);
 
@@ -135,7 +94,7 @@ void esp_inbound(Worker& w, EspIn* in, uint16_t n) {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }
-        const EspIn& from = in[keep[k]];
+        const EspIn& from = b.from[k];
         if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
             close_run();
             run_sa = &sa;

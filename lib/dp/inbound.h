@@ -2,6 +2,7 @@
 #pragma once
 
 #include "espgw/dp/datapath.h"
+#include "espgw/esp/esp_decap.h"
 
 namespace espgw::dp {
 
@@ -15,7 +16,42 @@ struct EspIn {
     uint16_t esp_offset;  // from the IPv4 header to the ESP header
 };
 
-// Looks up, decrypts and delivers a batch (n <= kBurst); every packet is sent or dropped.
-void esp_inbound(Worker& w, EspIn* pkts, uint16_t n);
+// A burst's ESP packets on their way through decap: each is looked up and prepared as it is
+// classified (esp_inbound_add), then the batch is decrypted, checked and delivered together
+// (esp_inbound_run).
+struct EspBatch {
+    esp::InboundEsp pkt[kBurst];
+    EspIn from[kBurst];
+    crypto::CryptoOp* ops[kBurst];
+    uint16_t n = 0;
+    // The last SPI looked up and its SA (nullptr: none): a burst is usually one SA's.
+    bool looked_up = false;
+    uint32_t spi = 0;
+    sa::Sa* sa = nullptr;
+};
+
+// Finds the SA of an ESP packet and prepares it for decryption, or drops it (counted).
+// Inline: it runs for every ESP packet.
+inline void esp_inbound_add(Worker& w, EspBatch& b, const EspIn& in) {
+    const uint32_t spi = esp::load_be32(rte_pktmbuf_mtod_offset(in.m, const uint8_t*, in.esp_offset));
+    if (!b.looked_up || spi != b.spi) {
+        b.looked_up = true;
+        b.spi = spi;
+        b.sa = w.shared->sas->lookup_inbound(spi);
+    }
+    sa::Sa* sa = b.sa;
+    if (!sa) return drop(w, in.m, kPublic, Drop::no_sa);
+    if (sa->params.encap != in.encap) return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
+    rte_pktmbuf_adj(in.m, in.esp_offset);
+    esp::InboundEsp& p = b.pkt[b.n];
+    p.m = in.m;
+    p.sa = sa;
+    if (!esp::esp_in_prepare(p)) return drop(w, p.m, kPublic, p.drop, sa);
+    b.from[b.n] = in;
+    b.ops[b.n++] = &p.op;
+}
+
+// Decrypts, checks and delivers every packet of the batch: each is sent or dropped.
+void esp_inbound_run(Worker& w, EspBatch& b);
 
 }  // namespace espgw::dp

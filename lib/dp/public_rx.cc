@@ -22,14 +22,14 @@ void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
 
 // One IPv4 packet for the gateway (data at the IPv4 header, validated): RFC 3948 §2 says
 // what it is. ESP is appended to esp[] for the batch; everything else is handled here.
-void classify(Worker& w, rte_mbuf* m, EspIn* esp, uint16_t& n_esp) {
+void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
     const Shared& s = *w.shared;
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     const uint32_t ihl = rte_ipv4_hdr_len(ip);
     const uint8_t proto = ip->next_proto_id;
     if ((proto == IPPROTO_UDP || proto == IPPROTO_ESP) && rte_ipv4_frag_pkt_is_fragmented(ip)) {
         // An outer packet a peer or a path fragmented: reassembled, then classified whole.
-        if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify(w, whole, esp, n_esp);
+        if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify(w, whole, esp);
         return;
     }
     if (proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr)) {
@@ -58,16 +58,15 @@ void classify(Worker& w, rte_mbuf* m, EspIn* esp, uint16_t& n_esp) {
             case esp::NattKind::malformed:
                 return drop(w, m, kPublic, Drop::malformed);
             case esp::NattKind::esp:
-                esp[n_esp++] = EspIn{m, ip->src_addr, udp->src_port, ip->time_to_live, ip->type_of_service,
-                                     sa::Encap::udp, static_cast<uint16_t>(ihl + sizeof(rte_udp_hdr))};
-                return;
+                return esp_inbound_add(w, esp,
+                                       EspIn{m, ip->src_addr, udp->src_port, ip->time_to_live, ip->type_of_service,
+                                             sa::Encap::udp, static_cast<uint16_t>(ihl + sizeof(rte_udp_hdr))});
             }
         }
     }
     if (proto == IPPROTO_ESP) {
-        esp[n_esp++] = EspIn{m, ip->src_addr, 0, ip->time_to_live, ip->type_of_service, sa::Encap::none,
-                             static_cast<uint16_t>(ihl)};
-        return;
+        return esp_inbound_add(w, esp, EspIn{m, ip->src_addr, 0, ip->time_to_live, ip->type_of_service,
+                                             sa::Encap::none, static_cast<uint16_t>(ihl)});
     }
     // Everything else addressed to the gateway belongs to its host stack.
     send_ipv4(w, m, kPublic, kHost, rte_be_to_cpu_32(ip->dst_addr));
@@ -77,8 +76,7 @@ void classify(Worker& w, rte_mbuf* m, EspIn* esp, uint16_t& n_esp) {
 
 void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
     const Shared& s = *w.shared;
-    EspIn esp[kBurst];
-    uint16_t n_esp = 0;
+    EspBatch esp;
     w.counters->rx[kPublic] += n;
 
     prefetch_first(pkts, n);
@@ -100,9 +98,9 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
             drop(w, m, kPublic, Drop::not_for_us);
             continue;
         }
-        classify(w, m, esp, n_esp);
+        classify(w, m, esp);
     }
-    if (n_esp) esp_inbound(w, esp, n_esp);
+    esp_inbound_run(w, esp);
 }
 
 }  // namespace espgw::dp

@@ -183,15 +183,6 @@ void SaTable::lpm_delete(const net::Prefix& ts) {
     }
 }
 
-void SaTable::lookup_inbound(const uint32_t* spis, uint32_t n, Sa** out) const {
-    const void* keys[RTE_HASH_LOOKUP_BULK_MAX];
-    for (uint32_t k = 0; k < n; ++k) keys[k] = &spis[k];
-    uint64_t hits = 0;
-    void* data[RTE_HASH_LOOKUP_BULK_MAX];
-    rte_hash_lookup_bulk_data(spi_hash_, keys, n, &hits, data);
-    for (uint32_t k = 0; k < n; ++k) out[k] = (hits >> k & 1) ? static_cast<Sa*>(data[k]) : nullptr;
-}
-
 Sa* SaTable::lookup_outbound_v6(const uint8_t dst[16]) const {
     uint32_t slot;
     if (rte_lpm6_lookup(lpm6_.load(std::memory_order_acquire), dst, &slot) != 0) return nullptr;

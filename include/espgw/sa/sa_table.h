@@ -47,8 +47,11 @@ public:
     size_t size() const { return inbound_.size() + outbound_.size(); }
 
     // ---- workers ----
-    // n <= RTE_HASH_LOOKUP_BULK_MAX. out[i] = SA or nullptr.
-    void lookup_inbound(const uint32_t* spis, uint32_t n, Sa** out) const;
+    // The inbound SA of an SPI, or nullptr. Inline: once per change of SPI within a burst.
+    Sa* lookup_inbound(uint32_t spi) const {
+        void* data;
+        return rte_hash_lookup_data(spi_hash_, &spi, &data) >= 0 ? static_cast<Sa*>(data) : nullptr;
+    }
     Sa* lookup_outbound_v4(uint32_t dst_host) const {  // inline: once per packet sent
         uint32_t slot;
         if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
