@@ -48,6 +48,7 @@ void ReplayWindow::accept_burst(const uint64_t* seqs, uint32_t n, ReplayVerdict*
 }
 
 void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
+    if (accept_ascending(seqs, n, out)) return;
     // The bits to set per block touched, in order of first appearance.
     struct Group {
         uint32_t block;
@@ -97,26 +98,7 @@ void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict*
     if (n_groups) groups[cur].bits = cur_bits;
 
     // Pass 2: one compare-and-swap per block.
-    for (uint32_t g = 0; g < n_groups; ++g) {
-        Group& grp = groups[g];
-        std::atomic<uint64_t>& slot = slots_[grp.block & slot_mask_];
-        uint64_t cur = slot.load(std::memory_order_acquire);
-        for (;;) {
-            const auto age = static_cast<int32_t>(grp.block - ReplayWindow::slot_block(cur));
-            uint64_t next;
-            if (age == 0) {
-                grp.already = static_cast<uint32_t>(cur) & grp.bits;
-                next = cur | grp.bits;
-            } else if (age > 0 || ReplayWindow::slot_empty(cur)) {
-                grp.already = 0;
-                next = make_slot(grp.block, grp.bits);  // slot held an older block: reuse it
-            } else {
-                grp.too_old = true;
-                break;
-            }
-            if (slot.compare_exchange_weak(cur, next, std::memory_order_acq_rel)) break;
-        }
-    }
+    for (uint32_t g = 0; g < n_groups; ++g) groups[g].too_old = !mark(groups[g].block, groups[g].bits, groups[g].already);
 
     // Pass 3: final verdicts, and one atomic max of the top over what was accepted.
     uint64_t new_top = 0;
@@ -130,9 +112,56 @@ void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict*
         else if (seqs[i] > new_top)
             new_top = seqs[i];
     }
-    uint64_t t = top();
-    while (new_top > t && !top_.compare_exchange_weak(t, new_top, std::memory_order_acq_rel)) {
+    advance_top(new_top);
+}
+
+bool ReplayWindow::mark(uint32_t block, uint32_t bits, uint32_t& already) {
+    std::atomic<uint64_t>& slot = slots_[block & slot_mask_];
+    uint64_t cur = slot.load(std::memory_order_acquire);
+    for (;;) {
+        const auto age = static_cast<int32_t>(block - slot_block(cur));
+        uint64_t next;
+        if (age == 0) {
+            already = static_cast<uint32_t>(cur) & bits;
+            next = cur | bits;
+        } else if (age > 0 || slot_empty(cur)) {
+            already = 0;
+            next = make_slot(block, bits);  // slot held an older block: reuse it
+        } else {
+            return false;  // a newer block already took the slot
+        }
+        if (slot.compare_exchange_weak(cur, next, std::memory_order_acq_rel)) return true;
     }
+}
+
+void ReplayWindow::advance_top(uint64_t seq) {
+    uint64_t t = top();
+    while (seq > t && !top_.compare_exchange_weak(t, seq, std::memory_order_acq_rel)) {
+    }
+}
+
+bool ReplayWindow::accept_ascending(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
+    // Strictly ascending and all above the top: no number repeats and none is too old for the
+    // window as it will stand, so only other workers can make one fail. The usual burst.
+    if (n == 0 || seqs[0] <= top()) return false;
+    for (uint32_t i = 1; i < n; ++i)
+        if (seqs[i] <= seqs[i - 1]) return false;
+    uint64_t new_top = 0;
+    for (uint32_t i = 0; i < n;) {
+        const auto block = static_cast<uint32_t>(seqs[i] >> kBlockShift);
+        uint32_t bits = 0, j = i;
+        for (; j < n && static_cast<uint32_t>(seqs[j] >> kBlockShift) == block; ++j) bits |= 1u << (seqs[j] & 31);
+        uint32_t already = 0;
+        const bool fresh = mark(block, bits, already);
+        for (; i < j; ++i) {
+            out[i] = !fresh ? ReplayVerdict::too_old
+                     : already >> (seqs[i] & 31) & 1 ? ReplayVerdict::replayed
+                                                      : ReplayVerdict::ok;
+            if (out[i] == ReplayVerdict::ok) new_top = seqs[i];
+        }
+    }
+    advance_top(new_top);
+    return true;
 }
 
 }  // namespace espgw::esp

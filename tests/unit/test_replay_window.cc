@@ -146,27 +146,35 @@ TEST(ReplayWindow, BurstVerdictsMatchOneByOne) {
 }
 
 // The same race as above, with workers handing whole bursts to accept_burst.
-TEST(ReplayWindow, ConcurrentBurstsAcceptEachNumberOnce) {
-    constexpr uint64_t kCount = 200000;
-    constexpr uint32_t kBurst = 32;
+// The same race as above, with workers handing whole bursts to accept_burst: some in their
+// own order (the general path), and short ascending bursts offered by several workers at once
+// (the fast path, where only the slot's compare-and-swap can tell that another worker won).
+void race_bursts(uint32_t burst, const std::vector<unsigned>& rotations) {
+    constexpr uint64_t kCount = 300000;
     ReplayWindow w(1024, false);
     std::vector<std::atomic<uint8_t>> times(kCount + 1);
-    auto worker = [&](unsigned offset) {
-        uint64_t seqs[kBurst];
-        ReplayVerdict v[kBurst];
-        for (uint64_t s = 1; s + kBurst <= kCount; s += kBurst) {
-            for (uint32_t k = 0; k < kBurst; ++k) seqs[k] = s + (k + offset) % kBurst;  // each its own order
-            w.accept_burst(seqs, kBurst, v);
-            for (uint32_t k = 0; k < kBurst; ++k)
+    auto worker = [&](unsigned rotation) {
+        std::vector<uint64_t> seqs(burst);
+        std::vector<ReplayVerdict> v(burst);
+        for (uint64_t s = 1; s + burst <= kCount; s += burst) {
+            for (uint32_t k = 0; k < burst; ++k) seqs[k] = s + (k + rotation) % burst;
+            w.accept_burst(seqs.data(), burst, v.data());
+            for (uint32_t k = 0; k < burst; ++k)
                 if (v[k] == ReplayVerdict::ok) times[seqs[k]].fetch_add(1);
         }
     };
     std::vector<std::thread> threads;
-    for (unsigned t = 0; t < 4; ++t) threads.emplace_back(worker, t * 5);
+    for (unsigned r : rotations) threads.emplace_back(worker, r);
     for (auto& t : threads) t.join();
     // Every number offered is accepted exactly once: when its burst is first offered, the top
-    // is at most 31 ahead of it, well inside the window, so some worker gets it.
+    // is less than a burst ahead of it, well inside the window, so some worker gets it.
     uint64_t offered = 0;
-    for (uint64_t s = 1; s + kBurst <= kCount; s += kBurst) offered += kBurst;
+    for (uint64_t s = 1; s + burst <= kCount; s += burst) offered += burst;
     for (uint64_t s = 1; s <= kCount; ++s) ASSERT_EQ(times[s].load(), s <= offered ? 1u : 0u) << s;
+}
+
+TEST(ReplayWindow, ConcurrentBurstsAcceptEachNumberOnce) { race_bursts(32, {0, 5, 10, 15}); }
+
+TEST(ReplayWindow, ConcurrentAscendingBurstsAcceptEachNumberOnce) {
+    for (int round = 0; round < 20; ++round) race_bursts(2, {0, 0});
 }

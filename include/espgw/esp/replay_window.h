@@ -64,6 +64,10 @@ private:
     static constexpr uint32_t kChunk = 64;      // accept_burst works on this many at a time
 
     void accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict* out);
+    bool accept_ascending(const uint64_t* seqs, uint32_t n, ReplayVerdict* out);  // false: not that case
+    // Sets bits in the slot of block; false if a newer block holds it. already: bits that were set.
+    bool mark(uint32_t block, uint32_t bits, uint32_t& already);
+    void advance_top(uint64_t seq);  // atomic max
     uint64_t infer_esn(uint32_t seq_low) const;
 
     static uint32_t slot_block(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
