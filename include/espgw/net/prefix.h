@@ -49,7 +49,7 @@ struct Prefix {
     // addr: network byte order, 4 or 16 bytes according to family.
     bool contains_v4(uint32_t addr_host) const {
         if (family != 4) return false;
-        const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+        const auto mask = static_cast<uint32_t>(~uint64_t{0} << (32 - len));  // len 0..32, no branch
         return ((addr_host ^ v4_host()) & mask) == 0;
     }
     bool contains_v6(const uint8_t* a) const;
