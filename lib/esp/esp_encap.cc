@@ -16,17 +16,6 @@ namespace {
 constexpr uint32_t kIpv4Len = sizeof(rte_ipv4_hdr);
 constexpr uint32_t kUdpLen = sizeof(rte_udp_hdr);
 
-uint32_t header_len(const sa::Sa& sa) {
-    return kIpv4Len + (sa.params.encap == sa::Encap::udp ? kUdpLen : 0) + kEspHeaderLen +
-           sa.keys.info.iv_len;
-}
-
-uint32_t pad_len(const sa::Sa& sa, uint32_t payload_len) {
-    // Block lengths are powers of two (4 or 16): a mask, not a division, on the packet path.
-    const uint32_t mask = sa.keys.info.block_len - 1u;
-    return (0u - (payload_len + 2)) & mask;
-}
-
 bool fail(OutboundEsp& p, dp::Drop why) {
     p.drop = why;
     return false;
@@ -34,12 +23,8 @@ bool fail(OutboundEsp& p, dp::Drop why) {
 
 }  // namespace
 
-uint32_t esp_overhead(const sa::Sa& sa, uint32_t payload_len) {
-    return header_len(sa) + pad_len(sa, payload_len) + 2 + sa.keys.info.icv_len;
-}
-
 uint32_t esp_max_payload(const sa::Sa& sa, uint32_t mtu) {
-    const uint32_t fixed = header_len(sa) + sa.keys.info.icv_len;
+    const uint32_t fixed = esp_header_len(sa) + sa.keys.info.icv_len;
     if (mtu < fixed + 2 + sa.keys.info.block_len) return 0;
     const uint32_t room = (mtu - fixed) / sa.keys.info.block_len * sa.keys.info.block_len;
     return room - 2;
@@ -56,8 +41,8 @@ bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const Ou
     if (!sa.params.esn && p.seq > UINT32_MAX) return fail(p, dp::Drop::seq_overflow);
 
     const uint32_t payload_len = rte_pktmbuf_data_len(p.m);
-    const uint32_t pad = pad_len(sa, payload_len);
-    const uint32_t hdr = header_len(sa);
+    const uint32_t pad = esp_pad_len(sa, payload_len);
+    const uint32_t hdr = esp_header_len(sa);
     uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(p.m, pad + 2 + s.icv_len));
     if (!tail) return fail(p, dp::Drop::no_mbuf);
     uint8_t* head = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(p.m, static_cast<uint16_t>(hdr)));
@@ -66,8 +51,14 @@ bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const Ou
         return fail(p, dp::Drop::no_mbuf);
     }
     // Trailer: monotonic padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header.
+    // Fixed-size copies (no library call): the trailer area is pad + 2 + ICV bytes, and every
+    // suite has an ICV of at least 12 (expand_sa_keys refuses ESP without integrity), so
+    // 8 bytes always fit and 16 do once pad > 8; what lands past the padding is overwritten
+    // by the pad length, next header and ICV.
     static constexpr uint8_t kPad[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-    std::memcpy(tail, kPad, pad);  // pad < block length <= 16
+    static_assert(sizeof kPad == 16);
+    std::memcpy(tail, kPad, 8);
+    if (pad > 8) std::memcpy(tail + 8, kPad + 8, 8);  // pad < block length <= 16
     tail[pad] = static_cast<uint8_t>(pad);
     tail[pad + 1] = next_header;
 

@@ -29,8 +29,23 @@ struct OutboundEsp {
     crypto::CryptoOp op;
 };
 
+// Outer IPv4, UDP if encapsulated, ESP header and IV.
+inline uint32_t esp_header_len(const sa::Sa& sa) {
+    return 20 + (sa.params.encap == sa::Encap::udp ? 8 : 0) + 8 + sa.keys.info.iv_len;
+}
+
+// Padding so that payload, pad length and next header end on the block length.
+inline uint32_t esp_pad_len(const sa::Sa& sa, uint32_t payload_len) {
+    // Block lengths are powers of two (4 or 16): a mask, not a division, on the packet path.
+    const uint32_t mask = sa.keys.info.block_len - 1u;
+    return (0u - (payload_len + 2)) & mask;
+}
+
 // Bytes ESP adds around a payload of payload_len for this SA, outer IPv4 (and UDP) included.
-uint32_t esp_overhead(const sa::Sa& sa, uint32_t payload_len);
+// Inline: checked for every packet against the MTU.
+inline uint32_t esp_overhead(const sa::Sa& sa, uint32_t payload_len) {
+    return esp_header_len(sa) + esp_pad_len(sa, payload_len) + 2 + sa.keys.info.icv_len;
+}
 // The largest payload that still fits in an outer packet of mtu bytes.
 uint32_t esp_max_payload(const sa::Sa& sa, uint32_t mtu);
 
