@@ -142,9 +142,11 @@ inline bool valid_ipv4(rte_mbuf* m) {
     const uint32_t len = rte_pktmbuf_data_len(m);
     if (len < sizeof(rte_ipv4_hdr)) return false;
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    // Version 4 and a header length of 5..15 words: version_ihl is 0x45..0x4f.
+    if (static_cast<uint8_t>(ip->version_ihl - 0x45) > 0x0a) return false;
     const uint32_t ihl = rte_ipv4_hdr_len(ip);
     const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || total < ihl || total > len) return false;
+    if (total < ihl || total > len) return false;
     if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));  // Ethernet padding
     return true;
 }

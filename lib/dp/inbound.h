@@ -32,7 +32,7 @@ struct EspBatch {
 
 // Finds the SA of an ESP packet and prepares it for decryption, or drops it (counted).
 // Inline: it runs for every ESP packet.
-inline void esp_inbound_add(Worker& w, EspBatch& b, const EspIn& in) {
+[[gnu::always_inline]] inline void esp_inbound_add(Worker& w, EspBatch& b, const EspIn& in) {
     const uint32_t spi = esp::load_be32(rte_pktmbuf_mtod_offset(in.m, const uint8_t*, in.esp_offset));
     if (!b.looked_up || spi != b.spi) {
         b.looked_up = true;
