@@ -4,12 +4,18 @@
 #pragma once
 
 #include <intel-ipsec-mb.h>
+#include <rte_byteorder.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/dp/drop_reason.h"
+#include "espgw/esp/esp_op.h"
+#include "espgw/net/checksum.h"
 #include "espgw/sa/sa.h"
 
 namespace espgw::esp {
@@ -56,6 +62,84 @@ inline uint64_t reserve_seq(sa::Sa& sa, uint32_t n) {
 }
 
 // next_header: 4 (IPv4) or 41 (IPv6) in tunnel mode, the transport protocol otherwise.
-bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const OuterIpv4& outer);
+// Inline: it runs for every packet sent.
+inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const OuterIpv4& outer) {
+    constexpr uint32_t kIpv4Len = sizeof(rte_ipv4_hdr);
+    constexpr uint32_t kUdpLen = sizeof(rte_udp_hdr);
+    const auto fail = [&p](dp::Drop why) {
+        p.drop = why;
+        return false;
+    };
+    sa::Sa& sa = *p.sa;
+    const crypto::SuiteInfo& s = sa.keys.info;
+    const sa::Endpoint peer = sa.current_peer();
+    const bool udp = sa.params.encap == sa::Encap::udp;
+    if (udp && !peer.known) return fail(dp::Drop::peer_unknown);
+    if (!rte_pktmbuf_is_contiguous(p.m)) return fail(dp::Drop::unsupported);
+
+    if (!sa.params.esn && p.seq > UINT32_MAX) return fail(dp::Drop::seq_overflow);
+
+    const uint32_t payload_len = rte_pktmbuf_data_len(p.m);
+    const uint32_t pad = esp_pad_len(sa, payload_len);
+    const uint32_t hdr = esp_header_len(sa);
+    uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(p.m, pad + 2 + s.icv_len));
+    if (!tail) return fail(dp::Drop::no_mbuf);
+    uint8_t* head = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(p.m, static_cast<uint16_t>(hdr)));
+    if (!head) {
+        rte_pktmbuf_trim(p.m, static_cast<uint16_t>(pad + 2 + s.icv_len));
+        return fail(dp::Drop::no_mbuf);
+    }
+    // Trailer: monotonic padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header.
+    // Fixed-size copies (no library call): the trailer area is pad + 2 + ICV bytes, and every
+    // suite has an ICV of at least 12 (expand_sa_keys refuses ESP without integrity), so
+    // 8 bytes always fit and 16 do once pad > 8; what lands past the padding is overwritten
+    // by the pad length, next header and ICV.
+    static constexpr uint8_t kPad[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    static_assert(sizeof kPad == 16);
+    std::memcpy(tail, kPad, 8);
+    if (pad > 8) std::memcpy(tail + 8, kPad + 8, 8);  // pad < block length <= 16
+    tail[pad] = static_cast<uint8_t>(pad);
+    tail[pad + 1] = next_header;
+
+    const uint32_t total = rte_pktmbuf_data_len(p.m);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head);
+    const uint16_t frag = outer.df ? RTE_IPV4_HDR_DF_FLAG : 0;
+    const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = outer.tos;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(total));
+    ip->packet_id = rte_cpu_to_be_16(outer.id);
+    ip->fragment_offset = rte_cpu_to_be_16(frag);
+    ip->time_to_live = outer.ttl;
+    ip->next_proto_id = proto;
+    ip->src_addr = rte_cpu_to_be_32(sa.params.local_addr);
+    ip->dst_addr = rte_cpu_to_be_32(peer.addr);
+    ip->hdr_checksum = rte_cpu_to_be_16(net::ipv4_header_checksum(
+        outer.tos, static_cast<uint16_t>(total), outer.id, frag, outer.ttl, proto, sa.params.local_addr, peer.addr));
+
+    uint8_t* esp = head + kIpv4Len;
+    if (udp) {
+        auto* uh = reinterpret_cast<rte_udp_hdr*>(esp);
+        uh->src_port = rte_cpu_to_be_16(sa.params.local_port);
+        uh->dst_port = rte_cpu_to_be_16(peer.port);
+        uh->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(total - kIpv4Len));
+        uh->dgram_cksum = 0;  // RFC 3948 §2.1: zero checksum for IPv4
+        esp += kUdpLen;
+    }
+    store_be32(esp, sa.params.spi);
+    store_be32(esp + 4, static_cast<uint32_t>(p.seq));
+    uint8_t* iv = esp + kEspHeaderLen;
+    if (s.aead) {
+        // A counter is a fine GCM/ChaCha IV: it only has to be unique per key (RFC 4106 §3.1).
+        const uint64_t be = rte_cpu_to_be_64(p.seq);
+        std::memcpy(iv, &be, 8);
+    } else {
+        crypto::make_cbc_iv(mgr, sa.keys, p.seq, iv);
+    }
+
+    bind_op(p.op, sa.keys, esp, payload_len + pad + 2, p.seq, sa.params.esn, /*inbound=*/false);
+    return true;
+}
+
 
 }  // namespace espgw::esp
