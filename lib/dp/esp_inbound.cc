@@ -18,11 +18,11 @@ namespace {
 
 // RFC 7296 §2.23 in the data plane: an authenticated packet from another address or port
 // than the SA's peer is reported (at most once per interval per SA); the control core decides.
-void note_peer(Worker& w, sa::Sa& sa, const EspIn& in) {
+void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in) {
     const sa::Endpoint cur = sa.current_peer();
     const uint32_t src = rte_be_to_cpu_32(in.src_be);
     const uint16_t sport = rte_be_to_cpu_16(in.sport_be);
-    const bool moved = in.encap == sa::Encap::udp ? (!cur.known || cur.addr != src || cur.port != sport)
+    const bool moved = sa.params.encap == sa::Encap::udp ? (!cur.known || cur.addr != src || cur.port != sport)
                                                   : cur.addr != src;
     if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
         sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);
@@ -56,11 +56,11 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
     forward_ipv4_transit(w, m, kPublic, dst, memo);
 }
 
-void deliver_transport(Worker& w, sa::Sa& sa, const EspIn& in, uint8_t next_header) {
+void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {
     const esp::OuterAddrs outer{rte_be_to_cpu_32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
-    if (!esp::transport_rebuild_ipv4(in.m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
-        return drop(w, in.m, kPublic, Drop::no_mbuf, &sa);
-    send_ipv4(w, in.m, kPublic, kHost, outer.dst);
+    if (!esp::transport_rebuild_ipv4(m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
+        return drop(w, m, kPublic, Drop::no_mbuf, &sa);
+    send_ipv4(w, m, kPublic, kHost, outer.dst);
 }
 
 }  // namespace
@@ -94,7 +94,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }
-        const EspIn& from = b.from[k];
+        const OuterInfo& from = b.from[k];
         if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
             close_run();
             run_sa = &sa;
@@ -108,7 +108,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
         if (sa.params.mode == sa::Mode::tunnel)
             deliver_tunnel(w, sa, p.m, p.next_header, memo);
         else
-            deliver_transport(w, sa, from, p.next_header);
+            deliver_transport(w, sa, p.m, from, p.next_header);
     }
     close_run();
 }

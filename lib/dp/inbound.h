@@ -6,12 +6,18 @@
 
 namespace espgw::dp {
 
-struct EspIn {
-    rte_mbuf* m;          // data starts at the outer IPv4 header
-    uint32_t src_be;      // outer source address (network order)
-    uint16_t sport_be;    // UDP source port (network order), 0 for plain ESP
+// What decap still needs of the outer headers once they are stripped (8 bytes: cheap to keep
+// per packet).
+struct OuterInfo {
+    uint32_t src_be;    // outer source address (network order)
+    uint16_t sport_be;  // UDP source port (network order), 0 for plain ESP
     uint8_t ttl;
     uint8_t tos;
+};
+
+struct EspIn {
+    rte_mbuf* m;  // data starts at the outer IPv4 header
+    OuterInfo outer;
     sa::Encap encap;
     uint16_t esp_offset;  // from the IPv4 header to the ESP header
 };
@@ -21,7 +27,7 @@ struct EspIn {
 // (esp_inbound_run).
 struct EspBatch {
     esp::InboundEsp pkt[kBurst];
-    EspIn from[kBurst];
+    OuterInfo from[kBurst];
     crypto::CryptoOp* ops[kBurst];
     uint16_t n = 0;
     // The last SPI looked up and its SA (nullptr: none): a burst is usually one SA's.
@@ -47,7 +53,7 @@ struct EspBatch {
     p.m = in.m;
     p.sa = sa;
     if (!esp::esp_in_prepare(p)) return drop(w, p.m, kPublic, p.drop, sa);
-    b.from[b.n] = in;
+    b.from[b.n] = in.outer;
     b.ops[b.n++] = &p.op;
 }
 

@@ -59,13 +59,13 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
                 return drop(w, m, kPublic, Drop::malformed);
             case esp::NattKind::esp:
                 return esp_inbound_add(w, esp,
-                                       EspIn{m, ip->src_addr, udp->src_port, ip->time_to_live, ip->type_of_service,
+                                       EspIn{m, {ip->src_addr, udp->src_port, ip->time_to_live, ip->type_of_service},
                                              sa::Encap::udp, static_cast<uint16_t>(ihl + sizeof(rte_udp_hdr))});
             }
         }
     }
     if (proto == IPPROTO_ESP) {
-        return esp_inbound_add(w, esp, EspIn{m, ip->src_addr, 0, ip->time_to_live, ip->type_of_service,
+        return esp_inbound_add(w, esp, EspIn{m, {ip->src_addr, 0, ip->time_to_live, ip->type_of_service},
                                              sa::Encap::none, static_cast<uint16_t>(ihl)});
     }
     // Everything else addressed to the gateway belongs to its host stack.
