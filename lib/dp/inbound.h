@@ -34,7 +34,28 @@ struct EspBatch {
     bool looked_up = false;
     uint32_t spi = 0;
     sa::Sa* sa = nullptr;
+    // A few more SPIs already looked up in this burst, for bursts that interleave several
+    // peers: one hash lookup per SPI and burst rather than per packet. (Only within a burst:
+    // the worker is not quiescent before the batch is done, so the SAs stay alive.)
+    static constexpr unsigned kSeen = 4;
+    struct Seen {
+        uint32_t spi;
+        sa::Sa* sa;
+    } seen[kSeen];
+    unsigned n_seen = 0;
+
+    sa::Sa* find(const sa::SaTable& table, uint32_t want);
 };
+
+// The SA of an SPI whose lookup is not the last one's.
+inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
+    const unsigned known = n_seen < kSeen ? n_seen : kSeen;
+    for (unsigned k = 0; k < known; ++k)
+        if (seen[k].spi == want) return seen[k].sa;
+    sa::Sa* found = table.lookup_inbound(want);
+    seen[n_seen++ % kSeen] = {want, found};
+    return found;
+}
 
 // Finds the SA of an ESP packet and prepares it for decryption, or drops it (counted).
 // Inline: it runs for every ESP packet.
@@ -43,7 +64,7 @@ struct EspBatch {
     if (!b.looked_up || spi != b.spi) {
         b.looked_up = true;
         b.spi = spi;
-        b.sa = w.shared->sas->lookup_inbound(spi);
+        b.sa = b.find(*w.shared->sas, spi);
     }
     sa::Sa* sa = b.sa;
     if (!sa) return drop(w, in.m, kPublic, Drop::no_sa);

@@ -128,6 +128,30 @@ TEST(Pipeline, DecapMixedBurstReachesEachHost) {
     free_all(lan);
 }
 
+// A burst interleaving six peers' SAs (more than the per-burst SPI memo holds) and an SPI
+// nobody owns: every packet is decrypted under its own SA and counted there.
+TEST(Pipeline, DecapBurstInterleavingManySas) {
+    testing_dp dp;
+    constexpr unsigned kSas = 6;
+    std::vector<std::unique_ptr<sa::Sa>> peers;
+    for (unsigned k = 0; k < kSas; ++k) {
+        dp.install(sa::Direction::inbound, kSpiIn + k);
+        peers.push_back(dp.make_sa(sa::Direction::outbound, kSpiIn + k));
+    }
+    auto stranger = dp.make_sa(sa::Direction::outbound, 0x7777);
+    std::vector<rte_mbuf*> in;
+    for (unsigned round = 0; round < 4; ++round)
+        for (unsigned k = 0; k < kSas; ++k) in.push_back(dp.esp_frame(*peers[(k * 5 + round) % kSas], 100));
+    in.push_back(dp.esp_frame(*stranger, 100));
+    dp.rx_public(in);
+    auto lan = dp.take(dp::kProtected);
+    EXPECT_EQ(lan.size(), 4u * kSas);
+    EXPECT_EQ(dp.drops(dp::Drop::no_sa), 1u);
+    for (unsigned k = 0; k < kSas; ++k)
+        EXPECT_EQ(dp.table().find(sa::Direction::inbound, kSpiIn + k)->totals().packets, 4u) << k;
+    free_all(lan);
+}
+
 TEST(Pipeline, ForgedSelectorIsDropped) {
     testing_dp dp;
     dp.install(sa::Direction::inbound, kSpiIn);
