@@ -53,7 +53,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
         return drop(w, m, kPublic, Drop::policy, &sa);
     if (is_own_address(*w.shared, dst)) return send_ipv4_slow(w, m, kPublic, kHost, dst);
     if (!decrement_ttl(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
-    forward_ipv4_transit(w, m, kPublic, dst, memo);
+    forward_ipv4_transit(w, m, kPublic, dst, memo, &sa);
 }
 
 void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {

@@ -75,12 +75,14 @@ struct ForwardMemo {
     bool valid = false;
 };
 
-// forward_ipv4 for a packet that is not for the gateway itself, through the memo.
-inline void forward_ipv4_transit(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst, ForwardMemo& memo) {
+// forward_ipv4 for a packet that is not for the gateway itself, through the memo. sa: the SA
+// a drop is also counted for, if any.
+inline void forward_ipv4_transit(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst, ForwardMemo& memo,
+                                 sa::Sa* sa = nullptr) {
     if (memo.valid && memo.dst == dst) return send_ethernet(w, m, from, memo.role, memo.mac);
     unsigned role;
     uint32_t next_hop;
-    if (!route_ipv4(*w.shared, dst, role, next_hop)) return drop(w, m, from, Drop::no_route);
+    if (!route_ipv4(*w.shared, dst, role, next_hop)) return drop(w, m, from, Drop::no_route, sa);
     if (role != kHost && neighbour_mac(w, next_hop, memo.mac)) {
         memo.dst = dst;
         memo.role = role;

@@ -24,26 +24,14 @@ struct EspOut {
     uint8_t tos;    // DSCP/ECN of the inner packet, copied outside
 };
 
-// Where the last outer packet went: consecutive packets to one peer share the route.
-struct OuterRoute {
-    uint32_t peer = 0;
-    unsigned role = 0;
-    uint32_t next_hop = 0;
-    bool valid = false;
-};
-
-void send_outer(Worker& w, unsigned from, EspOut& o, OuterRoute& route) {
+void send_outer(Worker& w, unsigned from, EspOut& o, ForwardMemo& memo) {
     const Shared& s = *w.shared;
     // The destination the outer header was built with (the peer's mapping may move meanwhile).
     const uint32_t peer = rte_be_to_cpu_32(rte_pktmbuf_mtod(o.p.m, const rte_ipv4_hdr*)->dst_addr);
-    if (!route.valid || route.peer != peer) {
-        route.peer = peer;
-        route.valid = route_ipv4(s, peer, route.role, route.next_hop);
-        if (!route.valid) return drop(w, o.p.m, from, Drop::no_route, o.p.sa);
-    }
-    const unsigned role = route.role;
-    const uint32_t next_hop = route.next_hop;
-    if (!o.fragment) return send_ipv4(w, o.p.m, from, role, next_hop);
+    if (!o.fragment) return forward_ipv4_transit(w, o.p.m, from, peer, memo, o.p.sa);
+    unsigned role;
+    uint32_t next_hop;
+    if (!route_ipv4(s, peer, role, next_hop)) return drop(w, o.p.m, from, Drop::no_route, o.p.sa);
     ++w.counters->fragmented;
     rte_mbuf* frags[8];
     const int nf = rte_ipv4_fragment_packet(o.p.m, frags, 8, s.public_mtu, s.pool, s.indirect_pool);
@@ -215,19 +203,33 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
     }
     if (n_out == 0) return;
     crypto::seal_burst(w.mgr, ops, n_out);
-    OuterRoute route;
+    // Counters once per run of packets of one SA; the forwarding decision once per peer.
+    ForwardMemo memo;
+    sa::Sa* run_sa = nullptr;
+    uint64_t run_packets = 0, run_bytes = 0;
+    const auto close_run = [&] {
+        if (!run_sa) return;
+        sa::SaCounters& c = run_sa->counters[w.id];
+        c.packets += run_packets;
+        c.bytes += run_bytes;
+        w.counters->esp_out += run_packets;
+    };
     for (uint16_t k = 0; k < n_out; ++k) {
         EspOut& o = out[k];
         if (!o.p.op.ok) {
             drop(w, o.p.m, from, Drop::crypto_failed, o.p.sa);
             continue;
         }
-        sa::SaCounters& c = o.p.sa->counters[w.id];
-        ++c.packets;
-        c.bytes += o.inner_len;
-        ++w.counters->esp_out;
-        send_outer(w, from, o, route);
+        if (o.p.sa != run_sa) {
+            close_run();
+            run_sa = o.p.sa;
+            run_packets = run_bytes = 0;
+        }
+        ++run_packets;
+        run_bytes += o.inner_len;
+        send_outer(w, from, o, memo);
     }
+    close_run();
 }
 
 }  // namespace
