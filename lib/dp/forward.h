@@ -8,6 +8,7 @@
 
 #include "espgw/dp/datapath.h"
 #include "espgw/net/checksum.h"
+#include "espgw/net/mbuf_edit.h"
 
 namespace espgw::dp {
 
@@ -134,7 +135,7 @@ inline bool strip_ethernet(Worker& w, rte_mbuf* m, unsigned from, uint16_t& type
         return false;
     }
     src = eth->src_addr;
-    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    net::cut_front(m, sizeof(rte_ether_hdr));  // length checked above
     return true;
 }
 

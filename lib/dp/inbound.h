@@ -3,6 +3,7 @@
 
 #include "espgw/dp/datapath.h"
 #include "espgw/esp/esp_decap.h"
+#include "espgw/net/mbuf_edit.h"
 
 namespace espgw::dp {
 
@@ -69,7 +70,7 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     sa::Sa* sa = b.sa;
     if (!sa) return drop(w, in.m, kPublic, Drop::no_sa);
     if (sa->params.encap != in.encap) return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
-    rte_pktmbuf_adj(in.m, in.esp_offset);
+    net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
     esp::InboundEsp& p = b.pkt[b.n];
     p.m = in.m;
     p.sa = sa;

@@ -12,6 +12,7 @@
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/dp/drop_reason.h"
 #include "espgw/esp/esp_op.h"
+#include "espgw/net/mbuf_edit.h"
 #include "espgw/sa/sa.h"
 
 namespace espgw::esp {
@@ -94,8 +95,9 @@ inline bool esp_in_strip(InboundEsp& p) {
         p.drop = dp::Drop::bad_padding;
         return false;
     }
-    rte_pktmbuf_adj(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len));
-    rte_pktmbuf_trim(p.m, static_cast<uint16_t>(pad_len + 2 + s.icv_len));
+    // Lengths checked by esp_in_prepare (contiguous, room for header, IV, trailer and ICV).
+    net::cut_front(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len));
+    net::cut_back(p.m, static_cast<uint16_t>(pad_len + 2 + s.icv_len));
     return true;
 }
 
