@@ -16,6 +16,7 @@
 #include "espgw/dp/drop_reason.h"
 #include "espgw/esp/esp_op.h"
 #include "espgw/net/checksum.h"
+#include "espgw/net/mbuf_edit.h"
 #include "espgw/sa/sa.h"
 
 namespace espgw::esp {
@@ -82,11 +83,11 @@ inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, c
     const uint32_t payload_len = rte_pktmbuf_data_len(p.m);
     const uint32_t pad = esp_pad_len(sa, payload_len);
     const uint32_t hdr = esp_header_len(sa);
-    uint8_t* tail = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(p.m, pad + 2 + s.icv_len));
+    uint8_t* tail = net::grow_back(p.m, static_cast<uint16_t>(pad + 2 + s.icv_len));  // contiguous: checked
     if (!tail) return fail(dp::Drop::no_mbuf);
     uint8_t* head = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(p.m, static_cast<uint16_t>(hdr)));
     if (!head) {
-        rte_pktmbuf_trim(p.m, static_cast<uint16_t>(pad + 2 + s.icv_len));
+        net::cut_back(p.m, static_cast<uint16_t>(pad + 2 + s.icv_len));
         return fail(dp::Drop::no_mbuf);
     }
     // Trailer: monotonic padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header.

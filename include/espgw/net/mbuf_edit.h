@@ -1,6 +1,6 @@
-// Cutting bytes off an mbuf whose lengths the caller has already checked, on the packet path.
-// rte_pktmbuf_adj/trim check again, and trim first walks to the last segment, which reads the
-// mbuf's second cache line for every packet.
+// Cutting and growing mbufs on the packet path, where the caller knows the layout:
+// rte_pktmbuf_adj/trim check the lengths again, and trim and append first walk to the last
+// segment, which reads the mbuf's second cache line for every packet.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -20,6 +20,15 @@ inline void cut_front(rte_mbuf* m, uint16_t n) {
 inline void cut_back(rte_mbuf* m, uint16_t n) {
     m->data_len = static_cast<uint16_t>(m->data_len - n);
     m->pkt_len -= n;
+}
+
+// Appends n bytes to a single-segment mbuf; nullptr if the buffer has no room for them.
+inline uint8_t* grow_back(rte_mbuf* m, uint16_t n) {
+    if (n > rte_pktmbuf_tailroom(m)) return nullptr;
+    uint8_t* tail = rte_pktmbuf_mtod_offset(m, uint8_t*, m->data_len);
+    m->data_len = static_cast<uint16_t>(m->data_len + n);
+    m->pkt_len += n;
+    return tail;
 }
 
 }  // namespace espgw::net
