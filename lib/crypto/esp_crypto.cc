@@ -1,6 +1,6 @@
 #include "espgw/crypto/esp_crypto.h"
+#include "espgw/net/byte_order.h"
 
-#include <rte_byteorder.h>
 
 #include <cstring>
 
@@ -168,7 +168,7 @@ void open_burst(IMB_MGR* mgr, CryptoOp* const* ops, uint32_t n) { run_burst(mgr,
 void make_cbc_iv(IMB_MGR* mgr, const SaKeys& keys, uint64_t seq, uint8_t iv[16]) {
     alignas(16) uint8_t counter[16] = {};
     alignas(16) const uint8_t zero[16] = {};
-    const uint64_t be = rte_cpu_to_be_64(seq);
+    const uint64_t be = net::be64(seq);
     std::memcpy(counter + 8, &be, 8);
     // CFB of a zero block with the counter as IV is exactly AES_K'(counter).
     IMB_AES128_CFB_ONE(mgr, iv, zero, counter, keys.iv_key_enc, 16);

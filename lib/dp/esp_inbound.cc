@@ -1,12 +1,12 @@
 // Inbound ESP: SA lookup for the whole batch, replay pre-check, one crypto burst, then the
 // checks that need the plaintext (trailer, traffic selectors) and delivery.
-#include <rte_byteorder.h>
 #include <rte_ip.h>
 
 #include <cstring>
 
 #include "espgw/esp/esp_decap.h"
 #include "espgw/esp/transport_mode.h"
+#include "espgw/net/byte_order.h"
 #include "forward.h"
 #include "inbound.h"
 
@@ -20,8 +20,8 @@ namespace {
 // than the SA's peer is reported (at most once per interval per SA); the control core decides.
 void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in) {
     const sa::Endpoint cur = sa.current_peer();
-    const uint32_t src = rte_be_to_cpu_32(in.src_be);
-    const uint16_t sport = rte_be_to_cpu_16(in.sport_be);
+    const uint32_t src = net::be32(in.src_be);
+    const uint16_t sport = net::be16(in.sport_be);
     const bool moved = sa.params.encap == sa::Encap::udp ? (!cur.known || cur.addr != src || cur.port != sport)
                                                   : cur.addr != src;
     if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
@@ -47,7 +47,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
     if (next_header != IPPROTO_IPIP) return drop(w, m, kPublic, Drop::bad_next_header, &sa);
     if (!valid_ipv4(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-    const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+    const uint32_t src = net::be32(ip->src_addr), dst = net::be32(ip->dst_addr);
     // RFC 4301 §5.2: the inner packet must match the SA's selectors.
     if (!sa.params.remote_ts.contains_v4(src) || !sa.params.local_ts.contains_v4(dst))
         return drop(w, m, kPublic, Drop::policy, &sa);
@@ -57,7 +57,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
 }
 
 void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {
-    const esp::OuterAddrs outer{rte_be_to_cpu_32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
+    const esp::OuterAddrs outer{net::be32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
     if (!esp::transport_rebuild_ipv4(m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
         return drop(w, m, kPublic, Drop::no_mbuf, &sa);
     send_ipv4(w, m, kPublic, kHost, outer.dst);

@@ -1,9 +1,10 @@
 #include "forward.h"
 
-#include <rte_byteorder.h>
 #include <rte_icmp.h>
 
 #include <cstring>
+
+#include "espgw/net/byte_order.h"
 
 namespace espgw::dp {
 
@@ -50,7 +51,7 @@ void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32
 
 void forward_ipv4_from_control(Worker& w, rte_mbuf* m) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-    forward_ipv4(w, m, kHost, rte_be_to_cpu_32(ip->dst_addr));
+    forward_ipv4(w, m, kHost, net::be32(ip->dst_addr));
 }
 
 namespace {
@@ -69,7 +70,7 @@ rte_ether_hdr* error_frame(Worker& w, unsigned from, const rte_ether_addr& to_ma
     }
     eth->dst_addr = to_mac;
     std::memcpy(&eth->src_addr, w.shared->port_mac[from].b, 6);
-    eth->ether_type = rte_cpu_to_be_16(type);
+    eth->ether_type = net::be16(type);
     return eth;
 }
 
@@ -87,14 +88,14 @@ void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned 
     auto* out = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
     out->version_ihl = RTE_IPV4_VHL_DEF;
     out->type_of_service = 0;
-    out->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(total));
+    out->total_length = net::be16(static_cast<uint16_t>(total));
     out->packet_id = 0;
     out->fragment_offset = 0;
     out->time_to_live = 64;
     out->next_proto_id = IPPROTO_ICMP;
     // From our address on that port; toward the host stack our addresses are its own, and
     // Linux drops a packet from a local source, so the error names the destination instead.
-    out->src_addr = from == kHost ? ip->dst_addr : rte_cpu_to_be_32(s.addr[from]);
+    out->src_addr = from == kHost ? ip->dst_addr : net::be32(s.addr[from]);
     out->dst_addr = ip->src_addr;
     out->hdr_checksum = 0;
     out->hdr_checksum = rte_ipv4_cksum(out);
@@ -102,7 +103,7 @@ void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned 
     icmp->icmp_type = 3  /* destination unreachable */;
     icmp->icmp_code = 4;  // fragmentation needed and DF set
     icmp->icmp_ident = 0;
-    icmp->icmp_seq_nb = rte_cpu_to_be_16(mtu);  // RFC 1191: next-hop MTU in the low 16 bits
+    icmp->icmp_seq_nb = net::be16(mtu);  // RFC 1191: next-hop MTU in the low 16 bits
     std::memcpy(icmp + 1, ip, quote);
     icmp->icmp_cksum = 0;
     icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(rte_icmp_hdr) + quote));
@@ -113,8 +114,8 @@ bool valid_ipv6(rte_mbuf* m) {
     const uint32_t len = rte_pktmbuf_data_len(m);
     if (len < sizeof(rte_ipv6_hdr)) return false;
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
-    const uint32_t total = sizeof(rte_ipv6_hdr) + rte_be_to_cpu_16(ip->payload_len);
-    if ((rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6 || total > len) return false;
+    const uint32_t total = sizeof(rte_ipv6_hdr) + net::be16(ip->payload_len);
+    if ((net::be32(ip->vtc_flow) >> 28) != 6 || total > len) return false;
     if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));
     return true;
 }
@@ -146,7 +147,7 @@ void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, const uint8_t dst[16]) 
     if (!eth) return drop(w, m, from, Drop::no_mbuf);
     std::memcpy(&eth->dst_addr, mac.b, 6);
     std::memcpy(&eth->src_addr, s.port_mac[kProtected].b, 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    eth->ether_type = net::be16(RTE_ETHER_TYPE_IPV6);
     send(w, kProtected, m);
 }
 
@@ -161,8 +162,8 @@ void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsig
     rte_ether_hdr* eth = error_frame(w, from, src_mac, RTE_ETHER_TYPE_IPV6, sizeof(rte_ipv6_hdr) + icmp_len, m);
     if (!eth) return;
     auto* out = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
-    out->vtc_flow = rte_cpu_to_be_32(6u << 28);
-    out->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(icmp_len));
+    out->vtc_flow = net::be32(6u << 28);
+    out->payload_len = net::be16(static_cast<uint16_t>(icmp_len));
     out->proto = IPPROTO_ICMPV6;
     out->hop_limits = 64;
     std::memcpy(out->src_addr, s.addr6, 16);
@@ -171,7 +172,7 @@ void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsig
     icmp[0] = 2;  // packet too big
     icmp[1] = 0;
     icmp[2] = icmp[3] = 0;
-    const uint32_t mtu_be = rte_cpu_to_be_32(mtu);
+    const uint32_t mtu_be = net::be32(mtu);
     std::memcpy(icmp + 4, &mtu_be, 4);
     std::memcpy(icmp + 8, ip, quote);
     const uint16_t sum = rte_ipv6_udptcp_cksum(out, icmp);

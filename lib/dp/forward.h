@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "espgw/dp/datapath.h"
+#include "espgw/net/byte_order.h"
 #include "espgw/net/checksum.h"
 #include "espgw/net/mbuf_edit.h"
 
@@ -51,7 +52,7 @@ inline void send_ethernet(Worker& w, rte_mbuf* m, unsigned from, unsigned role, 
     if (!eth) return drop(w, m, from, Drop::no_mbuf);
     std::memcpy(&eth->dst_addr, dst_mac.b, 6);
     std::memcpy(&eth->src_addr, w.shared->port_mac[role].b, 6);
-    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    eth->ether_type = net::be16(RTE_ETHER_TYPE_IPV4);
     send(w, role, m);
 }
 
@@ -92,7 +93,7 @@ inline void forward_ipv4_transit(Worker& w, rte_mbuf* m, unsigned from, uint32_t
         auto* e = reinterpret_cast<rte_ether_hdr*>(memo.eth);
         std::memcpy(&e->dst_addr, mac.b, 6);
         std::memcpy(&e->src_addr, w.shared->port_mac[role].b, 6);
-        e->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+        e->ether_type = net::be16(RTE_ETHER_TYPE_IPV4);
         memo.dst = dst;
         memo.role = role;
         memo.valid = true;
@@ -126,7 +127,7 @@ void icmp_frag_needed(Worker& w, const rte_ipv4_hdr* ip, uint32_t len, unsigned 
 inline bool decrement_ttl(rte_ipv4_hdr* ip) {
     if (ip->time_to_live <= 1) return false;
     --ip->time_to_live;
-    ip->hdr_checksum = rte_cpu_to_be_16(net::checksum_after_ttl_decrement(rte_be_to_cpu_16(ip->hdr_checksum)));
+    ip->hdr_checksum = net::be16(net::checksum_after_ttl_decrement(net::be16(ip->hdr_checksum)));
     return true;
 }
 
@@ -138,7 +139,7 @@ inline bool strip_ethernet(Worker& w, rte_mbuf* m, unsigned from, uint16_t& type
         return false;
     }
     const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-    type = rte_be_to_cpu_16(eth->ether_type);
+    type = net::be16(eth->ether_type);
     if (type == RTE_ETHER_TYPE_ARP) {
         m->port = static_cast<uint16_t>(from);
         if (rte_ring_mp_enqueue(w.shared->slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
@@ -158,7 +159,7 @@ inline bool valid_ipv4(rte_mbuf* m) {
     // Version 4 and a header length of 5..15 words: version_ihl is 0x45..0x4f.
     if (static_cast<uint8_t>(ip->version_ihl - 0x45) > 0x0a) return false;
     const uint32_t ihl = rte_ipv4_hdr_len(ip);
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    const uint32_t total = net::be16(ip->total_length);
     if (total < ihl || total > len) return false;
     if (total < len) rte_pktmbuf_trim(m, static_cast<uint16_t>(len - total));  // Ethernet padding
     return true;

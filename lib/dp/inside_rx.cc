@@ -1,6 +1,5 @@
 // Protected and host ports: IPv4 covered by an outbound SA is encrypted toward the peer's
 // current NAT mapping; the host's other traffic is routed in clear; the rest is dropped.
-#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
@@ -11,6 +10,7 @@
 #include "espgw/esp/transport_mode.h"
 #include "forward.h"
 #include "espgw/dp/fragments.h"
+#include "espgw/net/byte_order.h"
 
 namespace espgw::dp {
 
@@ -27,7 +27,7 @@ struct EspOut {
 void send_outer(Worker& w, unsigned from, EspOut& o, ForwardMemo& memo) {
     const Shared& s = *w.shared;
     // The destination the outer header was built with (the peer's mapping may move meanwhile).
-    const uint32_t peer = rte_be_to_cpu_32(rte_pktmbuf_mtod(o.p.m, const rte_ipv4_hdr*)->dst_addr);
+    const uint32_t peer = net::be32(rte_pktmbuf_mtod(o.p.m, const rte_ipv4_hdr*)->dst_addr);
     if (!o.fragment) return forward_ipv4_transit(w, o.p.m, from, peer, memo, o.p.sa);
     unsigned role;
     uint32_t next_hop;
@@ -96,7 +96,7 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     const Shared& s = *w.shared;
     if (!valid_ipv4(m)) return drop(w, m, from, Drop::malformed), Verdict::consumed;
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-    const uint32_t src = rte_be_to_cpu_32(ip->src_addr), dst = rte_be_to_cpu_32(ip->dst_addr);
+    const uint32_t src = net::be32(ip->src_addr), dst = net::be32(ip->dst_addr);
     if (is_own_address(s, dst)) {
         if (from == kHost) drop(w, m, from, Drop::no_route);
         else send_ipv4(w, m, from, kHost, dst);
@@ -114,7 +114,7 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     if (transport ? from != kHost : !sa->params.local_ts.contains_v4(src))
         return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
     const uint8_t tos = ip->type_of_service;
-    const bool df = (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
+    const bool df = (net::be16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
     if (!transport && from == kProtected && !decrement_ttl(ip))
         return drop(w, m, from, Drop::ttl_expired, sa), Verdict::consumed;
     // Transport mode carries the payload without its IPv4 header: that is what must fit.
@@ -172,7 +172,7 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     o.p.sa = sa;
     o.next_header = IPPROTO_IPV6;
     o.inner_len = len;
-    o.tos = static_cast<uint8_t>(rte_be_to_cpu_32(ip->vtc_flow) >> 20);
+    o.tos = static_cast<uint8_t>(net::be32(ip->vtc_flow) >> 20);
     return Verdict::seal;
 }
 

@@ -9,6 +9,7 @@
 #include "espgw/esp/natt_classify.h"
 #include "forward.h"
 #include "espgw/dp/fragments.h"
+#include "espgw/net/byte_order.h"
 #include "inbound.h"
 
 namespace espgw::dp {
@@ -34,8 +35,8 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
     }
     if (proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr)) {
         const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, ihl);
-        const uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
-        const uint32_t udp_len = rte_be_to_cpu_16(udp->dgram_len);
+        const uint16_t dport = net::be16(udp->dst_port);
+        const uint32_t udp_len = net::be16(udp->dgram_len);
         if (dport == s.natt_port || dport == s.ike_port) {
             if (udp_len < sizeof(rte_udp_hdr) || ihl + udp_len > rte_pktmbuf_data_len(m))
                 return drop(w, m, kPublic, Drop::malformed);
@@ -45,8 +46,8 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
             switch (kind) {
             case esp::NattKind::keepalive:
                 ++w.counters->keepalives;
-                post_event(w, kPublic, ControlEvent{ControlEvent::keepalive, kPublic, rte_be_to_cpu_16(udp->src_port),
-                                                    0, rte_be_to_cpu_32(ip->src_addr), {}});
+                post_event(w, kPublic, ControlEvent{ControlEvent::keepalive, kPublic, net::be16(udp->src_port),
+                                                    0, net::be32(ip->src_addr), {}});
                 rte_pktmbuf_free(m);
                 return;
             case esp::NattKind::ike:
@@ -69,7 +70,7 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
                                              sa::Encap::none, static_cast<uint16_t>(ihl)});
     }
     // Everything else addressed to the gateway belongs to its host stack.
-    send_ipv4(w, m, kPublic, kHost, rte_be_to_cpu_32(ip->dst_addr));
+    send_ipv4(w, m, kPublic, kHost, net::be32(ip->dst_addr));
 }
 
 }  // namespace
@@ -94,7 +95,7 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
             drop(w, m, kPublic, Drop::malformed);
             continue;
         }
-        if (rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr) != s.addr[kPublic]) {
+        if (net::be32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr) != s.addr[kPublic]) {
             drop(w, m, kPublic, Drop::not_for_us);
             continue;
         }

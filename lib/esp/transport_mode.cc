@@ -1,11 +1,11 @@
 #include "espgw/esp/transport_mode.h"
 
 #include <netinet/in.h>
-#include <rte_byteorder.h>
 #include <rte_ip_frag.h>
 
 #include <cstring>
 
+#include "espgw/net/byte_order.h"
 #include "espgw/net/checksum.h"
 
 namespace espgw::esp {
@@ -35,12 +35,12 @@ void fix_l4_checksum(uint8_t protocol, uint8_t* l4, uint32_t len, uint32_t old_s
     if (len < offset + 2) return;
     uint16_t be;
     std::memcpy(&be, l4 + offset, 2);
-    uint16_t sum = rte_be_to_cpu_16(be);
+    uint16_t sum = net::be16(be);
     if (protocol == IPPROTO_UDP && sum == 0) return;  // no checksum was sent
     if (old_src != new_src) sum = net::checksum_update32(sum, old_src, new_src);
     if (old_dst != new_dst) sum = net::checksum_update32(sum, old_dst, new_dst);
     if (protocol == IPPROTO_UDP && sum == 0) sum = 0xffff;  // RFC 768: computed zero is sent as ones
-    be = rte_cpu_to_be_16(sum);
+    be = net::be16(sum);
     std::memcpy(l4 + offset, &be, 2);
 }
 
@@ -54,13 +54,13 @@ bool transport_rebuild_ipv4(rte_mbuf* m, uint8_t protocol, const OuterAddrs& out
     if (!ip) return false;
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = outer.tos;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(l4_len + sizeof(rte_ipv4_hdr)));
+    ip->total_length = net::be16(static_cast<uint16_t>(l4_len + sizeof(rte_ipv4_hdr)));
     ip->packet_id = 0;
     ip->fragment_offset = 0;
     ip->time_to_live = outer.ttl;
     ip->next_proto_id = protocol;
-    ip->src_addr = rte_cpu_to_be_32(outer.src);
-    ip->dst_addr = rte_cpu_to_be_32(outer.dst);
+    ip->src_addr = net::be32(outer.src);
+    ip->dst_addr = net::be32(outer.dst);
     ip->hdr_checksum = 0;
     ip->hdr_checksum = rte_ipv4_cksum(ip);
     return true;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <intel-ipsec-mb.h>
-#include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_udp.h>
@@ -15,6 +14,7 @@
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/dp/drop_reason.h"
 #include "espgw/esp/esp_op.h"
+#include "espgw/net/byte_order.h"
 #include "espgw/net/checksum.h"
 #include "espgw/net/mbuf_edit.h"
 #include "espgw/sa/sa.h"
@@ -108,22 +108,22 @@ inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, c
     const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = outer.tos;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(total));
-    ip->packet_id = rte_cpu_to_be_16(outer.id);
-    ip->fragment_offset = rte_cpu_to_be_16(frag);
+    ip->total_length = net::be16(static_cast<uint16_t>(total));
+    ip->packet_id = net::be16(outer.id);
+    ip->fragment_offset = net::be16(frag);
     ip->time_to_live = outer.ttl;
     ip->next_proto_id = proto;
-    ip->src_addr = rte_cpu_to_be_32(sa.params.local_addr);
-    ip->dst_addr = rte_cpu_to_be_32(peer.addr);
-    ip->hdr_checksum = rte_cpu_to_be_16(net::ipv4_header_checksum(
+    ip->src_addr = net::be32(sa.params.local_addr);
+    ip->dst_addr = net::be32(peer.addr);
+    ip->hdr_checksum = net::be16(net::ipv4_header_checksum(
         outer.tos, static_cast<uint16_t>(total), outer.id, frag, outer.ttl, proto, sa.params.local_addr, peer.addr));
 
     uint8_t* esp = head + kIpv4Len;
     if (udp) {
         auto* uh = reinterpret_cast<rte_udp_hdr*>(esp);
-        uh->src_port = rte_cpu_to_be_16(sa.params.local_port);
-        uh->dst_port = rte_cpu_to_be_16(peer.port);
-        uh->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(total - kIpv4Len));
+        uh->src_port = net::be16(sa.params.local_port);
+        uh->dst_port = net::be16(peer.port);
+        uh->dgram_len = net::be16(static_cast<uint16_t>(total - kIpv4Len));
         uh->dgram_cksum = 0;  // RFC 3948 §2.1: zero checksum for IPv4
         esp += kUdpLen;
     }
@@ -132,7 +132,7 @@ inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, c
     uint8_t* iv = esp + kEspHeaderLen;
     if (s.aead) {
         // A counter is a fine GCM/ChaCha IV: it only has to be unique per key (RFC 4106 §3.1).
-        const uint64_t be = rte_cpu_to_be_64(p.seq);
+        const uint64_t be = net::be64(p.seq);
         std::memcpy(iv, &be, 8);
     } else {
         crypto::make_cbc_iv(mgr, sa.keys, p.seq, iv);

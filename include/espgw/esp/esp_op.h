@@ -1,11 +1,11 @@
 // Shared by encap and decap: how an ESP packet's fields map onto a crypto::CryptoOp.
 #pragma once
 
-#include <rte_byteorder.h>
 
 #include <cstring>
 
 #include "espgw/crypto/esp_crypto.h"
+#include "espgw/net/byte_order.h"
 
 namespace espgw::esp {
 
@@ -14,11 +14,11 @@ constexpr uint32_t kEspHeaderLen = 8;  // SPI + sequence number
 inline uint32_t load_be32(const uint8_t* p) {
     uint32_t v;
     std::memcpy(&v, p, 4);
-    return rte_be_to_cpu_32(v);
+    return net::be32(v);
 }
 
 inline void store_be32(uint8_t* p, uint32_t v) {
-    v = rte_cpu_to_be_32(v);
+    v = net::be32(v);
     std::memcpy(p, &v, 4);
 }
 
