@@ -1,7 +1,6 @@
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/net/byte_order.h"
 
-
 #include <cstring>
 
 namespace espgw::crypto {

@@ -1,5 +1,6 @@
-// Inbound ESP: SA lookup for the whole batch, replay pre-check, one crypto burst, then the
-// checks that need the plaintext (trailer, traffic selectors) and delivery.
+// Inbound ESP once a burst is classified (lookup and prepare: inbound.h): one crypto burst,
+// one anti-replay update per run of one SA, then the checks that need the plaintext
+// (trailer, traffic selectors) and delivery.
 #include <rte_ip.h>
 
 #include <cstring>

@@ -1,7 +1,6 @@
 // Shared by encap and decap: how an ESP packet's fields map onto a crypto::CryptoOp.
 #pragma once
 
-
 #include <cstring>
 
 #include "espgw/crypto/esp_crypto.h"
