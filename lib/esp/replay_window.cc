@@ -1,5 +1,6 @@
 #include "espgw/esp/replay_window.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace espgw::esp {
@@ -144,8 +145,15 @@ bool ReplayWindow::accept_ascending(const uint64_t* seqs, uint32_t n, ReplayVerd
     // Strictly ascending and all above the top: no number repeats and none is too old for the
     // window as it will stand, so only other workers can make one fail. The usual burst.
     if (n == 0 || seqs[0] <= top()) return false;
-    for (uint32_t i = 1; i < n; ++i)
+    bool consecutive = true;
+    for (uint32_t i = 1; i < n; ++i) {
         if (seqs[i] <= seqs[i - 1]) return false;
+        consecutive &= seqs[i] == seqs[i - 1] + 1;
+    }
+    if (consecutive) {
+        accept_consecutive(seqs[0], n, out);
+        return true;
+    }
     uint64_t new_top = 0;
     for (uint32_t i = 0; i < n;) {
         const auto block = static_cast<uint32_t>(seqs[i] >> kBlockShift);
@@ -162,6 +170,32 @@ bool ReplayWindow::accept_ascending(const uint64_t* seqs, uint32_t n, ReplayVerd
     }
     advance_top(new_top);
     return true;
+}
+
+void ReplayWindow::accept_consecutive(uint64_t first, uint32_t n, ReplayVerdict* out) {
+    // Each block's share of first .. last is one range of bits. Verdicts are written one by
+    // one only for a block another worker got to first.
+    const uint64_t last = first + n - 1;
+    std::fill(out, out + n, ReplayVerdict::ok);
+    uint64_t new_top = 0;
+    for (uint64_t lo = first;;) {  // (last may be 2^64 - 1: no lo <= last loop)
+        const uint64_t hi = (lo | 31) < last ? (lo | 31) : last;
+        const auto count = static_cast<uint32_t>(hi - lo + 1);  // 1..32
+        const uint32_t bits = (count == 32 ? ~0u : (1u << count) - 1) << (lo & 31);
+        uint32_t already = 0;
+        const bool fresh = mark(static_cast<uint32_t>(lo >> kBlockShift), bits, already);
+        if (!fresh || already) {
+            for (uint32_t k = 0; k < count; ++k)
+                out[lo - first + k] = !fresh ? ReplayVerdict::too_old
+                                      : already >> ((lo + k) & 31) & 1 ? ReplayVerdict::replayed
+                                                                        : ReplayVerdict::ok;
+        }
+        const uint32_t won = fresh ? bits & ~already : 0;
+        if (won) new_top = (lo & ~uint64_t{31}) + (31 - static_cast<uint32_t>(__builtin_clz(won)));
+        if (hi == last) break;
+        lo = hi + 1;
+    }
+    advance_top(new_top);
 }
 
 }  // namespace espgw::esp

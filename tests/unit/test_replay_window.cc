@@ -178,3 +178,16 @@ TEST(ReplayWindow, ConcurrentBurstsAcceptEachNumberOnce) { race_bursts(32, {0, 5
 TEST(ReplayWindow, ConcurrentAscendingBurstsAcceptEachNumberOnce) {
     for (int round = 0; round < 20; ++round) race_bursts(2, {0, 0});
 }
+
+// A burst that ends at the very last sequence number (2^64 - 1) terminates and is judged like
+// any other (a loop on "lo <= last" would never end there).
+TEST(ReplayWindow, BurstEndingAtTheLastSequenceNumber) {
+    ReplayWindow w(64, true, UINT64_MAX - 40);
+    const uint64_t seqs[] = {UINT64_MAX - 2, UINT64_MAX - 1, UINT64_MAX};
+    ReplayVerdict v[3];
+    w.accept_burst(seqs, 3, v);
+    for (ReplayVerdict x : v) EXPECT_EQ(x, ReplayVerdict::ok);
+    EXPECT_EQ(w.top(), UINT64_MAX);
+    w.accept_burst(seqs, 3, v);
+    for (ReplayVerdict x : v) EXPECT_EQ(x, ReplayVerdict::replayed);
+}

@@ -65,6 +65,7 @@ private:
 
     void accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict* out);
     bool accept_ascending(const uint64_t* seqs, uint32_t n, ReplayVerdict* out);  // false: not that case
+    void accept_consecutive(uint64_t first, uint32_t n, ReplayVerdict* out);
     // Sets bits in the slot of block; false if a newer block holds it. already: bits that were set.
     bool mark(uint32_t block, uint32_t bits, uint32_t& already);
     void advance_top(uint64_t seq);  // atomic max
