@@ -3,10 +3,13 @@
 // on pre-built packets in memory, one core, no I/O. Beside each result: the bare IPsec-MB
 // cost of the same buffers (precomputed key, direct GCM call) measured in the same run.
 //
-//   bench_esp [--packets N] [--rounds R] [--size S] [--only decap|encap]
+//   bench_esp [--packets N] [--rounds R] [--size S] [--only decap|encap] [--sas K]
 //   (BENCH_HUGE=1: hugepage memory; BENCH_LCORE: the lcore, default 1)
 // Sizes are inner IPv4 packet lengths: 64, 512, 1420 bytes unless --size names one. --only
 // runs one direction (the other column shows 0), which is what a profiler wants to see.
+// --sas K spreads the packets over K SAs in turn (K peers' SAs inbound, K destinations'
+// outbound), so that every burst interleaves them: a concentrator's worst case, where the
+// per-burst memos of SA and route do not help. The default is one SA.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ether.h>
@@ -115,18 +118,21 @@ uint64_t run_bare(StandaloneDatapath& dp, const Frames& frames, Fn fn) {
 }
 
 // Decap: ESP-in-UDP frames as a peer would send them, through rx_public.
-Result bench_decap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsigned rounds) {
-    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+Result bench_decap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsigned rounds, unsigned n_sas) {
+    std::vector<std::unique_ptr<sa::Sa>> peers;
+    for (unsigned k = 0; k < n_sas; ++k) peers.push_back(dp.make_sa(sa::Direction::outbound, kSpiIn + k));
     std::vector<rte_mbuf*> built;
-    for (uint32_t k = 0; k < packets; ++k) built.push_back(dp.esp_frame(*peer, size));
+    for (uint32_t k = 0; k < packets; ++k) built.push_back(dp.esp_frame(*peers[k % n_sas], size));
     const Frames templates = frames_of(built);
     Rounds rs;
     for (unsigned r = 0; r < rounds; ++r) {
-        // A fresh inbound SA each round: the same sequence numbers are new to it.
-        dp.shared.sas->remove(sa::Direction::inbound, kSpiIn);
-        const sa::Sa* in = dp.install(sa::Direction::inbound, kSpiIn);
+        // Fresh inbound SAs each round: the same sequence numbers are new to them.
+        for (unsigned k = 0; k < n_sas; ++k) dp.shared.sas->remove(sa::Direction::inbound, kSpiIn + k);
+        const sa::Sa* in = nullptr;
+        for (unsigned k = 0; k < n_sas; ++k) in = dp.install(sa::Direction::inbound, kSpiIn + k);
         const uint64_t pipeline = run(dp, templates, true);
-        // Bare IPsec-MB on the same ciphertexts: one direct GCM decrypt per packet.
+        // Bare IPsec-MB on the same ciphertexts: one direct GCM decrypt per packet. (All the
+        // bench's SAs share one key, so one SA's expanded key decrypts every packet.)
         const uint32_t esp_off = sizeof(rte_ether_hdr) + 20 + 8;
         const uint64_t bare = run_bare(dp, templates, [&](rte_mbuf* m) {
             uint8_t* esp = rte_pktmbuf_mtod_offset(m, uint8_t*, esp_off);
@@ -139,14 +145,16 @@ Result bench_decap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsi
         });
         rs.add(pipeline, bare);
     }
+    for (unsigned k = 0; k < n_sas; ++k) dp.shared.sas->remove(sa::Direction::inbound, kSpiIn + k);
     return rs.result(packets);
 }
 
 // Encap: LAN frames through rx_inside to ESP-in-UDP toward the peer.
-Result bench_encap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsigned rounds) {
+// With n_sas > 1 the packets go to n_sas destinations in turn, each covered by its own SA.
+Result bench_encap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsigned rounds, unsigned n_sas) {
     std::vector<rte_mbuf*> built;
     for (uint32_t k = 0; k < packets; ++k)
-        built.push_back(dp.inner_frame(size, espgw::testing::kLanHost, espgw::testing::kInner));
+        built.push_back(dp.inner_frame(size, espgw::testing::kLanHost, espgw::testing::kInner + k % n_sas));
     const Frames templates = frames_of(built);
     const sa::Sa* out = dp.shared.sas->find(sa::Direction::outbound, kSpiOut);
     Rounds rs;
@@ -181,11 +189,13 @@ int main(int argc, char** argv) {
     unsigned rounds = 200;
     std::vector<uint32_t> sizes = {64, 512, 1420};
     std::string only;
+    unsigned n_sas = 1;
     for (int k = 1; k + 1 < argc; k += 2) {
         if (!strcmp(argv[k], "--packets")) packets = static_cast<uint32_t>(atoi(argv[k + 1]));
         if (!strcmp(argv[k], "--rounds")) rounds = static_cast<unsigned>(atoi(argv[k + 1]));
         if (!strcmp(argv[k], "--size")) sizes = {static_cast<uint32_t>(atoi(argv[k + 1]))};
         if (!strcmp(argv[k], "--only")) only = argv[k + 1];
+        if (!strcmp(argv[k], "--sas")) n_sas = static_cast<unsigned>(std::clamp(atoi(argv[k + 1]), 1, 16));
     }
     const std::string prefix = "espgw-bench-" + std::to_string(getpid());
     const bool huge = access("/dev/hugepages", F_OK) == 0 && getenv("BENCH_HUGE");
@@ -201,16 +211,22 @@ int main(int argc, char** argv) {
     {
         StandaloneDatapath dp(packets * 2 + 1023);
         dp.install(sa::Direction::outbound, kSpiOut);
-        printf("espgw ESP benchmark: AES-128-GCM, ESP-in-UDP, one core, %u packets, %u rounds, %s memory\n", packets,
-               rounds, huge ? "hugepage" : "no-huge");
+        for (unsigned k = 1; k < n_sas; ++k) {
+            auto out = dp.make_sa(sa::Direction::outbound, kSpiOut + k);
+            out->params.remote_ts = net::Prefix::v4(espgw::testing::kInner + k, 32);
+            std::string err;
+            if (!dp.table().install(std::move(out), err)) return fprintf(stderr, "%s\n", err.c_str()), 1;
+        }
+        printf("espgw ESP benchmark: AES-128-GCM, ESP-in-UDP, one core, %u packets, %u rounds, %s memory, %u SA%s\n",
+               packets, rounds, huge ? "hugepage" : "no-huge", n_sas, n_sas > 1 ? "s interleaved" : "");
         printf("CPU: %s, TSC %.3f GHz. TSC cycles per packet: best of the rounds; ratio: median of the per-round\n"
                "ratios (rounds alternate espgw and bare IPsec-MB on the same buffers).\n",
                cpu_model().c_str(), rte_get_tsc_hz() / 1e9);
         printf("%6s | %12s %10s %6s | %12s %10s %6s\n", "size", "decap espgw", "bare", "ratio", "encap espgw", "bare",
                "ratio");
         for (uint32_t size : sizes) {
-            const Result d = only == "encap" ? Result{} : bench_decap(dp, size, packets, rounds);
-            const Result e = only == "decap" ? Result{} : bench_encap(dp, size, packets, rounds);
+            const Result d = only == "encap" ? Result{} : bench_decap(dp, size, packets, rounds, n_sas);
+            const Result e = only == "decap" ? Result{} : bench_encap(dp, size, packets, rounds, n_sas);
             printf("%6u | %12.1f %10.1f %6.2f | %12.1f %10.1f %6.2f\n", size, d.pipeline, d.bare, d.ratio, e.pipeline,
                    e.bare, e.ratio);
         }
