@@ -35,27 +35,25 @@ struct EspBatch {
     bool looked_up = false;
     uint32_t spi = 0;
     sa::Sa* sa = nullptr;
-    // A few more SPIs already looked up in this burst, for bursts that interleave several
-    // peers: one hash lookup per SPI and burst rather than per packet. (Only within a burst:
-    // the worker is not quiescent before the batch is done, so the SAs stay alive.)
-    static constexpr unsigned kSeen = 4;
+    // SPIs already looked up in this burst, for bursts that interleave several peers: one
+    // hash lookup per SPI and burst rather than per packet. Direct-mapped on the SPI's low
+    // bits. (Only within a burst: the worker is not quiescent before the batch is done, so
+    // the SAs stay alive.)
+    static constexpr unsigned kSeen = 16;
     struct Seen {
         uint32_t spi;
+        bool valid;
         sa::Sa* sa;
-    } seen[kSeen];
-    unsigned n_seen = 0;
+    } seen[kSeen]{};
 
     sa::Sa* find(const sa::SaTable& table, uint32_t want);
 };
 
 // The SA of an SPI whose lookup is not the last one's.
 inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
-    const unsigned known = n_seen < kSeen ? n_seen : kSeen;
-    for (unsigned k = 0; k < known; ++k)
-        if (seen[k].spi == want) return seen[k].sa;
-    sa::Sa* found = table.lookup_inbound(want);
-    seen[n_seen++ % kSeen] = {want, found};
-    return found;
+    Seen& e = seen[(want ^ want >> 8) % kSeen];
+    if (!e.valid || e.spi != want) e = {want, true, table.lookup_inbound(want)};
+    return e.sa;
 }
 
 // Finds the SA of an ESP packet and prepares it for decryption, or drops it (counted).

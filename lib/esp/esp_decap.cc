@@ -18,15 +18,20 @@ bool esp_in_finish(InboundEsp& p) {
 }
 
 void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
+    // One window update per SA of the burst, with that SA's packets in their order: a burst
+    // of one SA is one update, and one that interleaves peers one per peer rather than one
+    // per packet. The window takes only authentic packets (RFC 4303 §3.4.3).
     uint64_t seqs[kMaxBurst];
     ReplayVerdict verdicts[kMaxBurst];
     uint16_t which[kMaxBurst];
-    for (uint16_t k = 0; k < n;) {
-        // A run of packets of one SA. The window is updated only for authentic packets
-        // (RFC 4303 §3.4.3: after the integrity check).
-        sa::Sa* sa = p[k].sa;
+    bool done[kMaxBurst] = {};
+    for (uint16_t first = 0; first < n; ++first) {
+        if (done[first]) continue;
+        sa::Sa* sa = p[first].sa;
         uint16_t m = 0;
-        for (; k < n && p[k].sa == sa; ++k) {
+        for (uint16_t k = first; k < n; ++k) {
+            if (p[k].sa != sa) continue;
+            done[k] = true;
             if (!p[k].op.ok) {
                 ok[k] = fail(p[k], dp::Drop::auth_failed);
                 continue;

@@ -139,16 +139,33 @@ TEST(Pipeline, DecapBurstInterleavingManySas) {
         peers.push_back(dp.make_sa(sa::Direction::outbound, kSpiIn + k));
     }
     auto stranger = dp.make_sa(sa::Direction::outbound, 0x7777);
-    std::vector<rte_mbuf*> in;
+    std::vector<rte_mbuf*> in, again;
     for (unsigned round = 0; round < 4; ++round)
         for (unsigned k = 0; k < kSas; ++k) in.push_back(dp.esp_frame(*peers[(k * 5 + round) % kSas], 100));
     in.push_back(dp.esp_frame(*stranger, 100));
+    // A forged packet (bad ICV) of the first SA in the middle, and a copy of every packet.
+    rte_mbuf* forged = dp.esp_frame(*peers[0], 100);
+    rte_pktmbuf_mtod(forged, uint8_t*)[rte_pktmbuf_data_len(forged) - 1] ^= 1;
+    in.insert(in.begin() + 7, forged);
+    for (rte_mbuf* m : in) again.push_back(rte_pktmbuf_copy(m, dp.shared.pool, 0, UINT32_MAX));
+    // In the replayed burst, one new packet per SA after its replays must still get through.
+    for (unsigned k = 0; k < kSas; ++k) again.push_back(dp.esp_frame(*peers[k], 100));
     dp.rx_public(in);
     auto lan = dp.take(dp::kProtected);
     EXPECT_EQ(lan.size(), 4u * kSas);
     EXPECT_EQ(dp.drops(dp::Drop::no_sa), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::auth_failed), 1u);
     for (unsigned k = 0; k < kSas; ++k)
         EXPECT_EQ(dp.table().find(sa::Direction::inbound, kSpiIn + k)->totals().packets, 4u) << k;
+    free_all(lan);
+
+    dp.rx_public(again);
+    lan = dp.take(dp::kProtected);
+    EXPECT_EQ(lan.size(), kSas);
+    EXPECT_EQ(dp.drops(dp::Drop::replayed), 4u * kSas);
+    EXPECT_EQ(dp.drops(dp::Drop::auth_failed), 2u);
+    for (unsigned k = 0; k < kSas; ++k)
+        EXPECT_EQ(dp.table().find(sa::Direction::inbound, kSpiIn + k)->totals().packets, 5u) << k;
     free_all(lan);
 }
 
