@@ -107,7 +107,7 @@ protected:
         op.auth_len = static_cast<uint32_t>(8 + iv.size() + plaintext.size());
         op.icv = op.payload + plaintext.size();
         op.aad_len = static_cast<uint8_t>(aad.size());
-        std::memcpy(op.aad, aad.data(), aad.size());
+        op.aad = aad.data();
         crypto::CryptoOp* ops[] = {&op};
         crypto::seal_burst(mgr_, ops, 1);
         EXPECT_TRUE(op.ok);

@@ -22,8 +22,9 @@ struct CryptoOp {
     uint32_t payload_len;  // a multiple of the suite's block length
     const uint8_t* iv;     // the explicit IV in the packet
     uint8_t* icv;          // inbound: the received ICV; outbound: where the ICV is written
+    const uint8_t* aad;    // AEAD: SPI || [seq_hi] || seq_lo: the ESP header itself, or aad_esn
     uint8_t aad_len;       // AEAD: 8, or 12 with ESN
-    uint8_t aad[12];       // AEAD: SPI || [seq_hi] || seq_lo
+    uint8_t aad_esn[12];   // AEAD with ESN: the AAD, built here (seq_hi is not on the wire)
     uint8_t received_icv[32];  // inbound HMAC with ESN: the ICV, moved aside for seq_hi
     bool icv_moved;            // inbound: compare against received_icv instead of icv
     bool ok;                   // result: sealed / ICV verified

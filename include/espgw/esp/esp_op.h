@@ -38,18 +38,20 @@ inline void bind_op(crypto::CryptoOp& op, const crypto::SaKeys& keys, uint8_t* e
     op.ok = false;
     const auto seq_hi = static_cast<uint32_t>(seq >> 32);
     if (s.aead) {
-        std::memcpy(op.aad, esp, 4);
         if (esn) {
-            store_be32(op.aad + 4, seq_hi);
-            std::memcpy(op.aad + 8, esp + 4, 4);
+            std::memcpy(op.aad_esn, esp, 4);
+            store_be32(op.aad_esn + 4, seq_hi);
+            std::memcpy(op.aad_esn + 8, esp + 4, 4);
+            op.aad = op.aad_esn;
             op.aad_len = 12;
         } else {
-            std::memcpy(op.aad + 4, esp + 4, 4);
+            op.aad = esp;  // SPI || seq as on the wire (written before this on the way out)
             op.aad_len = 8;
         }
         op.auth_len = 0;
         return;
     }
+    op.aad = nullptr;
     op.aad_len = 0;
     op.auth_len = kEspHeaderLen + s.iv_len + payload_len;
     if (esn) {
