@@ -46,13 +46,19 @@ inline bool neighbour_mac(Worker& w, uint32_t addr, net::Mac& mac) {
     return w.shared->neighbours->read(c.slot, w.now, mac);
 }
 
+// The Ethernet header of an IPv4 packet leaving port `role` toward dst_mac, written at `at`.
+inline void write_ethernet(void* at, const Shared& s, unsigned role, const net::Mac& dst_mac) {
+    auto* eth = static_cast<rte_ether_hdr*>(at);
+    std::memcpy(&eth->dst_addr, dst_mac.b, 6);
+    std::memcpy(&eth->src_addr, s.port_mac[role].b, 6);
+    eth->ether_type = net::be16(RTE_ETHER_TYPE_IPV4);
+}
+
 // Adds Ethernet (IPv4) toward dst_mac and queues m on the port `role`.
 inline void send_ethernet(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const net::Mac& dst_mac) {
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
+    void* eth = rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr));
     if (!eth) return drop(w, m, from, Drop::no_mbuf);
-    std::memcpy(&eth->dst_addr, dst_mac.b, 6);
-    std::memcpy(&eth->src_addr, w.shared->port_mac[role].b, 6);
-    eth->ether_type = net::be16(RTE_ETHER_TYPE_IPV4);
+    write_ethernet(eth, *w.shared, role, dst_mac);
     send(w, role, m);
 }
 
@@ -90,10 +96,7 @@ inline void forward_ipv4_transit(Worker& w, rte_mbuf* m, unsigned from, uint32_t
             memo.valid = false;
             return send_ipv4_slow(w, m, from, role, next_hop);
         }
-        auto* e = reinterpret_cast<rte_ether_hdr*>(memo.eth);
-        std::memcpy(&e->dst_addr, mac.b, 6);
-        std::memcpy(&e->src_addr, w.shared->port_mac[role].b, 6);
-        e->ether_type = net::be16(RTE_ETHER_TYPE_IPV4);
+        write_ethernet(memo.eth, *w.shared, role, mac);
         memo.dst = dst;
         memo.role = role;
         memo.valid = true;
