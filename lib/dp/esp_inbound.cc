@@ -81,13 +81,6 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     uint16_t run_sport = 0;
     uint64_t run_packets = 0, run_bytes = 0;
     ForwardMemo memo;
-    const auto close_run = [&] {
-        if (!run_sa) return;
-        sa::SaCounters& c = run_sa->counters[w.id];
-        c.packets += run_packets;
-        c.bytes += run_bytes;
-        w.counters->esp_in += run_packets;
-    };
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
@@ -97,7 +90,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
         }
         const OuterInfo& from = b.from[k];
         if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
-            close_run();
+            count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
             run_sa = &sa;
             run_src = from.src_be;
             run_sport = from.sport_be;
@@ -111,7 +104,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
         else
             deliver_transport(w, sa, p.m, from, p.next_header);
     }
-    close_run();
+    count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
 }
 
 }  // namespace espgw::dp

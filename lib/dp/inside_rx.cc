@@ -207,13 +207,6 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
     ForwardMemo memo;
     sa::Sa* run_sa = nullptr;
     uint64_t run_packets = 0, run_bytes = 0;
-    const auto close_run = [&] {
-        if (!run_sa) return;
-        sa::SaCounters& c = run_sa->counters[w.id];
-        c.packets += run_packets;
-        c.bytes += run_bytes;
-        w.counters->esp_out += run_packets;
-    };
     for (uint16_t k = 0; k < n_out; ++k) {
         EspOut& o = out[k];
         if (!o.p.op.ok) {
@@ -221,7 +214,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
             continue;
         }
         if (o.p.sa != run_sa) {
-            close_run();
+            count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_out);
             run_sa = o.p.sa;
             run_packets = run_bytes = 0;
         }
@@ -229,7 +222,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
         run_bytes += o.inner_len;
         send_outer(w, from, o, memo);
     }
-    close_run();
+    count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_out);
 }
 
 }  // namespace

@@ -121,6 +121,16 @@ inline void drop(Worker& w, rte_mbuf* m, unsigned from, Drop why, sa::Sa* sa = n
     rte_pktmbuf_free(m);
 }
 
+// Adds a run of packets of one SA to its counters and to the worker's total (esp_in or
+// esp_out): the pipelines count once per run of one SA, not once per packet.
+inline void count_run(Worker& w, sa::Sa* sa, uint64_t packets, uint64_t bytes, uint64_t& worker_total) {
+    if (!sa) return;
+    sa::SaCounters& c = sa->counters[w.id];
+    c.packets += packets;
+    c.bytes += bytes;
+    worker_total += packets;
+}
+
 // Two-stage prefetch while packet i is worked on: the mbuf of packet i+2*kPrefetchAhead (its
 // data address lives there), then the headers of packet i+kPrefetchAhead. A data prefetch
 // alone would stall on loading a cold mbuf just to compute the address.
