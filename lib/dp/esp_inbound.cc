@@ -84,7 +84,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
-        if (!ok[k] || !esp::esp_in_strip(p)) {
+        if (!ok[k] || !esp::esp_in_strip(p)) [[unlikely]] {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }

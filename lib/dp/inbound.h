@@ -66,13 +66,16 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
         b.sa = b.find(*w.shared->sas, spi);
     }
     sa::Sa* sa = b.sa;
-    if (!sa) return drop(w, in.m, kPublic, Drop::no_sa);
-    if (sa->params.encap != in.encap) return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
+    if (!sa) [[unlikely]]
+        return drop(w, in.m, kPublic, Drop::no_sa);
+    if (sa->params.encap != in.encap) [[unlikely]]
+        return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
     net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
     esp::InboundEsp& p = b.pkt[b.n];
     p.m = in.m;
     p.sa = sa;
-    if (!esp::esp_in_prepare(p)) return drop(w, p.m, kPublic, p.drop, sa);
+    if (!esp::esp_in_prepare(p)) [[unlikely]]
+        return drop(w, p.m, kPublic, p.drop, sa);
     b.from[b.n] = in.outer;
     b.ops[b.n++] = &p.op;
 }

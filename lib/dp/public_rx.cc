@@ -28,7 +28,7 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     const uint32_t ihl = rte_ipv4_hdr_len(ip);
     const uint8_t proto = ip->next_proto_id;
-    if ((proto == IPPROTO_UDP || proto == IPPROTO_ESP) && rte_ipv4_frag_pkt_is_fragmented(ip)) {
+    if ((proto == IPPROTO_UDP || proto == IPPROTO_ESP) && rte_ipv4_frag_pkt_is_fragmented(ip)) [[unlikely]] {
         // An outer packet a peer or a path fragmented: reassembled, then classified whole.
         if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify(w, whole, esp);
         return;
@@ -38,7 +38,7 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
         const uint16_t dport = net::be16(udp->dst_port);
         const uint32_t udp_len = net::be16(udp->dgram_len);
         if (dport == s.natt_port || dport == s.ike_port) {
-            if (udp_len < sizeof(rte_udp_hdr) || ihl + udp_len > rte_pktmbuf_data_len(m))
+            if (udp_len < sizeof(rte_udp_hdr) || ihl + udp_len > rte_pktmbuf_data_len(m)) [[unlikely]]
                 return drop(w, m, kPublic, Drop::malformed);
             const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
             const uint32_t plen = udp_len - sizeof(rte_udp_hdr);
@@ -86,16 +86,17 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
         rte_mbuf* m = pkts[i];
         uint16_t type;
         rte_ether_addr src_mac;
-        if (!strip_ethernet(w, m, kPublic, type, src_mac)) continue;
-        if (type != RTE_ETHER_TYPE_IPV4) {
+        if (!strip_ethernet(w, m, kPublic, type, src_mac)) [[unlikely]]
+            continue;
+        if (type != RTE_ETHER_TYPE_IPV4) [[unlikely]] {
             drop(w, m, kPublic, Drop::unsupported);
             continue;
         }
-        if (!valid_ipv4(m)) {
+        if (!valid_ipv4(m)) [[unlikely]] {
             drop(w, m, kPublic, Drop::malformed);
             continue;
         }
-        if (net::be32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr) != s.addr[kPublic]) {
+        if (net::be32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr) != s.addr[kPublic]) [[unlikely]] {
             drop(w, m, kPublic, Drop::not_for_us);
             continue;
         }
