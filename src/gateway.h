@@ -52,6 +52,6 @@ void control_main(Gateway& gw);
 void register_telemetry(Gateway& gw);
 // linux_ifaces.cc
 void configure_host_interface(const Gateway& gw);
-void isolate_af_packet_interfaces(const config::Config& cfg);
+void isolate_captured_interfaces(const config::Config& cfg);
 
 }  // namespace espgw

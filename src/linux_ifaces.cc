@@ -1,9 +1,9 @@
 // Glue with the Linux interfaces the gateway uses, done once at start-up with iproute2:
 //  - the host exception port: a tap whose Linux side carries the gateway's own addresses, so
 //    the host stack (ssh, a service, ping replies) works through the gateway's ports;
-//  - af_packet ports: the kernel would also deliver their frames to its own stack (af_packet
-//    only taps them), which answers twice for the gateway's addresses; an nftables netdev
-//    ingress drop stops that after af_packet has seen the frame.
+//  - af_packet and pcap ports: the kernel would also deliver their frames to its own stack
+//    (both only tap them), which answers twice for the gateway's addresses; an nftables
+//    netdev ingress drop stops that after the tap has seen the frame.
 #include <cctype>
 #include <cstdlib>
 #include <string>
@@ -23,9 +23,9 @@ bool run(const std::string& cmd) {
 
 }  // namespace
 
-void isolate_af_packet_interfaces(const config::Config& c) {
+void isolate_captured_interfaces(const config::Config& c) {
     for (const std::string& dev : {c.public_port.device, c.protected_port.device}) {
-        if (dev.rfind("net_af_packet", 0) != 0) continue;
+        if (dev.rfind("net_af_packet", 0) != 0 && dev.rfind("net_pcap", 0) != 0) continue;
         const size_t at = dev.find("iface=");
         if (at == std::string::npos) continue;
         const std::string iface = dev.substr(at + 6, dev.find(',', at) - at - 6);

@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
         rte_eal_cleanup();
         return 1;
     }
-    espgw::isolate_af_packet_interfaces(gw.cfg);
+    espgw::isolate_captured_interfaces(gw.cfg);
     espgw::configure_host_interface(gw);
     espgw::register_telemetry(gw);
     g_running = &gw;

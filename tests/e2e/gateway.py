@@ -37,7 +37,11 @@ def sa_entry(name, peer, direction, spi, cipher, key, local_ts=None, remote_ts=N
 
 
 class Gateway:
-    """One espgw process on af_packet ports `pub_if` and `lan_if` inside namespace `ns`."""
+    """One espgw process on af_packet ports `pub_if` and `lan_if` inside namespace `ns`.
+
+    ESPGW_PUBLIC_PMD=pcap puts the public port on DPDK's pcap driver instead: it taps the veth
+    without the kernel defragmentation that af_packet's fanout group brings, so outer
+    fragments reach espgw's own reassembly."""
 
     def __init__(self, topo, ns, pub_if, lan_if, public="192.0.2.1/24", public_gw="192.0.2.254",
                  protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None, protected6=None,
@@ -53,6 +57,8 @@ class Gateway:
             for p in peers)
         sa_lines = ",\n  ".join(sas)
         v6 = f'address6 = "{protected6}";' if protected6 else ""
+        pub_device = (f"net_pcap0,iface={pub_if}" if os.environ.get("ESPGW_PUBLIC_PMD") == "pcap"
+                      else f"net_af_packet0,iface={pub_if}")
         # More workers than the 2 CPUs here: lcores 2.. share CPU 1 (back-off polling makes it fair).
         lcore_map = (', "--lcores", "0@0,' + ",".join(f"{k}@1" for k in range(1, workers + 1)) + '"'
                      if workers > 1 else "")
@@ -63,7 +69,7 @@ polling = "backoff";
 idle_sleep_max_us = 500;
 {extra}
 ports = {{
-  public = {{ device = "net_af_packet0,iface={pub_if}"; address = "{public}"; gateway = "{public_gw}"; }};
+  public = {{ device = "{pub_device}"; address = "{public}"; gateway = "{public_gw}"; }};
   protected = {{ device = "net_af_packet1,iface={lan_if}"; address = "{protected}"; {v6} }};
   {host}
 }};

@@ -254,9 +254,10 @@ def main():
 
         # Outer fragments: the NAT's public side gets a 1000-byte MTU, so a 1.4 KB ESP-in-UDP
         # datagram (sent without DF) leaves the NAT in pieces and must still be authenticated
-        # and decrypted whole. (DPDK's af_packet port joins its socket to a fanout group with
-        # kernel defragmentation, so here the kernel may reassemble before espgw sees it; the
-        # reassembly in espgw itself is covered by the unit test of the pipeline.)
+        # and decrypted whole. DPDK's af_packet port joins its socket to a fanout group with
+        # kernel defragmentation, so there the kernel may reassemble before espgw sees it; on
+        # the pcap port (ESPGW_PUBLIC_PMD=pcap) the fragments arrive as sent and espgw must
+        # put them back together itself.
         topo.run(nat, ["ip", "link", "set", nw, "mtu", "1000"])
         t.sock.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT
         before = counters(gw, t.spi_in)
@@ -265,6 +266,8 @@ def main():
             wait_for(lambda: counters(gw, t.spi_in)["packets"] == before["packets"] + 1, 5, "a fragmented ESP packet")
             by_espgw = sum(v["reassembled"] for v in gw.telemetry("/espgw/workers").values())
             print(f"outer fragments: authenticated and decrypted (reassembled by espgw: {by_espgw})")
+            if os.environ.get("ESPGW_PUBLIC_PMD") == "pcap" and by_espgw < 1:
+                failures.append("outer fragments: the pcap port passed fragments, but espgw reassembled none")
         except TimeoutError as e:
             failures.append(f"outer fragments: {e}; workers {gw.telemetry('/espgw/workers')} ports {gw.telemetry('/espgw/ports')['public']}")
 
