@@ -50,6 +50,7 @@ void ReplayWindow::accept_burst(const uint64_t* seqs, uint32_t n, ReplayVerdict*
 
 void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
     if (accept_ascending(seqs, n, out)) return;
+    // The general case: any order, repeats within the burst, numbers below the window.
     // The bits to set per block touched, in order of first appearance.
     struct Group {
         uint32_t block;
