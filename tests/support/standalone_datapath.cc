@@ -138,16 +138,58 @@ rte_mbuf* StandaloneDatapath::inner_frame(uint32_t len, uint32_t src, uint32_t d
 }
 
 rte_mbuf* StandaloneDatapath::esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport, uint32_t inner_dst) {
-    rte_mbuf* m = inner_frame(len, kInner, inner_dst);
-    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    return seal_as_peer(peer_sa, inner_frame(len, kInner, inner_dst), IPPROTO_IPIP, sport);
+}
+
+rte_mbuf* StandaloneDatapath::esp_frame6(sa::Sa& peer_sa, uint32_t len, const uint8_t inner_dst[16]) {
+    return seal_as_peer(peer_sa, inner_frame6(len, kInner6, inner_dst), IPPROTO_IPV6, 4500);
+}
+
+rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uint8_t next_header, uint16_t sport) {
+    rte_pktmbuf_adj(inner, sizeof(rte_ether_hdr));
     peer_sa.params.local_addr = kPeer;
     peer_sa.params.local_port = sport;
     peer_sa.move_peer({kGw, 4500, true});
-    esp::OutboundEsp o{m, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
-    if (!esp::esp_out_prepare(mgr, o, IPPROTO_IPIP, esp::OuterIpv4{})) throw std::runtime_error("peer encap failed");
+    esp::OutboundEsp o{inner, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
+    if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterIpv4{})) throw std::runtime_error("peer encap failed");
     crypto::CryptoOp* op = &o.op;
     crypto::seal_burst(mgr, &op, 1);
-    return with_ethernet(m, RTE_ETHER_TYPE_IPV4);
+    return with_ethernet(inner, RTE_ETHER_TYPE_IPV4);
+}
+
+rte_mbuf* StandaloneDatapath::inner_frame6(uint32_t len, const uint8_t src[16], const uint8_t dst[16],
+                                           uint8_t hop_limit) {
+    rte_mbuf* m = rte_pktmbuf_alloc(shared.pool);
+    if (!m) throw std::runtime_error("standalone datapath: mbuf pool empty");
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+    for (uint32_t k = 0; k < len; ++k) reinterpret_cast<uint8_t*>(ip)[k] = static_cast<uint8_t>(k * 5 + 3);
+    ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(len - sizeof *ip));
+    ip->proto = IPPROTO_UDP;
+    ip->hop_limits = hop_limit;
+    std::memcpy(ip->src_addr, src, 16);
+    std::memcpy(ip->dst_addr, dst, 16);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+    udp->src_port = rte_cpu_to_be_16(1000);
+    udp->dst_port = rte_cpu_to_be_16(2000);
+    udp->dgram_len = ip->payload_len;
+    udp->dgram_cksum = 0;
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+    return with_ethernet(m, RTE_ETHER_TYPE_IPV6);
+}
+
+void StandaloneDatapath::enable_v6() {
+    shared.has_v6 = true;
+    std::memcpy(shared.addr6, kGwLan6, 16);
+    shared.prefix6_len = 64;
+    neighbours_->learn(net::IpAddr::v6(kLanHost6), net::Mac{{2, 0, 0, 0, 0, 6}}, UINT64_MAX);
+}
+
+std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa6(sa::Direction dir, uint32_t spi) const {
+    auto s = make_sa(dir, spi);
+    s->params.local_ts = *net::parse_prefix("2001:db8:1::/64");
+    s->params.remote_ts = *net::parse_prefix("2001:db8:2::2/128");
+    return s;
 }
 
 void StandaloneDatapath::rx_public(std::vector<rte_mbuf*> pkts) {

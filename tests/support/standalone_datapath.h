@@ -22,6 +22,10 @@ constexpr uint32_t kGwLan = 0x0a010001;     // 10.1.0.1
 constexpr uint32_t kPeer = 0xc00002fe;      // 192.0.2.254 (the NAT in front of the peer)
 constexpr uint32_t kLanHost = 0x0a010002;   // 10.1.0.2
 constexpr uint32_t kInner = 0x0a020002;     // 10.2.0.2, behind the peer
+// IPv6 inside the tunnels (has_v6 on the protected port): 2001:db8:1::1/64 is the gateway.
+constexpr uint8_t kGwLan6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+constexpr uint8_t kLanHost6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+constexpr uint8_t kInner6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
 class StandaloneDatapath {
 public:
@@ -40,6 +44,16 @@ public:
     // (an outbound SA with the gateway's inbound SPI and key), as an Ethernet frame from
     // kPeer:sport to kGw:4500.
     rte_mbuf* esp_frame(sa::Sa& peer_sa, uint32_t len, uint16_t sport = 4500, uint32_t inner_dst = kLanHost);
+    // The same with IPv6 inside: an IPv6/UDP packet of total length len (header included).
+    rte_mbuf* inner_frame6(uint32_t len, const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit = 64);
+    // Any inner Ethernet frame, encrypted as the peer would (next_header: IPPROTO_IPIP or
+    // IPPROTO_IPV6) and framed for rx_public from kPeer:sport.
+    rte_mbuf* seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uint8_t next_header, uint16_t sport = 4500);
+    rte_mbuf* esp_frame6(sa::Sa& peer_sa, uint32_t len, const uint8_t inner_dst[16] = kLanHost6);
+    // Turns on IPv6 on the protected port (kGwLan6/64, kLanHost6 resolved) and makes an SA
+    // like make_sa whose selectors are 2001:db8:1::/64 <-> kInner6/128.
+    void enable_v6();
+    std::unique_ptr<sa::Sa> make_sa6(sa::Direction dir, uint32_t spi) const;
 
     void rx_public(std::vector<rte_mbuf*> pkts);
     void rx_protected(std::vector<rte_mbuf*> pkts);
