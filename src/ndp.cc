@@ -51,7 +51,7 @@ void Ndp::send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, cons
     ip->payload_len = rte_cpu_to_be_16(icmp_len);
     ip->proto = IPPROTO_ICMPV6;
     ip->hop_limits = 255;  // RFC 4861 §7.1: receivers drop NDP with any other hop limit
-    std::memcpy(ip->src_addr, s.addr6, 16);
+    std::memcpy(ip->src_addr, s.v6[dp::kProtected].addr, 16);
     std::memcpy(ip->dst_addr, dst_ip, 16);
     auto* icmp = reinterpret_cast<uint8_t*>(ip + 1);
     std::memset(icmp, 0, icmp_len);
@@ -72,7 +72,7 @@ void Ndp::receive(rte_mbuf* m) {
     const dp::Shared& s = gw_.shared;
     const uint32_t len = rte_pktmbuf_data_len(m);
     constexpr uint32_t kMin = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + 24;
-    if (len < kMin || !s.has_v6) {
+    if (len < kMin || !s.v6[dp::kProtected].on) {
         rte_pktmbuf_free(m);
         return;
     }
@@ -89,7 +89,7 @@ void Ndp::receive(rte_mbuf* m) {
         const uint8_t* lla = link_addr_option(icmp + 24, icmp_len - 24,
                                               type == kNeighbourSolicitation ? kOptSourceLinkAddr : kOptTargetLinkAddr);
         const net::IpAddr who = net::IpAddr::v6(type == kNeighbourSolicitation ? ip->src_addr : target);
-        const bool for_us = type == kNeighbourSolicitation && std::memcmp(target, s.addr6, 16) == 0;
+        const bool for_us = type == kNeighbourSolicitation && std::memcmp(target, s.v6[dp::kProtected].addr, 16) == 0;
         if (lla && !from_unspecified && (for_us || gw_.neighbours->known(who))) {
             net::Mac mac;
             std::memcpy(mac.b, lla, 6);
@@ -102,7 +102,7 @@ void Ndp::receive(rte_mbuf* m) {
                 log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the protected port", who.str().c_str(),
                          mac.b[0], mac.b[1], mac.b[2], mac.b[3], mac.b[4], mac.b[5]);
         }
-        if (for_us && !from_unspecified) send(kNeighbourAdvertisement, eth->src_addr.addr_bytes, ip->src_addr, s.addr6);
+        if (for_us && !from_unspecified) send(kNeighbourAdvertisement, eth->src_addr.addr_bytes, ip->src_addr, s.v6[dp::kProtected].addr);
     }
     rte_pktmbuf_free(m);
 }

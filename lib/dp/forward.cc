@@ -123,11 +123,11 @@ bool valid_ipv6(rte_mbuf* m) {
 namespace {
 
 bool on_link6(const Shared& s, const uint8_t* a) {
-    if (!s.has_v6) return false;
+    if (!s.v6[kProtected].on) return false;
     net::Prefix p;
     p.family = 6;
-    p.len = s.prefix6_len;
-    std::memcpy(p.addr, s.addr6, 16);
+    p.len = s.v6[kProtected].prefix_len;
+    std::memcpy(p.addr, s.v6[kProtected].addr, 16);
     return p.contains_v6(a);
 }
 
@@ -154,7 +154,7 @@ void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, const uint8_t dst[16]) 
 void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsigned from,
                           const rte_ether_addr& src_mac, uint32_t mtu) {
     const Shared& s = *w.shared;
-    if (!s.has_v6) return;
+    if (!s.v6[from].on) return;
     // The error may not exceed the IPv6 minimum MTU (RFC 4443 §2.4 (c)).
     const uint32_t quote = len < 1280 - 48 ? len : 1280 - 48;
     const uint32_t icmp_len = 8 + quote;
@@ -166,7 +166,7 @@ void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsig
     out->payload_len = net::be16(static_cast<uint16_t>(icmp_len));
     out->proto = IPPROTO_ICMPV6;
     out->hop_limits = 64;
-    std::memcpy(out->src_addr, s.addr6, 16);
+    std::memcpy(out->src_addr, s.v6[from].addr, 16);
     std::memcpy(out->dst_addr, ip->src_addr, 16);
     auto* icmp = reinterpret_cast<uint8_t*>(out + 1);
     icmp[0] = 2;  // packet too big

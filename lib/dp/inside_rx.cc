@@ -145,7 +145,7 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
 
 Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o) {
     const Shared& s = *w.shared;
-    if (from != kProtected || !s.has_v6) return drop(w, m, from, Drop::unsupported), Verdict::consumed;
+    if (from != kProtected || !s.v6[kProtected].on) return drop(w, m, from, Drop::unsupported), Verdict::consumed;
     if (!valid_ipv6(m)) return drop(w, m, from, Drop::malformed), Verdict::consumed;
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
     const uint32_t len = rte_pktmbuf_data_len(m);
@@ -156,7 +156,7 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, from, Drop::ring_full);
         return Verdict::consumed;
     }
-    if (std::memcmp(ip->dst_addr, s.addr6, 16) == 0)
+    if (std::memcmp(ip->dst_addr, s.v6[kProtected].addr, 16) == 0)
         return drop(w, m, from, Drop::unsupported), Verdict::consumed;  // no IPv6 host stack
     sa::Sa* sa = s.sas->lookup_outbound_v6(ip->dst_addr);
     if (!sa) return drop(w, m, from, Drop::no_sa), Verdict::consumed;

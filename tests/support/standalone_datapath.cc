@@ -179,9 +179,9 @@ rte_mbuf* StandaloneDatapath::inner_frame6(uint32_t len, const uint8_t src[16], 
 }
 
 void StandaloneDatapath::enable_v6() {
-    shared.has_v6 = true;
-    std::memcpy(shared.addr6, kGwLan6, 16);
-    shared.prefix6_len = 64;
+    shared.v6[dp::kProtected].on = true;
+    std::memcpy(shared.v6[dp::kProtected].addr, kGwLan6, 16);
+    shared.v6[dp::kProtected].prefix_len = 64;
     neighbours_->learn(net::IpAddr::v6(kLanHost6), net::Mac{{2, 0, 0, 0, 0, 6}}, UINT64_MAX);
 }
 

@@ -49,10 +49,15 @@ struct Shared {
     uint32_t addr[kRoles]{};  // the gateway's address per port (host: unused)
     uint32_t mask[kRoles]{};
     uint32_t public_gateway = 0;
-    // IPv6 on the protected side (inner traffic of tunnels): our address and on-link prefix.
-    bool has_v6 = false;
-    uint8_t addr6[16]{};
-    uint8_t prefix6_len = 64;
+    // IPv6 per port: on the protected side for the inner traffic of tunnels, on the public
+    // side for peers reached over IPv6.
+    struct Port6 {
+        bool on = false;
+        uint8_t addr[16]{};  // ours
+        uint8_t prefix_len = 64;  // on-link prefix
+        bool has_gateway = false;
+        uint8_t gateway[16]{};  // next hop off the link
+    } v6[kRoles];
     uint16_t public_mtu = 1500;
     MtuPolicy mtu_policy = MtuPolicy::icmp;
     bool has_host = false;
