@@ -23,15 +23,22 @@ void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in) {
     const sa::Endpoint cur = sa.current_peer();
     const uint32_t src = net::be32(in.src_be);
     const uint16_t sport = net::be16(in.sport_be);
-    const bool moved = sa.params.encap == sa::Encap::udp ? (!cur.known || cur.addr != src || cur.port != sport)
-                                                  : cur.addr != src;
+    const bool udp = sa.params.encap == sa::Encap::udp;
+    // (esp_inbound_add made sure the packet's address family is the SA's.)
+    const bool addr_moved = in.src6 ? std::memcmp(in.src6, sa.params.peer_addr6, 16) != 0 : cur.addr != src;
+    const bool moved = addr_moved || (udp && (!cur.known || cur.port != sport));
     if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
         sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);
     if (!moved) return;
     uint64_t last = sa.last_event_tsc.load(std::memory_order_relaxed);
     if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
     if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
-    post_event(w, kPublic, ControlEvent{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src, {}});
+    ControlEvent ev{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src, {}};
+    if (in.src6) {
+        ev.v6 = true;
+        std::memcpy(ev.addr6, in.src6, 16);
+    }
+    post_event(w, kPublic, ev);
 }
 
 void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
@@ -40,7 +47,7 @@ void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
     if (!sa.params.remote_ts.contains_v6(ip->src_addr) || !sa.params.local_ts.contains_v6(ip->dst_addr))
         return drop(w, m, kPublic, Drop::policy, &sa);
     if (!decrement_hop_limit(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
-    forward_ipv6(w, m, kPublic, ip->dst_addr);
+    forward_ipv6(w, m, kPublic, kProtected, ip->dst_addr);
 }
 
 void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, ForwardMemo& memo) {
@@ -58,6 +65,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
 }
 
 void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {
+    if (in.src6) return drop(w, m, kPublic, Drop::unsupported, &sa);  // the config refuses such SAs
     const esp::OuterAddrs outer{net::be32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
     if (!esp::transport_rebuild_ipv4(m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
         return drop(w, m, kPublic, Drop::no_mbuf, &sa);
@@ -79,6 +87,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     sa::Sa* run_sa = nullptr;
     uint32_t run_src = 0;
     uint16_t run_sport = 0;
+    const uint8_t* run_src6 = nullptr;  // an SA's packets are all of its address family
     uint64_t run_packets = 0, run_bytes = 0;
     ForwardMemo memo;
     for (uint16_t k = 0; k < n_ops; ++k) {
@@ -89,11 +98,13 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
             continue;
         }
         const OuterInfo& from = b.from[k];
-        if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
+        if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport ||
+            (from.src6 && std::memcmp(from.src6, run_src6, 16) != 0)) {
             count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
             run_sa = &sa;
             run_src = from.src_be;
             run_sport = from.sport_be;
+            run_src6 = from.src6;
             run_packets = run_bytes = 0;
             note_peer(w, sa, from);
         }

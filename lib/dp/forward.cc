@@ -122,33 +122,36 @@ bool valid_ipv6(rte_mbuf* m) {
 
 namespace {
 
-bool on_link6(const Shared& s, const uint8_t* a) {
-    if (!s.v6[kProtected].on) return false;
+bool on_link6(const Shared::Port6& p6, const uint8_t* a) {
     net::Prefix p;
     p.family = 6;
-    p.len = s.v6[kProtected].prefix_len;
-    std::memcpy(p.addr, s.v6[kProtected].addr, 16);
+    p.len = p6.prefix_len;
+    std::memcpy(p.addr, p6.addr, 16);
     return p.contains_v6(a);
 }
 
 }  // namespace
 
-void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, const uint8_t dst[16]) {
+void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const uint8_t dst[16]) {
     const Shared& s = *w.shared;
-    if (!on_link6(s, dst)) return drop(w, m, from, Drop::no_route);
+    const Shared::Port6& p6 = s.v6[role];
+    if (!p6.on) return drop(w, m, from, Drop::no_route);
+    const uint8_t* next_hop = on_link6(p6, dst) ? dst : p6.has_gateway ? p6.gateway : nullptr;
+    if (!next_hop) return drop(w, m, from, Drop::no_route);
     net::Mac mac;
-    if (!s.neighbours->lookup(net::IpAddr::v6(dst), w.now, mac)) {
-        ControlEvent ev{ControlEvent::resolve6, kProtected, 0, 0, 0, {}};
-        std::memcpy(ev.addr6, dst, 16);
+    if (!s.neighbours->lookup(net::IpAddr::v6(next_hop), w.now, mac)) {
+        // The control core solicits it (RFC 4861 §7.2.2); this packet is not kept meanwhile.
+        ControlEvent ev{ControlEvent::resolve6, static_cast<uint8_t>(role), 0, 0, 0, {}};
+        std::memcpy(ev.addr6, next_hop, 16);
         post_event(w, from, ev);
         return drop(w, m, from, Drop::no_neighbour);
     }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
     if (!eth) return drop(w, m, from, Drop::no_mbuf);
     std::memcpy(&eth->dst_addr, mac.b, 6);
-    std::memcpy(&eth->src_addr, s.port_mac[kProtected].b, 6);
+    std::memcpy(&eth->src_addr, s.port_mac[role].b, 6);
     eth->ether_type = net::be16(RTE_ETHER_TYPE_IPV6);
-    send(w, kProtected, m);
+    send(w, role, m);
 }
 
 void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsigned from,

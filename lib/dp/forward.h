@@ -168,7 +168,7 @@ inline bool valid_ipv4(rte_mbuf* m) {
     return true;
 }
 
-// ---- IPv6 (protected side only) ----
+// ---- IPv6 ----
 
 // Version, lengths; trims link-layer padding. False: malformed.
 bool valid_ipv6(rte_mbuf* m);
@@ -180,8 +180,9 @@ inline bool decrement_hop_limit(rte_ipv6_hdr* ip) {
     return true;
 }
 
-// m starts at an IPv6 header for dst: out of the protected port if dst is on its link.
-void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, const uint8_t dst[16]);
+// m starts at an IPv6 header for dst: out of port `role`, to dst if it is on that port's
+// link, else to the port's IPv6 gateway (or dropped: no route).
+void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const uint8_t dst[16]);
 
 // ICMPv6 "packet too big" (RFC 4443 §3.2) back to the sender of the packet at ip.
 void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsigned from,

@@ -7,20 +7,22 @@
 
 namespace espgw::dp {
 
-// What decap still needs of the outer headers once they are stripped (8 bytes: cheap to keep
+// What decap still needs of the outer headers once they are stripped (16 bytes: cheap to keep
 // per packet).
 struct OuterInfo {
-    uint32_t src_be;    // outer source address (network order)
+    uint32_t src_be;    // outer IPv4 source address (network order); 0 with src6
     uint16_t sport_be;  // UDP source port (network order), 0 for plain ESP
-    uint8_t ttl;
-    uint8_t tos;
+    uint8_t ttl;        // or hop limit
+    uint8_t tos;        // or traffic class
+    const uint8_t* src6 = nullptr;  // outer IPv6: the source address, in the mbuf's headroom
+                                    // (stripping headers only moves the data offset)
 };
 
 struct EspIn {
-    rte_mbuf* m;  // data starts at the outer IPv4 header
+    rte_mbuf* m;  // data starts at the outer IP header
     OuterInfo outer;
     sa::Encap encap;
-    uint16_t esp_offset;  // from the IPv4 header to the ESP header
+    uint16_t esp_offset;  // from the outer IP header to the ESP header
 };
 
 // A burst's ESP packets on their way through decap: each is looked up and prepared as it is
@@ -68,7 +70,7 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     sa::Sa* sa = b.sa;
     if (!sa) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::no_sa);
-    if (sa->params.encap != in.encap) [[unlikely]]
+    if (sa->params.encap != in.encap || sa->params.v6 != (in.outer.src6 != nullptr)) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
     net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
     esp::InboundEsp& p = b.pkt[b.n];

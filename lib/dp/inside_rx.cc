@@ -24,8 +24,18 @@ struct EspOut {
     uint8_t tos;    // DSCP/ECN of the inner packet, copied outside
 };
 
+// Toward a peer reached over IPv6: the UDP checksum, then out of the public port.
+[[gnu::noinline]] void send_outer6(Worker& w, unsigned from, EspOut& o) {
+    esp::esp_out_finish_v6(o.p.m);
+    uint8_t dst[16];
+    std::memcpy(dst, rte_pktmbuf_mtod(o.p.m, const rte_ipv6_hdr*)->dst_addr, 16);
+    forward_ipv6(w, o.p.m, from, kPublic, dst);
+}
+
 void send_outer(Worker& w, unsigned from, EspOut& o, ForwardMemo& memo) {
     const Shared& s = *w.shared;
+    if (o.p.sa->params.v6) [[unlikely]]
+        return send_outer6(w, from, o);
     // The destination the outer header was built with (the peer's mapping may move meanwhile).
     const uint32_t peer = net::be32(rte_pktmbuf_mtod(o.p.m, const rte_ipv4_hdr*)->dst_addr);
     if (!o.fragment) return forward_ipv4_transit(w, o.p.m, from, peer, memo, o.p.sa);
@@ -58,7 +68,8 @@ bool fits(Worker& w, sa::Sa& sa, uint32_t len, bool may_fragment, bool& fragment
     const Shared& s = *w.shared;
     fragment = false;
     if (len + esp::esp_overhead(sa, len) <= s.public_mtu) return true;
-    if (s.mtu_policy == MtuPolicy::icmp || !may_fragment) return false;
+    // Outer IPv6 packets are not fragmented here (the inner packet may still be, first).
+    if (s.mtu_policy == MtuPolicy::icmp || !may_fragment || sa.params.v6) return false;
     fragment = true;
     return true;
 }

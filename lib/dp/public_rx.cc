@@ -1,9 +1,11 @@
-// Public port: RFC 3948 demultiplexing, then ESP decap in one batch per burst.
+// Public port (IPv4 and IPv6): RFC 3948 demultiplexing, then ESP decap in one batch per burst.
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_udp.h>
+
+#include <cstring>
 
 #include "espgw/dp/datapath.h"
 #include "espgw/esp/natt_classify.h"
@@ -21,10 +23,65 @@ void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
     ++counter;
 }
 
-// One IPv4 packet for the gateway (data at the IPv4 header, validated): RFC 3948 §2 says
-// what it is. ESP is appended to esp[] for the batch; everything else is handled here.
-void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
+// A UDP datagram to the gateway (data at the outer IP header, l3_len bytes long, UDP header
+// known to fit): RFC 3948 §2 says what it is on the NAT-T port; the IKE port carries IKE.
+// ESP is appended to esp[] for the batch; keepalives and IKE are handled here. False: not
+// for the NAT-T or IKE port (the caller decides).
+bool classify_udp(Worker& w, rte_mbuf* m, EspBatch& esp, uint32_t l3_len, OuterInfo from) {
     const Shared& s = *w.shared;
+    const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l3_len);
+    const uint16_t dport = net::be16(udp->dst_port);
+    if (dport != s.natt_port && dport != s.ike_port) return false;
+    const uint32_t udp_len = net::be16(udp->dgram_len);
+    if (udp_len < sizeof(rte_udp_hdr) || l3_len + udp_len > rte_pktmbuf_data_len(m)) [[unlikely]] {
+        drop(w, m, kPublic, Drop::malformed);
+        return true;
+    }
+    const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
+    const uint32_t plen = udp_len - sizeof(rte_udp_hdr);
+    const esp::NattKind kind = dport == s.ike_port ? esp::NattKind::ike : esp::classify_natt(payload, plen);
+    from.sport_be = udp->src_port;
+    if (from.src6 && kind != esp::NattKind::esp) {
+        // IPv6 makes the UDP checksum mandatory (RFC 8200 §8.1). ESP skips the check: its ICV
+        // covers the payload, and RFC 6936 lets tunnels send a zero checksum.
+        const auto* ip6 = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+        if (udp->dgram_cksum == 0 || rte_ipv6_udptcp_cksum_verify(ip6, udp) != 0) [[unlikely]] {
+            drop(w, m, kPublic, Drop::malformed);
+            return true;
+        }
+    }
+    switch (kind) {
+    case esp::NattKind::keepalive: {
+        ++w.counters->keepalives;
+        ControlEvent ev{ControlEvent::keepalive, kPublic, net::be16(from.sport_be), 0, net::be32(from.src_be), {}};
+        if (from.src6) {
+            ev.v6 = true;
+            std::memcpy(ev.addr6, from.src6, 16);
+        }
+        post_event(w, kPublic, ev);
+        rte_pktmbuf_free(m);
+        return true;
+    }
+    case esp::NattKind::ike:
+        // The control core gets IP+UDP and l4_len says where the IKE message starts: after
+        // the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
+        m->l3_len = static_cast<uint16_t>(l3_len);
+        m->l4_len = static_cast<uint16_t>(sizeof(rte_udp_hdr) + (dport == s.natt_port ? 4 : 0));
+        to_control(w, s.ike_ring, m, w.counters->ike);
+        return true;
+    case esp::NattKind::malformed:
+        drop(w, m, kPublic, Drop::malformed);
+        return true;
+    case esp::NattKind::esp:
+        esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::udp, static_cast<uint16_t>(l3_len + sizeof(rte_udp_hdr))});
+        return true;
+    }
+    return true;
+}
+
+// One IPv4 packet for the gateway (data at the IPv4 header, validated): ESP (in UDP or not)
+// and IKE go on; everything else addressed to the gateway belongs to its host stack.
+void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     const uint32_t ihl = rte_ipv4_hdr_len(ip);
     const uint8_t proto = ip->next_proto_id;
@@ -33,44 +90,39 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
         if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify(w, whole, esp);
         return;
     }
-    if (proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr)) {
-        const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, ihl);
-        const uint16_t dport = net::be16(udp->dst_port);
-        const uint32_t udp_len = net::be16(udp->dgram_len);
-        if (dport == s.natt_port || dport == s.ike_port) {
-            if (udp_len < sizeof(rte_udp_hdr) || ihl + udp_len > rte_pktmbuf_data_len(m)) [[unlikely]]
-                return drop(w, m, kPublic, Drop::malformed);
-            const auto* payload = reinterpret_cast<const uint8_t*>(udp + 1);
-            const uint32_t plen = udp_len - sizeof(rte_udp_hdr);
-            const esp::NattKind kind = dport == s.ike_port ? esp::NattKind::ike : esp::classify_natt(payload, plen);
-            switch (kind) {
-            case esp::NattKind::keepalive:
-                ++w.counters->keepalives;
-                post_event(w, kPublic, ControlEvent{ControlEvent::keepalive, kPublic, net::be16(udp->src_port),
-                                                    0, net::be32(ip->src_addr), {}});
-                rte_pktmbuf_free(m);
-                return;
-            case esp::NattKind::ike:
-                // The control core gets IPv4+UDP and l4_len says where the IKE message
-                // starts: after the non-ESP marker on the NAT-T port (RFC 3948 §2.2).
-                m->l3_len = static_cast<uint16_t>(ihl);
-                m->l4_len = static_cast<uint16_t>(sizeof(rte_udp_hdr) + (dport == s.natt_port ? 4 : 0));
-                return to_control(w, s.ike_ring, m, w.counters->ike);
-            case esp::NattKind::malformed:
-                return drop(w, m, kPublic, Drop::malformed);
-            case esp::NattKind::esp:
-                return esp_inbound_add(w, esp,
-                                       EspIn{m, {ip->src_addr, udp->src_port, ip->time_to_live, ip->type_of_service},
-                                             sa::Encap::udp, static_cast<uint16_t>(ihl + sizeof(rte_udp_hdr))});
-            }
-        }
-    }
-    if (proto == IPPROTO_ESP) {
-        return esp_inbound_add(w, esp, EspIn{m, {ip->src_addr, 0, ip->time_to_live, ip->type_of_service},
-                                             sa::Encap::none, static_cast<uint16_t>(ihl)});
-    }
-    // Everything else addressed to the gateway belongs to its host stack.
+    const OuterInfo from{ip->src_addr, 0, ip->time_to_live, ip->type_of_service};
+    if (proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr) &&
+        classify_udp(w, m, esp, ihl, from))
+        return;
+    if (proto == IPPROTO_ESP)
+        return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, static_cast<uint16_t>(ihl)});
     send_ipv4(w, m, kPublic, kHost, net::be32(ip->dst_addr));
+}
+
+// One IPv6 frame's packet (data at the IPv6 header) on the public port: neighbour discovery
+// goes to the control core, ESP (in UDP or not) and IKE to the gateway's address go on. There
+// is no IPv6 host stack behind the gateway, so the rest is dropped.
+[[gnu::noinline]] void classify6(Worker& w, rte_mbuf* m, EspBatch& esp) {
+    const Shared& s = *w.shared;
+    const Shared::Port6& p6 = s.v6[kPublic];
+    if (!p6.on) return drop(w, m, kPublic, Drop::unsupported);
+    if (!valid_ipv6(m)) return drop(w, m, kPublic, Drop::malformed);
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+    if (is_ndp(ip, rte_pktmbuf_data_len(m))) {
+        m->port = kPublic;
+        rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr));  // the control core wants the frame
+        if (rte_ring_mp_enqueue(s.slow_ring, m) != 0) drop(w, m, kPublic, Drop::ring_full);
+        return;
+    }
+    if (std::memcmp(ip->dst_addr, p6.addr, 16) != 0) return drop(w, m, kPublic, Drop::not_for_us);
+    constexpr uint32_t kLen = sizeof(rte_ipv6_hdr);
+    const OuterInfo from{0, 0, ip->hop_limits, static_cast<uint8_t>(net::be32(ip->vtc_flow) >> 20), ip->src_addr};
+    if (ip->proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= kLen + sizeof(rte_udp_hdr) &&
+        classify_udp(w, m, esp, kLen, from))
+        return;
+    if (ip->proto == IPPROTO_ESP) return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, kLen});
+    // Extension headers (fragments among them) before ESP are not taken apart here.
+    drop(w, m, kPublic, Drop::unsupported);
 }
 
 }  // namespace
@@ -89,7 +141,10 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
         if (!strip_ethernet(w, m, kPublic, type, src_mac)) [[unlikely]]
             continue;
         if (type != RTE_ETHER_TYPE_IPV4) [[unlikely]] {
-            drop(w, m, kPublic, Drop::unsupported);
+            if (type == RTE_ETHER_TYPE_IPV6)
+                classify6(w, m, esp);
+            else
+                drop(w, m, kPublic, Drop::unsupported);
             continue;
         }
         if (!valid_ipv4(m)) [[unlikely]] {

@@ -90,7 +90,8 @@ void StandaloneDatapath::collect(dp::Worker& w, unsigned role) {
     w.n_tx[role] = 0;
 }
 
-std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr) const {
+std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr,
+                                                    bool outer6) const {
     sa::SaParams p;
     p.name = "sa" + std::to_string(spi);
     p.spi = spi;
@@ -100,6 +101,12 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
     p.local_ts = net::Prefix::v4(0x0a010000, 16);
     p.remote_ts = net::Prefix::v4(kInner, 32);
     p.replay_window = 4096;
+    if (outer6) {
+        p.v6 = true;
+        p.peer.addr = 0;
+        std::memcpy(p.local_addr6, kGw6, 16);
+        std::memcpy(p.peer_addr6, kPeer6, 16);
+    }
     auto s = std::make_unique<sa::Sa>(p);
     std::string err;
     if (!crypto::expand_sa_keys(key_mgr ? key_mgr : mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, kKey, {}, s->keys, err))
@@ -149,12 +156,18 @@ rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uin
     rte_pktmbuf_adj(inner, sizeof(rte_ether_hdr));
     peer_sa.params.local_addr = kPeer;
     peer_sa.params.local_port = sport;
-    peer_sa.move_peer({kGw, 4500, true});
+    peer_sa.move_peer({peer_sa.params.v6 ? 0 : kGw, 4500, true});
+    if (peer_sa.params.v6) {  // the peer's view: from kPeer6 to kGw6
+        std::memcpy(peer_sa.params.local_addr6, kPeer6, 16);
+        std::memcpy(peer_sa.params.peer_addr6, kGw6, 16);
+    }
     esp::OutboundEsp o{inner, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
     if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterIpv4{})) throw std::runtime_error("peer encap failed");
     crypto::CryptoOp* op = &o.op;
     crypto::seal_burst(mgr, &op, 1);
-    return with_ethernet(inner, RTE_ETHER_TYPE_IPV4);
+    if (!peer_sa.params.v6) return with_ethernet(inner, RTE_ETHER_TYPE_IPV4);
+    esp::esp_out_finish_v6(inner);
+    return with_ethernet(inner, RTE_ETHER_TYPE_IPV6);
 }
 
 rte_mbuf* StandaloneDatapath::inner_frame6(uint32_t len, const uint8_t src[16], const uint8_t dst[16],
@@ -183,6 +196,14 @@ void StandaloneDatapath::enable_v6() {
     std::memcpy(shared.v6[dp::kProtected].addr, kGwLan6, 16);
     shared.v6[dp::kProtected].prefix_len = 64;
     neighbours_->learn(net::IpAddr::v6(kLanHost6), net::Mac{{2, 0, 0, 0, 0, 6}}, UINT64_MAX);
+}
+
+void StandaloneDatapath::enable_public_v6() {
+    dp::Shared::Port6& p6 = shared.v6[dp::kPublic];
+    p6.on = true;
+    std::memcpy(p6.addr, kGw6, 16);
+    p6.prefix_len = 64;
+    neighbours_->learn(net::IpAddr::v6(kPeer6), net::Mac{{2, 0, 0, 0, 0, 0x66}}, UINT64_MAX);
 }
 
 std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa6(sa::Direction dir, uint32_t spi) const {

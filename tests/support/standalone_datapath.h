@@ -26,6 +26,9 @@ constexpr uint32_t kInner = 0x0a020002;     // 10.2.0.2, behind the peer
 constexpr uint8_t kGwLan6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 constexpr uint8_t kLanHost6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 constexpr uint8_t kInner6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+// IPv6 on the public port (peers reached over IPv6): the gateway 2001:db8:ff::1/64 and a peer.
+constexpr uint8_t kGw6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+constexpr uint8_t kPeer6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe};
 
 class StandaloneDatapath {
 public:
@@ -35,7 +38,8 @@ public:
     // An SA between kGw and kPeer:4500 (UDP encapsulated) with selectors 10.1.0.0/16 <->
     // kInner/32 and a fixed AES-128-GCM key; installed in the table unless install=false.
     // key_mgr: the IPsec-MB manager of the calling thread (default: the fixture's own).
-    std::unique_ptr<sa::Sa> make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr = nullptr) const;
+    std::unique_ptr<sa::Sa> make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr = nullptr,
+                                    bool outer6 = false) const;
     sa::Sa* install(sa::Direction dir, uint32_t spi);
 
     // An Ethernet frame carrying an IPv4/UDP packet of total IP length len, src -> dst.
@@ -47,12 +51,16 @@ public:
     // The same with IPv6 inside: an IPv6/UDP packet of total length len (header included).
     rte_mbuf* inner_frame6(uint32_t len, const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit = 64);
     // Any inner Ethernet frame, encrypted as the peer would (next_header: IPPROTO_IPIP or
-    // IPPROTO_IPV6) and framed for rx_public from kPeer:sport.
+    // IPPROTO_IPV6) and framed for rx_public from kPeer:sport (kPeer6 if the SA's outer
+    // header is IPv6).
     rte_mbuf* seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uint8_t next_header, uint16_t sport = 4500);
     rte_mbuf* esp_frame6(sa::Sa& peer_sa, uint32_t len, const uint8_t inner_dst[16] = kLanHost6);
     // Turns on IPv6 on the protected port (kGwLan6/64, kLanHost6 resolved) and makes an SA
     // like make_sa whose selectors are 2001:db8:1::/64 <-> kInner6/128.
     void enable_v6();
+    // Turns on IPv6 on the public port (kGw6/64, kPeer6 resolved); make_sa(..., outer6=true)
+    // then makes SAs whose outer header is IPv6 between kGw6 and kPeer6.
+    void enable_public_v6();
     std::unique_ptr<sa::Sa> make_sa6(sa::Direction dir, uint32_t spi) const;
 
     void rx_public(std::vector<rte_mbuf*> pkts);

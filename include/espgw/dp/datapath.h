@@ -30,9 +30,10 @@ struct ControlEvent {
     uint16_t port;   // UDP source port seen (host order)
     uint32_t spi;    // mapping_change: the inbound SA
     uint32_t addr;   // source address seen (host order)
-    uint8_t addr6[16];  // resolve6: the IPv6 address to resolve
+    uint8_t addr6[16];  // resolve6: the IPv6 address to resolve; with v6: the source seen
+    bool v6 = false;    // mapping_change, keepalive: from a peer over IPv6 (addr6, not addr)
 };
-static_assert(sizeof(ControlEvent) == 28);
+static_assert(sizeof(ControlEvent) == 32);
 
 struct Route {
     uint32_t prefix;

@@ -1,6 +1,9 @@
 // Outbound ESP (RFC 4303 §3.3) in ESP-in-UDP (RFC 3948) or plain IP protocol 50, in two steps
 // around the burst crypto: prepare (sequence number, IV, padding, headers, crypto op), then
 // crypto::seal_burst. The outer IPv4 header is complete after prepare; the caller adds L2.
+// Toward a peer reached over IPv6 the outer header is IPv6 and the UDP checksum, which IPv6
+// requires (RFC 8200 §8.1) and which covers the ciphertext, is set after sealing
+// (esp_out_finish_v6).
 #pragma once
 
 #include <intel-ipsec-mb.h>
@@ -21,12 +24,16 @@
 
 namespace espgw::esp {
 
+// The outer header's per-packet fields (for IPv6: traffic class and hop limit; id and df do
+// not apply, IPv6 outer packets are never fragmented here).
 struct OuterIpv4 {
     uint16_t id = 0;   // IPv4 identification (matters only if the packet may be fragmented)
     bool df = true;    // Don't Fragment on the outer header
     uint8_t tos = 0;   // DSCP/ECN copied from the inner header (RFC 4301 §5.1.2.1)
     uint8_t ttl = 64;
 };
+
+inline uint32_t outer_ip_len(const sa::Sa& sa) { return sa.params.v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr); }
 
 struct OutboundEsp {
     rte_mbuf* m;  // contiguous; data starts at the payload to protect
@@ -36,9 +43,9 @@ struct OutboundEsp {
     crypto::CryptoOp op;
 };
 
-// Outer IPv4, UDP if encapsulated, ESP header and IV.
+// Outer IP, UDP if encapsulated, ESP header and IV.
 inline uint32_t esp_header_len(const sa::Sa& sa) {
-    return 20 + (sa.params.encap == sa::Encap::udp ? 8 : 0) + 8 + sa.keys.info.iv_len;
+    return outer_ip_len(sa) + (sa.params.encap == sa::Encap::udp ? 8 : 0) + 8 + sa.keys.info.iv_len;
 }
 
 // Padding so that payload, pad length and next header end on the block length.
@@ -48,7 +55,7 @@ inline uint32_t esp_pad_len(const sa::Sa& sa, uint32_t payload_len) {
     return (0u - (payload_len + 2)) & mask;
 }
 
-// Bytes ESP adds around a payload of payload_len for this SA, outer IPv4 (and UDP) included.
+// Bytes ESP adds around a payload of payload_len for this SA, outer IP (and UDP) included.
 // Inline: checked for every packet against the MTU.
 inline uint32_t esp_overhead(const sa::Sa& sa, uint32_t payload_len) {
     return esp_header_len(sa) + esp_pad_len(sa, payload_len) + 2 + sa.keys.info.icv_len;
@@ -62,11 +69,64 @@ inline uint64_t reserve_seq(sa::Sa& sa, uint32_t n) {
     return sa.seq_out.fetch_add(n, std::memory_order_relaxed) + 1;
 }
 
+// The UDP header of ESP-in-UDP (RFC 3948 §2.1) at at; returns where ESP starts.
+inline uint8_t* write_natt_udp(uint8_t* at, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t udp_len) {
+    auto* uh = reinterpret_cast<rte_udp_hdr*>(at);
+    uh->src_port = net::be16(sa.params.local_port);
+    uh->dst_port = net::be16(peer.port);
+    uh->dgram_len = net::be16(static_cast<uint16_t>(udp_len));
+    uh->dgram_cksum = 0;  // zero for IPv4 (RFC 3948 §2.1); IPv6: esp_out_finish_v6
+    return at + sizeof(rte_udp_hdr);
+}
+
+// Outer IPv4 (and UDP) at head for a packet of total bytes; returns where ESP starts.
+inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t total,
+                                 uint8_t proto, const OuterIpv4& outer) {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head);
+    const uint16_t frag = outer.df ? RTE_IPV4_HDR_DF_FLAG : 0;
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = outer.tos;
+    ip->total_length = net::be16(static_cast<uint16_t>(total));
+    ip->packet_id = net::be16(outer.id);
+    ip->fragment_offset = net::be16(frag);
+    ip->time_to_live = outer.ttl;
+    ip->next_proto_id = proto;
+    ip->src_addr = net::be32(sa.params.local_addr);
+    ip->dst_addr = net::be32(peer.addr);
+    ip->hdr_checksum = net::be16(net::ipv4_header_checksum(
+        outer.tos, static_cast<uint16_t>(total), outer.id, frag, outer.ttl, proto, sa.params.local_addr, peer.addr));
+    uint8_t* next = head + sizeof(rte_ipv4_hdr);
+    return proto == IPPROTO_UDP ? write_natt_udp(next, sa, peer, total - sizeof(rte_ipv4_hdr)) : next;
+}
+
+// Outer IPv6 (and UDP) at head for a packet of total bytes; returns where ESP starts.
+inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t total,
+                                 uint8_t proto, const OuterIpv4& outer) {
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(head);
+    const uint32_t payload = total - sizeof(rte_ipv6_hdr);
+    ip->vtc_flow = net::be32(6u << 28 | uint32_t{outer.tos} << 20);
+    ip->payload_len = net::be16(static_cast<uint16_t>(payload));
+    ip->proto = proto;
+    ip->hop_limits = outer.ttl;
+    std::memcpy(ip->src_addr, sa.params.local_addr6, 16);
+    std::memcpy(ip->dst_addr, sa.params.peer_addr6, 16);
+    uint8_t* next = head + sizeof(rte_ipv6_hdr);
+    return proto == IPPROTO_UDP ? write_natt_udp(next, sa, peer, payload) : next;
+}
+
+// After sealing, for an SA with an IPv6 outer header (m: data at that header): the UDP
+// checksum over the finished datagram, if ESP is in UDP.
+inline void esp_out_finish_v6(rte_mbuf* m) {
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+    if (ip->proto != IPPROTO_UDP) return;
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+    udp->dgram_cksum = 0;
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // never 0: all ones instead
+}
+
 // next_header: 4 (IPv4) or 41 (IPv6) in tunnel mode, the transport protocol otherwise.
 // Inline: it runs for every packet sent.
 inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const OuterIpv4& outer) {
-    constexpr uint32_t kIpv4Len = sizeof(rte_ipv4_hdr);
-    constexpr uint32_t kUdpLen = sizeof(rte_udp_hdr);
     const auto fail = [&p](dp::Drop why) {
         p.drop = why;
         return false;
@@ -103,29 +163,12 @@ inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, c
     tail[pad + 1] = next_header;
 
     const uint32_t total = rte_pktmbuf_data_len(p.m);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head);
-    const uint16_t frag = outer.df ? RTE_IPV4_HDR_DF_FLAG : 0;
     const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
-    ip->version_ihl = RTE_IPV4_VHL_DEF;
-    ip->type_of_service = outer.tos;
-    ip->total_length = net::be16(static_cast<uint16_t>(total));
-    ip->packet_id = net::be16(outer.id);
-    ip->fragment_offset = net::be16(frag);
-    ip->time_to_live = outer.ttl;
-    ip->next_proto_id = proto;
-    ip->src_addr = net::be32(sa.params.local_addr);
-    ip->dst_addr = net::be32(peer.addr);
-    ip->hdr_checksum = net::be16(net::ipv4_header_checksum(
-        outer.tos, static_cast<uint16_t>(total), outer.id, frag, outer.ttl, proto, sa.params.local_addr, peer.addr));
-
-    uint8_t* esp = head + kIpv4Len;
-    if (udp) {
-        auto* uh = reinterpret_cast<rte_udp_hdr*>(esp);
-        uh->src_port = net::be16(sa.params.local_port);
-        uh->dst_port = net::be16(peer.port);
-        uh->dgram_len = net::be16(static_cast<uint16_t>(total - kIpv4Len));
-        uh->dgram_cksum = 0;  // RFC 3948 §2.1: zero checksum for IPv4
-        esp += kUdpLen;
+    uint8_t* esp;
+    if (sa.params.v6) [[unlikely]] {
+        esp = write_outer_ipv6(head, sa, peer, total, proto, outer);
+    } else {
+        esp = write_outer_ipv4(head, sa, peer, total, proto, outer);
     }
     store_be32(esp, sa.params.spi);
     store_be32(esp + 4, static_cast<uint32_t>(p.seq));

@@ -27,7 +27,9 @@ enum class Direction : uint8_t { inbound, outbound };
 enum class Mode : uint8_t { tunnel, transport };
 enum class Encap : uint8_t { udp, none };  // RFC 3948 ESP-in-UDP, or IP protocol 50
 
-// The peer's address and UDP port as one atomic word: bit 48 says the port is known.
+// The peer's address and UDP port as one atomic word: bit 48 says the port is known. For a
+// peer reached over IPv6 addr is 0 and the address is SaParams::peer_addr6, fixed for the
+// SA's life (NATs, which move mappings, are an IPv4 matter; the port may still move).
 struct Endpoint {
     uint32_t addr = 0;  // host order
     uint16_t port = 0;  // host order; 0 with known=false: learn from the first packet
@@ -59,6 +61,9 @@ struct SaParams {
     uint32_t local_addr = 0;  // host order: outer source (outbound) / destination (inbound)
     uint16_t local_port = 4500;
     Endpoint peer;
+    bool v6 = false;            // outer IPv6: local_addr6 <-> peer_addr6 instead of IPv4
+    uint8_t local_addr6[16]{};
+    uint8_t peer_addr6[16]{};
     net::Prefix local_ts;   // protected side (tunnel) or the gateway itself (transport)
     net::Prefix remote_ts;  // behind the peer
     uint32_t nat_oa_peer = 0;   // peer's original address (transport + NAT), host order
