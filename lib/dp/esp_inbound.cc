@@ -19,13 +19,13 @@ namespace {
 
 // RFC 7296 §2.23 in the data plane: an authenticated packet from another address or port
 // than the SA's peer is reported (at most once per interval per SA); the control core decides.
-void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in) {
+void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in, const uint8_t* src6) {
     const sa::Endpoint cur = sa.current_peer();
     const uint32_t src = net::be32(in.src_be);
     const uint16_t sport = net::be16(in.sport_be);
     const bool udp = sa.params.encap == sa::Encap::udp;
     // (esp_inbound_add made sure the packet's address family is the SA's.)
-    const bool addr_moved = in.src6 ? std::memcmp(in.src6, sa.params.peer_addr6, 16) != 0 : cur.addr != src;
+    const bool addr_moved = src6 ? std::memcmp(src6, sa.params.peer_addr6, 16) != 0 : cur.addr != src;
     const bool moved = addr_moved || (udp && (!cur.known || cur.port != sport));
     if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
         sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);
@@ -34,9 +34,9 @@ void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in) {
     if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
     if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
     ControlEvent ev{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src, {}};
-    if (in.src6) {
+    if (src6) {
         ev.v6 = true;
-        std::memcpy(ev.addr6, in.src6, 16);
+        std::memcpy(ev.addr6, src6, 16);
     }
     post_event(w, kPublic, ev);
 }
@@ -65,7 +65,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
 }
 
 void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {
-    if (in.src6) return drop(w, m, kPublic, Drop::unsupported, &sa);  // the config refuses such SAs
+    if (sa.params.v6) return drop(w, m, kPublic, Drop::unsupported, &sa);  // the config refuses such SAs
     const esp::OuterAddrs outer{net::be32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
     if (!esp::transport_rebuild_ipv4(m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
         return drop(w, m, kPublic, Drop::no_mbuf, &sa);
@@ -87,7 +87,6 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     sa::Sa* run_sa = nullptr;
     uint32_t run_src = 0;
     uint16_t run_sport = 0;
-    const uint8_t* run_src6 = nullptr;  // an SA's packets are all of its address family
     uint64_t run_packets = 0, run_bytes = 0;
     ForwardMemo memo;
     for (uint16_t k = 0; k < n_ops; ++k) {
@@ -98,15 +97,15 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
             continue;
         }
         const OuterInfo& from = b.from[k];
-        if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport ||
-            (from.src6 && std::memcmp(from.src6, run_src6, 16) != 0)) {
+        // (Over IPv6 src_be is a fold of the source: a run may hide a move to an address with
+        // the same fold until a later burst, never forever.)
+        if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
             count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
             run_sa = &sa;
             run_src = from.src_be;
             run_sport = from.sport_be;
-            run_src6 = from.src6;
             run_packets = run_bytes = 0;
-            note_peer(w, sa, from);
+            note_peer(w, sa, from, sa.params.v6 ? outer_src6(sa, p.op.auth_start) : nullptr);
         }
         ++run_packets;
         run_bytes += rte_pktmbuf_data_len(p.m);

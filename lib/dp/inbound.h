@@ -5,25 +5,41 @@
 #include "espgw/esp/esp_decap.h"
 #include "espgw/net/mbuf_edit.h"
 
+#include <cstring>
+
 namespace espgw::dp {
 
-// What decap still needs of the outer headers once they are stripped (16 bytes: cheap to keep
-// per packet).
+// What decap still needs of the outer headers once they are stripped (8 bytes: cheap to keep
+// per packet). An IPv6 source does not fit: src_be holds a 32-bit fold of it (fold6), which
+// is enough to tell runs of packets apart, and outer_src6() finds the address itself in the
+// outer header, which stays in the mbuf's headroom (stripping only moves the data offset).
 struct OuterInfo {
-    uint32_t src_be;    // outer IPv4 source address (network order); 0 with src6
+    uint32_t src_be;    // outer IPv4 source address (network order); over IPv6 fold6(source)
     uint16_t sport_be;  // UDP source port (network order), 0 for plain ESP
     uint8_t ttl;        // or hop limit
     uint8_t tos;        // or traffic class
-    const uint8_t* src6 = nullptr;  // outer IPv6: the source address, in the mbuf's headroom
-                                    // (stripping headers only moves the data offset)
 };
 
 struct EspIn {
     rte_mbuf* m;  // data starts at the outer IP header
     OuterInfo outer;
     sa::Encap encap;
+    bool v6;              // the outer header is IPv6 (40 bytes, no extension headers)
     uint16_t esp_offset;  // from the outer IP header to the ESP header
 };
+
+inline uint32_t fold6(const uint8_t* a) {
+    uint32_t w[4];
+    std::memcpy(w, a, 16);
+    return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+// The outer IPv6 source of a packet of an SA over IPv6, given its ESP header: the classifier
+// took only IPv6 headers followed directly by UDP or ESP.
+inline const uint8_t* outer_src6(const sa::Sa& sa, const uint8_t* esp) {
+    constexpr uint32_t kSrcOffset = 8;  // in the IPv6 header
+    return esp - (sa.params.encap == sa::Encap::udp ? 8 : 0) - 40 + kSrcOffset;
+}
 
 // A burst's ESP packets on their way through decap: each is looked up and prepared as it is
 // classified (esp_inbound_add), then the batch is decrypted, checked and delivered together
@@ -70,7 +86,7 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     sa::Sa* sa = b.sa;
     if (!sa) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::no_sa);
-    if (sa->params.encap != in.encap || sa->params.v6 != (in.outer.src6 != nullptr)) [[unlikely]]
+    if (sa->params.encap != in.encap || sa->params.v6 != in.v6) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
     net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
     esp::InboundEsp& p = b.pkt[b.n];

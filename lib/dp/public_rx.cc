@@ -27,7 +27,8 @@ void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
 // known to fit): RFC 3948 §2 says what it is on the NAT-T port; the IKE port carries IKE.
 // ESP is appended to esp[] for the batch; keepalives and IKE are handled here. False: not
 // for the NAT-T or IKE port (the caller decides).
-bool classify_udp(Worker& w, rte_mbuf* m, EspBatch& esp, uint32_t l3_len, OuterInfo from) {
+[[gnu::always_inline]] inline bool classify_udp(Worker& w, rte_mbuf* m, EspBatch& esp, uint32_t l3_len,
+                                                OuterInfo from, bool v6) {
     const Shared& s = *w.shared;
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l3_len);
     const uint16_t dport = net::be16(udp->dst_port);
@@ -41,7 +42,7 @@ bool classify_udp(Worker& w, rte_mbuf* m, EspBatch& esp, uint32_t l3_len, OuterI
     const uint32_t plen = udp_len - sizeof(rte_udp_hdr);
     const esp::NattKind kind = dport == s.ike_port ? esp::NattKind::ike : esp::classify_natt(payload, plen);
     from.sport_be = udp->src_port;
-    if (from.src6 && kind != esp::NattKind::esp) {
+    if (v6 && kind != esp::NattKind::esp) {
         // IPv6 makes the UDP checksum mandatory (RFC 8200 §8.1). ESP skips the check: its ICV
         // covers the payload, and RFC 6936 lets tunnels send a zero checksum.
         const auto* ip6 = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
@@ -54,9 +55,9 @@ bool classify_udp(Worker& w, rte_mbuf* m, EspBatch& esp, uint32_t l3_len, OuterI
     case esp::NattKind::keepalive: {
         ++w.counters->keepalives;
         ControlEvent ev{ControlEvent::keepalive, kPublic, net::be16(from.sport_be), 0, net::be32(from.src_be), {}};
-        if (from.src6) {
+        if (v6) {
             ev.v6 = true;
-            std::memcpy(ev.addr6, from.src6, 16);
+            std::memcpy(ev.addr6, rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->src_addr, 16);
         }
         post_event(w, kPublic, ev);
         rte_pktmbuf_free(m);
@@ -73,30 +74,38 @@ bool classify_udp(Worker& w, rte_mbuf* m, EspBatch& esp, uint32_t l3_len, OuterI
         drop(w, m, kPublic, Drop::malformed);
         return true;
     case esp::NattKind::esp:
-        esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::udp, static_cast<uint16_t>(l3_len + sizeof(rte_udp_hdr))});
+        esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::udp, v6, static_cast<uint16_t>(l3_len + sizeof(rte_udp_hdr))});
         return true;
     }
     return true;
 }
 
-// One IPv4 packet for the gateway (data at the IPv4 header, validated): ESP (in UDP or not)
-// and IKE go on; everything else addressed to the gateway belongs to its host stack.
-void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
+// One whole IPv4 packet for the gateway (data at the IPv4 header, validated): ESP (in UDP or
+// not) and IKE go on; everything else addressed to the gateway belongs to its host stack.
+[[gnu::always_inline]] inline void classify_whole(Worker& w, rte_mbuf* m, EspBatch& esp) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     const uint32_t ihl = rte_ipv4_hdr_len(ip);
     const uint8_t proto = ip->next_proto_id;
-    if ((proto == IPPROTO_UDP || proto == IPPROTO_ESP) && rte_ipv4_frag_pkt_is_fragmented(ip)) [[unlikely]] {
-        // An outer packet a peer or a path fragmented: reassembled, then classified whole.
-        if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify(w, whole, esp);
-        return;
-    }
     const OuterInfo from{ip->src_addr, 0, ip->time_to_live, ip->type_of_service};
     if (proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= ihl + sizeof(rte_udp_hdr) &&
-        classify_udp(w, m, esp, ihl, from))
+        classify_udp(w, m, esp, ihl, from, false))
         return;
     if (proto == IPPROTO_ESP)
-        return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, static_cast<uint16_t>(ihl)});
+        return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, false, static_cast<uint16_t>(ihl)});
     send_ipv4(w, m, kPublic, kHost, net::be32(ip->dst_addr));
+}
+
+// An outer packet a peer or a path fragmented: reassembled, then classified whole.
+[[gnu::noinline]] void classify_fragment(Worker& w, rte_mbuf* m, EspBatch& esp) {
+    if (rte_mbuf* whole = reassemble_ipv4(w, m)) classify_whole(w, whole, esp);
+}
+
+[[gnu::always_inline]] inline void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    const uint8_t proto = ip->next_proto_id;
+    if ((proto == IPPROTO_UDP || proto == IPPROTO_ESP) && rte_ipv4_frag_pkt_is_fragmented(ip)) [[unlikely]]
+        return classify_fragment(w, m, esp);
+    classify_whole(w, m, esp);
 }
 
 // One IPv6 frame's packet (data at the IPv6 header) on the public port: neighbour discovery
@@ -116,11 +125,11 @@ void classify(Worker& w, rte_mbuf* m, EspBatch& esp) {
     }
     if (std::memcmp(ip->dst_addr, p6.addr, 16) != 0) return drop(w, m, kPublic, Drop::not_for_us);
     constexpr uint32_t kLen = sizeof(rte_ipv6_hdr);
-    const OuterInfo from{0, 0, ip->hop_limits, static_cast<uint8_t>(net::be32(ip->vtc_flow) >> 20), ip->src_addr};
+    const OuterInfo from{fold6(ip->src_addr), 0, ip->hop_limits, static_cast<uint8_t>(net::be32(ip->vtc_flow) >> 20)};
     if (ip->proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= kLen + sizeof(rte_udp_hdr) &&
-        classify_udp(w, m, esp, kLen, from))
+        classify_udp(w, m, esp, kLen, from, true))
         return;
-    if (ip->proto == IPPROTO_ESP) return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, kLen});
+    if (ip->proto == IPPROTO_ESP) return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, true, kLen});
     // Extension headers (fragments among them) before ESP are not taken apart here.
     drop(w, m, kPublic, Drop::unsupported);
 }

@@ -3,7 +3,7 @@
 namespace espgw::sa {
 
 Sa::Sa(const SaParams& p)
-    : params(p), endpoint(p.peer.pack()), replay(p.replay_window, p.esn) {}
+    : params(p), outer_ip_len(p.v6 ? 40 : 20), endpoint(p.peer.pack()), replay(p.replay_window, p.esn) {}
 
 Sa::~Sa() { crypto::wipe(keys); }
 

@@ -33,7 +33,7 @@ struct OuterIpv4 {
     uint8_t ttl = 64;
 };
 
-inline uint32_t outer_ip_len(const sa::Sa& sa) { return sa.params.v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr); }
+inline uint32_t outer_ip_len(const sa::Sa& sa) { return sa.outer_ip_len; }
 
 struct OutboundEsp {
     rte_mbuf* m;  // contiguous; data starts at the payload to protect
@@ -99,8 +99,9 @@ inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endp
     return proto == IPPROTO_UDP ? write_natt_udp(next, sa, peer, total - sizeof(rte_ipv4_hdr)) : next;
 }
 
-// Outer IPv6 (and UDP) at head for a packet of total bytes; returns where ESP starts.
-inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t total,
+// Outer IPv6 (and UDP) at head for a packet of total bytes; returns where ESP starts. Out of
+// line: it must not weigh on esp_out_prepare's inlining for the common IPv4 case.
+[[gnu::noinline]] inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t total,
                                  uint8_t proto, const OuterIpv4& outer) {
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(head);
     const uint32_t payload = total - sizeof(rte_ipv6_hdr);
@@ -126,7 +127,8 @@ inline void esp_out_finish_v6(rte_mbuf* m) {
 
 // next_header: 4 (IPv4) or 41 (IPv6) in tunnel mode, the transport protocol otherwise.
 // Inline: it runs for every packet sent.
-inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header, const OuterIpv4& outer) {
+[[gnu::always_inline]] inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header,
+                                                   const OuterIpv4& outer) {
     const auto fail = [&p](dp::Drop why) {
         p.drop = why;
         return false;

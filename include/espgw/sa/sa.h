@@ -79,6 +79,7 @@ struct alignas(64) Sa {
     // Immutable once published.
     SaParams params;
     crypto::SaKeys keys;
+    uint8_t outer_ip_len;  // 20 or 40 (params.v6): read for every packet sent, so kept ready
 
     // Shared, mutable.
     alignas(64) std::atomic<uint64_t> endpoint;
