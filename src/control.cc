@@ -19,15 +19,18 @@ namespace espgw {
 
 namespace {
 
-std::string endpoint_str(const sa::Endpoint& e) {
-    return net::ipv4_str(e.addr) + ":" + (e.known ? std::to_string(e.port) : std::string("?"));
-}
-
 // RFC 7296 §2.23 for static SAs: the peer (all SAs sharing its peer_id) follows the NAT.
+// Over IPv6 only the port can follow: an SA's IPv6 peer address is fixed for its life.
 void apply_mapping_change(Gateway& gw, const dp::ControlEvent& ev) {
     std::lock_guard lock(gw.control_mutex);
     sa::Sa* in = gw.sas->find(sa::Direction::inbound, ev.spi);
-    if (!in) return;  // removed meanwhile
+    if (!in || in->params.v6 != ev.v6) return;  // removed meanwhile (workers check the family)
+    if (ev.v6 && std::memcmp(ev.addr6, in->params.peer_addr6, 16) != 0) {
+        gw.control_stats.moves_not_followed++;
+        log_line("peer of SA %s sent from %s: an IPv6 peer's address is not followed, only its port",
+                 in->params.name.c_str(), net::IpAddr::v6(ev.addr6).str().c_str());
+        return;
+    }
     const sa::Endpoint old = in->current_peer();
     const sa::Endpoint now{ev.addr, in->params.encap == sa::Encap::udp ? ev.port : uint16_t{0}, true};
     if (old == now) return;
@@ -36,8 +39,8 @@ void apply_mapping_change(Gateway& gw, const dp::ControlEvent& ev) {
         if (sa.params.peer_id == peer) sa.move_peer(now);
     });
     gw.control_stats.mapping_changes++;
-    log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), endpoint_str(old).c_str(),
-             endpoint_str(now).c_str(), old.known ? "NAT mapping changed" : "port learned");
+    log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), sa::peer_str(in->params, old).c_str(),
+             sa::peer_str(in->params, now).c_str(), old.known ? "NAT mapping changed" : "port learned");
 }
 
 void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
@@ -46,44 +49,69 @@ void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
     const uint64_t now = rte_rdtsc();
     gw.sas->for_each([&](sa::Sa& sa) {
         const sa::Endpoint e = sa.current_peer();
-        if (e.addr == ev.addr && e.port == ev.port) sa.last_seen_tsc.store(now, std::memory_order_relaxed);
+        const bool same_addr = ev.v6 ? sa.params.v6 && std::memcmp(sa.params.peer_addr6, ev.addr6, 16) == 0
+                                     : !sa.params.v6 && e.addr == ev.addr;
+        if (same_addr && e.port == ev.port) sa.last_seen_tsc.store(now, std::memory_order_relaxed);
     });
 }
 
-// RFC 3948 §2.3: a single 0xFF octet from the NAT-T port to each UDP-encapsulated peer.
+// One NAT keepalive (RFC 3948 §2.3: a single 0xFF octet from the NAT-T port) to a peer over
+// IPv4 or IPv6, as an IP packet for a worker to route. nullptr: out of mbufs.
+rte_mbuf* keepalive_packet(const dp::Shared& s, const net::IpAddr& peer, uint16_t port) {
+    rte_mbuf* m = rte_pktmbuf_alloc(s.pool);
+    if (!m) return nullptr;
+    const bool v6 = !peer.is_v4();
+    const uint16_t ip_len = v6 ? sizeof(rte_ipv6_hdr) : sizeof(rte_ipv4_hdr);
+    const uint16_t len = ip_len + sizeof(rte_udp_hdr) + 1;
+    auto* head = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
+    if (!head) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    std::memset(head, 0, len);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(head + ip_len);
+    udp->src_port = rte_cpu_to_be_16(s.natt_port);
+    udp->dst_port = rte_cpu_to_be_16(port);
+    udp->dgram_len = rte_cpu_to_be_16(sizeof(rte_udp_hdr) + 1);
+    reinterpret_cast<uint8_t*>(udp + 1)[0] = 0xff;
+    if (v6) {
+        auto* ip = reinterpret_cast<rte_ipv6_hdr*>(head);
+        ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+        ip->payload_len = rte_cpu_to_be_16(sizeof(rte_udp_hdr) + 1);
+        ip->proto = IPPROTO_UDP;
+        ip->hop_limits = 64;
+        std::memcpy(ip->src_addr, s.v6[dp::kPublic].addr, 16);
+        std::memcpy(ip->dst_addr, peer.b, 16);
+        udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6
+    } else {
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head);
+        ip->version_ihl = RTE_IPV4_VHL_DEF;
+        ip->total_length = rte_cpu_to_be_16(len);
+        ip->time_to_live = 64;
+        ip->next_proto_id = IPPROTO_UDP;
+        ip->src_addr = rte_cpu_to_be_32(s.addr[dp::kPublic]);
+        ip->dst_addr = rte_cpu_to_be_32(uint32_t{peer.b[12]} << 24 | uint32_t{peer.b[13]} << 16 |
+                                        uint32_t{peer.b[14]} << 8 | peer.b[15]);
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+    }
+    m->hash.usr = 1;
+    return m;
+}
+
+// RFC 3948 §2.3: a keepalive to each UDP-encapsulated peer.
 void send_keepalives(Gateway& gw) {
-    std::set<std::pair<uint32_t, uint16_t>> peers;
+    std::set<std::pair<net::IpAddr, uint16_t>> peers;
     {
         std::lock_guard lock(gw.control_mutex);
         gw.sas->for_each([&](sa::Sa& sa) {
             const sa::Endpoint e = sa.current_peer();
             if (sa.params.encap == sa::Encap::udp && sa.params.direction == sa::Direction::outbound && e.known)
-                peers.emplace(e.addr, e.port);
+                peers.emplace(sa.params.v6 ? net::IpAddr::v6(sa.params.peer_addr6) : net::IpAddr::v4(e.addr), e.port);
         });
     }
     for (const auto& [addr, port] : peers) {
-        rte_mbuf* m = rte_pktmbuf_alloc(gw.shared.pool);
+        rte_mbuf* m = keepalive_packet(gw.shared, addr, port);
         if (!m) return;
-        const uint16_t len = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + 1;
-        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_append(m, len));
-        if (!ip) {
-            rte_pktmbuf_free(m);
-            return;
-        }
-        std::memset(ip, 0, len);
-        ip->version_ihl = RTE_IPV4_VHL_DEF;
-        ip->total_length = rte_cpu_to_be_16(len);
-        ip->time_to_live = 64;
-        ip->next_proto_id = IPPROTO_UDP;
-        ip->src_addr = rte_cpu_to_be_32(gw.shared.addr[dp::kPublic]);
-        ip->dst_addr = rte_cpu_to_be_32(addr);
-        ip->hdr_checksum = rte_ipv4_cksum(ip);
-        auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
-        udp->src_port = rte_cpu_to_be_16(gw.shared.natt_port);
-        udp->dst_port = rte_cpu_to_be_16(port);
-        udp->dgram_len = rte_cpu_to_be_16(sizeof(rte_udp_hdr) + 1);
-        reinterpret_cast<uint8_t*>(udp + 1)[0] = 0xff;
-        m->hash.usr = 1;
         if (rte_ring_sp_enqueue(gw.shared.tx_ring, m) != 0) {
             rte_pktmbuf_free(m);
             return;
@@ -94,14 +122,17 @@ void send_keepalives(Gateway& gw) {
 
 void handle_ike(Gateway& gw, rte_mbuf* m) {
     const uint64_t n = ++gw.control_stats.ike_messages;
-    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     const auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, m->l3_len);
     const uint32_t len = rte_pktmbuf_data_len(m) - m->l3_len - m->l4_len;
+    // The workers hand over IPv4 or IPv6 (l3_len says which header ends where).
+    const auto* ip4 = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    const std::string from = (ip4->version_ihl >> 4) == 6
+                                 ? "[" + net::IpAddr::v6(rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->src_addr).str() + "]"
+                                 : net::ipv4_str(rte_be_to_cpu_32(ip4->src_addr));
     // No IKE daemon yet: log the first messages so an operator sees IKE arriving.
     if (n <= 10)
-        log_line("IKE message (%u bytes) from %s:%u to port %u: no IKE responder yet, dropped", len,
-                 net::ipv4_str(rte_be_to_cpu_32(ip->src_addr)).c_str(), rte_be_to_cpu_16(udp->src_port),
-                 rte_be_to_cpu_16(udp->dst_port));
+        log_line("IKE message (%u bytes) from %s:%u to port %u: no IKE responder yet, dropped", len, from.c_str(),
+                 rte_be_to_cpu_16(udp->src_port), rte_be_to_cpu_16(udp->dst_port));
     rte_pktmbuf_free(m);
 }
 
@@ -143,7 +174,7 @@ void control_main(Gateway& gw) {
             switch (ev.kind) {
             case dp::ControlEvent::mapping_change: apply_mapping_change(gw, ev); break;
             case dp::ControlEvent::keepalive: note_keepalive(gw, ev); break;
-            case dp::ControlEvent::resolve6: ndp.want(net::IpAddr::v6(ev.addr6)); break;
+            case dp::ControlEvent::resolve6: ndp.want(net::IpAddr::v6(ev.addr6), ev.role); break;
             }
         }
         work += n;

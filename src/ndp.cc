@@ -31,7 +31,7 @@ const uint8_t* link_addr_option(const uint8_t* opt, uint32_t len, uint8_t type) 
 
 }  // namespace
 
-void Ndp::send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, const uint8_t* target) {
+void Ndp::send(unsigned role, uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, const uint8_t* target) {
     const dp::Shared& s = gw_.shared;
     rte_mbuf* m = rte_pktmbuf_alloc(s.pool);
     if (!m) return;
@@ -42,7 +42,7 @@ void Ndp::send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, cons
         rte_pktmbuf_free(m);
         return;
     }
-    const net::Mac& own = s.port_mac[dp::kProtected];
+    const net::Mac& own = s.port_mac[role];
     std::memcpy(&eth->dst_addr, dst_mac, 6);
     std::memcpy(&eth->src_addr, own.b, 6);
     eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
@@ -51,7 +51,7 @@ void Ndp::send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, cons
     ip->payload_len = rte_cpu_to_be_16(icmp_len);
     ip->proto = IPPROTO_ICMPV6;
     ip->hop_limits = 255;  // RFC 4861 §7.1: receivers drop NDP with any other hop limit
-    std::memcpy(ip->src_addr, s.v6[dp::kProtected].addr, 16);
+    std::memcpy(ip->src_addr, s.v6[role].addr, 16);
     std::memcpy(ip->dst_addr, dst_ip, 16);
     auto* icmp = reinterpret_cast<uint8_t*>(ip + 1);
     std::memset(icmp, 0, icmp_len);
@@ -63,7 +63,7 @@ void Ndp::send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, cons
     std::memcpy(icmp + 26, own.b, 6);
     const uint16_t sum = rte_ipv6_udptcp_cksum(ip, icmp);
     std::memcpy(icmp + 2, &sum, 2);
-    m->port = dp::kProtected;
+    m->port = static_cast<uint16_t>(role);
     m->hash.usr = 0;
     if (rte_ring_sp_enqueue(s.tx_ring, m) != 0) rte_pktmbuf_free(m);
 }
@@ -71,8 +71,9 @@ void Ndp::send(uint8_t type, const uint8_t* dst_mac, const uint8_t* dst_ip, cons
 void Ndp::receive(rte_mbuf* m) {
     const dp::Shared& s = gw_.shared;
     const uint32_t len = rte_pktmbuf_data_len(m);
+    const unsigned role = m->port;
     constexpr uint32_t kMin = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + 24;
-    if (len < kMin || !s.v6[dp::kProtected].on) {
+    if (len < kMin || role >= dp::kHost || !s.v6[role].on) {
         rte_pktmbuf_free(m);
         return;
     }
@@ -89,7 +90,7 @@ void Ndp::receive(rte_mbuf* m) {
         const uint8_t* lla = link_addr_option(icmp + 24, icmp_len - 24,
                                               type == kNeighbourSolicitation ? kOptSourceLinkAddr : kOptTargetLinkAddr);
         const net::IpAddr who = net::IpAddr::v6(type == kNeighbourSolicitation ? ip->src_addr : target);
-        const bool for_us = type == kNeighbourSolicitation && std::memcmp(target, s.v6[dp::kProtected].addr, 16) == 0;
+        const bool for_us = type == kNeighbourSolicitation && std::memcmp(target, s.v6[role].addr, 16) == 0;
         if (lla && !from_unspecified && (for_us || gw_.neighbours->known(who))) {
             net::Mac mac;
             std::memcpy(mac.b, lla, 6);
@@ -99,25 +100,37 @@ void Ndp::receive(rte_mbuf* m) {
             gw_.neighbours->learn(who, mac, now + gw_.tsc_hz * gw_.cfg.neighbour_timeout_s);
             pending_.erase(who);
             if (fresh)
-                log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the protected port", who.str().c_str(),
-                         mac.b[0], mac.b[1], mac.b[2], mac.b[3], mac.b[4], mac.b[5]);
+                log_line("neighbour %s is %02x:%02x:%02x:%02x:%02x:%02x on the %s port", who.str().c_str(),
+                         mac.b[0], mac.b[1], mac.b[2], mac.b[3], mac.b[4], mac.b[5], dp::role_name(role));
         }
-        if (for_us && !from_unspecified) send(kNeighbourAdvertisement, eth->src_addr.addr_bytes, ip->src_addr, s.v6[dp::kProtected].addr);
+        if (for_us && !from_unspecified)
+            send(role, kNeighbourAdvertisement, eth->src_addr.addr_bytes, ip->src_addr, s.v6[role].addr);
     }
     rte_pktmbuf_free(m);
 }
 
-void Ndp::want(const net::IpAddr& addr) {
-    if (pending_.count(addr)) return;
+void Ndp::want(const net::IpAddr& addr, unsigned role) {
+    if (role >= dp::kHost || !gw_.shared.v6[role].on || pending_.count(addr)) return;
     gw_.neighbours->want(addr);
-    pending_[addr] = Pending{0, 0};
+    pending_[addr] = Pending{0, 0, role};
+}
+
+unsigned Ndp::role_of(const net::IpAddr& addr) const {
+    const dp::Shared::Port6& pub = gw_.shared.v6[dp::kPublic];
+    if (!pub.on) return dp::kProtected;
+    net::Prefix link;
+    link.family = 6;
+    link.len = pub.prefix_len;
+    std::memcpy(link.addr, pub.addr, 16);
+    const bool gateway = pub.has_gateway && std::memcmp(pub.gateway, addr.b, 16) == 0;
+    return link.contains_v6(addr.b) || gateway ? dp::kPublic : dp::kProtected;
 }
 
 void Ndp::refresh(uint64_t now) {
     const uint64_t margin = gw_.tsc_hz * (gw_.cfg.neighbour_timeout_s / 10 + 2);
     for (const auto& e : gw_.neighbours->snapshot())
         if (!e.addr.is_v4() && e.resolved && e.expires_tsc != UINT64_MAX && e.expires_tsc <= now + margin)
-            want(e.addr);
+            want(e.addr, role_of(e.addr));
 }
 
 void Ndp::tick(uint64_t now) {
@@ -128,7 +141,7 @@ void Ndp::tick(uint64_t now) {
             continue;
         }
         if (p.tries == 3) {  // RFC 4861 §10 MAX_MULTICAST_SOLICIT
-            log_line("neighbour %s does not answer NDP on the protected port", it->first.str().c_str());
+            log_line("neighbour %s does not answer NDP on the %s port", it->first.str().c_str(), dp::role_name(p.role));
             it = pending_.erase(it);
             continue;
         }
@@ -136,7 +149,7 @@ void Ndp::tick(uint64_t now) {
         const uint8_t* a = it->first.b;
         const uint8_t group[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, a[13], a[14], a[15]};
         const uint8_t mac[6] = {0x33, 0x33, 0xff, a[13], a[14], a[15]};
-        send(kNeighbourSolicitation, mac, group, a);
+        send(p.role, kNeighbourSolicitation, mac, group, a);
         ++p.tries;
         p.next_try = now + gw_.tsc_hz;
         ++it;

@@ -131,9 +131,14 @@ void setup_gateway(Gateway& gw) {
     s.addr[dp::kProtected] = c.protected_port.address;
     s.mask[dp::kProtected] = mask_of(c.protected_port.prefix_len);
     s.public_gateway = c.public_port.gateway;
-    s.v6[dp::kProtected].on = c.protected_port.has_v6;
-    std::memcpy(s.v6[dp::kProtected].addr, c.protected_port.address6, 16);
-    s.v6[dp::kProtected].prefix_len = c.protected_port.prefix6_len;
+    for (const auto& [role, port] : {std::pair{dp::kPublic, &c.public_port}, {dp::kProtected, &c.protected_port}}) {
+        dp::Shared::Port6& p6 = s.v6[role];
+        p6.on = port->has_v6;
+        std::memcpy(p6.addr, port->address6, 16);
+        p6.prefix_len = port->prefix6_len;
+        p6.has_gateway = port->has_gateway6;
+        std::memcpy(p6.gateway, port->gateway6, 16);
+    }
     s.public_mtu = c.public_port.mtu;
     s.mtu_policy = c.mtu_policy == config::MtuPolicy::icmp ? dp::MtuPolicy::icmp : dp::MtuPolicy::fragment;
     s.event_interval_tsc = gw.tsc_hz / 1000 * c.mapping_event_interval_ms;

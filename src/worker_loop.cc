@@ -25,7 +25,7 @@ void flush_port(dp::Worker& w, unsigned role) {
     w.n_tx[role] = 0;
 }
 
-// Packets the control core wants sent: Ethernet frames (hash.usr = 0, port = role) or IPv4
+// Packets the control core wants sent: Ethernet frames (hash.usr = 0, port = role) or IP
 // packets to route (hash.usr = 1).
 void drain_control_tx(dp::Worker& w) {
     rte_mbuf* pkts[dp::kBurst];
@@ -33,7 +33,7 @@ void drain_control_tx(dp::Worker& w) {
     for (unsigned k = 0; k < n; ++k) {
         rte_mbuf* m = pkts[k];
         if (m->hash.usr == 1)
-            dp::forward_ipv4_from_control(w, m);
+            dp::forward_from_control(w, m);
         else
             dp::send(w, m->port, m);
     }

@@ -75,6 +75,14 @@ public:
         if (g.exists(name)) out = static_cast<T>(integer(g[name], lo, hi));
     }
 
+    // One IPv6 address without a length, network order.
+    void ipv6(const Setting& s, uint8_t out[16]) const {
+        const std::string t = str(s);
+        const auto p = net::parse_prefix(t);
+        if (t.find('/') != std::string::npos || !p || p->family != 6) fail(s, "not an IPv6 address");
+        std::memcpy(out, p->addr, 16);
+    }
+
     uint32_t ipv4(const Setting& s) const {
         const auto a = net::parse_ipv4(str(s));
         if (!a) fail(s, "not an IPv4 address");
@@ -105,7 +113,7 @@ public:
     }
 
     void port(const Setting& g, PortConfig& p) const {
-        only(g, {"device", "address", "address6", "gateway", "mtu", "rx_desc", "tx_desc"});
+        only(g, {"device", "address", "address6", "gateway", "gateway6", "mtu", "rx_desc", "tx_desc"});
         p.device = str(need(g, "device"));
         const Setting& a = need(g, "address");
         const std::string text = str(a);
@@ -125,6 +133,11 @@ public:
             p.has_v6 = true;
             std::memcpy(p.address6, host->addr, 16);
             p.prefix6_len = p6->len;
+        }
+        if (g.exists("gateway6")) {
+            if (!p.has_v6) fail(g["gateway6"], "needs address6 on the same port");
+            ipv6(g["gateway6"], p.gateway6);
+            p.has_gateway6 = true;
         }
         opt_int(g, "mtu", p.mtu, 576, 9000);
         opt_int(g, "rx_desc", p.rx_desc, 64, 16384);
@@ -157,11 +170,20 @@ public:
             PeerConfig p;
             p.name = str(need(g, "name"));
             p.id = static_cast<uint32_t>(k + 1);
-            p.endpoint.addr = ipv4(need(g, "address"));
+            const Setting& addr = need(g, "address");
+            const std::string text = str(addr);
+            if (text.find(':') != std::string::npos) {
+                ipv6(addr, p.address6);
+                p.v6 = true;
+            } else {
+                p.endpoint.addr = ipv4(addr);
+            }
             long long port = 4500;
             if (g.exists("port")) port = integer(g["port"], 0, 65535);
             p.endpoint.port = static_cast<uint16_t>(port);
             p.endpoint.known = port != 0;
+            if (p.v6 && (g.exists("nat_oa") || g.exists("nat_oa_local")))
+                fail(g.exists("nat_oa") ? g["nat_oa"] : g["nat_oa_local"], "NAT-OA is for IPv4 peers (transport mode through a NAT)");
             if (g.exists("nat_oa")) p.nat_oa = ipv4(g["nat_oa"]);
             if (g.exists("nat_oa_local")) p.nat_oa_local = ipv4(g["nat_oa_local"]);
             c.peers.push_back(p);
@@ -185,6 +207,12 @@ public:
             if (peer == peers.end()) fail(peer_s, "no peer of that name in peers");
             p.peer_id = peer->second->id;
             p.peer = peer->second->endpoint;
+            if (peer->second->v6) {
+                if (!c.public_port.has_v6) fail(peer_s, "this peer is reached over IPv6: ports.public needs address6");
+                p.v6 = true;
+                std::memcpy(p.peer_addr6, peer->second->address6, 16);
+                std::memcpy(p.local_addr6, c.public_port.address6, 16);
+            }
             p.nat_oa_peer = peer->second->nat_oa;
             p.nat_oa_local = peer->second->nat_oa_local;
             p.direction = choice<sa::Direction>(need(g, "direction"),
@@ -228,7 +256,9 @@ public:
             p.local_port = c.natt_port;
             p.local_addr = c.public_port.address;
             if (p.mode == sa::Mode::transport) {
-                // Transport SAs protect traffic between the gateway itself and the peer.
+                // Transport SAs protect traffic between the gateway itself and the peer, whose
+                // IPv4 host stack is the one behind the host port.
+                if (p.v6) fail(g["mode"], "transport mode needs a peer reached over IPv4");
                 p.local_ts = net::Prefix::v4(c.public_port.address, 32);
                 p.remote_ts = net::Prefix::v4(p.peer.addr, 32);
                 if (g.exists("local_ts") || g.exists("remote_ts"))

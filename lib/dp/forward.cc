@@ -49,8 +49,14 @@ void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32
     ++w.counters->held;
 }
 
-void forward_ipv4_from_control(Worker& w, rte_mbuf* m) {
+void forward_from_control(Worker& w, rte_mbuf* m) {
     const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    if ((ip->version_ihl >> 4) == 6) {
+        // IPv6 from the control core goes to peers (keepalives): out of the public port.
+        uint8_t dst[16];
+        std::memcpy(dst, rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->dst_addr, 16);
+        return forward_ipv6(w, m, kHost, kPublic, dst);
+    }
     forward_ipv4(w, m, kHost, net::be32(ip->dst_addr));
 }
 

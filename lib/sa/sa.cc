@@ -5,6 +5,12 @@ namespace espgw::sa {
 Sa::Sa(const SaParams& p)
     : params(p), outer_ip_len(p.v6 ? 40 : 20), endpoint(p.peer.pack()), replay(p.replay_window, p.esn) {}
 
+std::string peer_str(const SaParams& p, const Endpoint& e) {
+    const std::string port = e.known ? std::to_string(e.port) : std::string("?");
+    if (p.v6) return "[" + net::IpAddr::v6(p.peer_addr6).str() + "]:" + port;
+    return net::ipv4_str(e.addr) + ":" + port;
+}
+
 Sa::~Sa() { crypto::wipe(keys); }
 
 SaCounters Sa::totals() const {

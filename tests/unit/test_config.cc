@@ -134,3 +134,71 @@ TEST(Config, UnreadableFile) {
         EXPECT_EQ(e.file(), "/nonexistent/espgw.conf");
     }
 }
+
+// Peers reached over IPv6: the public port needs an IPv6 address, the SAs get both ends' IPv6
+// addresses, and what IPv6 peers cannot have (transport mode, NAT-OA) is refused by name.
+TEST(Config, PeerOverIpv6) {
+    std::string text = replaced("gateway = \"192.0.2.254\"; };",
+                                "gateway = \"192.0.2.254\"; address6 = \"2001:db8:ff::1/64\"; gateway6 = \"2001:db8:ff::fe\"; };");
+    const size_t at = text.find("address = \"198.51.100.7\"; port = 0; nat_oa = \"10.9.0.2\";");
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, std::string("address = \"198.51.100.7\"; port = 0; nat_oa = \"10.9.0.2\";").size(),
+                 "address = \"2001:db8:9::7\";");
+    const config::Config c = config::load_config_string(text, "test.conf");
+    EXPECT_TRUE(c.public_port.has_v6);
+    EXPECT_TRUE(c.public_port.has_gateway6);
+    EXPECT_EQ(c.public_port.gateway6[15], 0xfe);
+    ASSERT_EQ(c.sas.size(), 2u);
+    for (const config::SaConfig& s : c.sas) {
+        EXPECT_TRUE(s.params.v6);
+        EXPECT_EQ(s.params.peer_addr6[0], 0x20);
+        EXPECT_EQ(s.params.peer_addr6[5], 0x09);
+        EXPECT_EQ(s.params.peer_addr6[15], 0x07);
+        EXPECT_EQ(s.params.local_addr6[5], 0xff);
+        EXPECT_EQ(s.params.local_addr6[15], 0x01);
+        EXPECT_TRUE(s.params.peer.known);
+        EXPECT_EQ(s.params.peer.port, 4500);
+    }
+
+    // The same peer without IPv6 on the public port.
+    std::string no_addr6 = text;
+    const std::string a6 = " address6 = \"2001:db8:ff::1/64\"; gateway6 = \"2001:db8:ff::fe\";";
+    no_addr6.replace(no_addr6.find(a6), a6.size(), "");
+    try {
+        config::load_config_string(no_addr6, "test.conf");
+        ADD_FAILURE() << "an IPv6 peer without public address6 must be refused";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.setting(), "sas.[0].peer") << e.what();
+        EXPECT_NE(std::string(e.what()).find("address6"), std::string::npos) << e.what();
+    }
+
+    // Transport mode and NAT-OA are IPv4 matters.
+    std::string transport = text;
+    transport.replace(transport.find("direction = \"in\";"), 17, "direction = \"in\"; mode = \"transport\";");
+    transport.replace(transport.find("local_ts = \"10.1.0.0/24\"; remote_ts = \"10.2.0.0/24\"; },"),
+                      std::string("local_ts = \"10.1.0.0/24\"; remote_ts = \"10.2.0.0/24\"; },").size(), "},");
+    try {
+        config::load_config_string(transport, "test.conf");
+        ADD_FAILURE() << "transport mode with an IPv6 peer must be refused";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.setting(), "sas.[0].mode") << e.what();
+    }
+    std::string oa = text;
+    oa.replace(oa.find("address = \"2001:db8:9::7\";"), 26, "address = \"2001:db8:9::7\"; nat_oa = \"10.9.0.2\";");
+    try {
+        config::load_config_string(oa, "test.conf");
+        ADD_FAILURE() << "NAT-OA with an IPv6 peer must be refused";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.setting(), "peers.[0].nat_oa") << e.what();
+    }
+}
+
+TEST(Config, Gateway6NeedsAddress6AndAnAddress) {
+    ConfigError e = error_of(replaced("gateway = \"192.0.2.254\"; };", "gateway = \"192.0.2.254\"; gateway6 = \"2001:db8::1\"; };"));
+    EXPECT_EQ(e.setting(), "ports.public.gateway6") << e.what();
+    e = error_of(replaced("gateway = \"192.0.2.254\"; };",
+                          "gateway = \"192.0.2.254\"; address6 = \"2001:db8::2/64\"; gateway6 = \"2001:db8::/64\"; };"));
+    EXPECT_EQ(e.setting(), "ports.public.gateway6") << e.what();
+    e = error_of(replaced("address = \"198.51.100.7\"", "address = \"2001:db8::zz\""));
+    EXPECT_EQ(e.setting(), "peers.[0].address") << e.what();
+}

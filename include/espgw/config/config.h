@@ -34,9 +34,13 @@ struct PortConfig {
     uint32_t address = 0;      // the gateway's address on this port, host order
     uint8_t prefix_len = 24;   // on-link subnet
     uint32_t gateway = 0;      // default next hop out of this port (0 = none)
-    bool has_v6 = false;       // protected port only: IPv6 for tunnels with IPv6 selectors
+    // IPv6: on the protected port for tunnels with IPv6 selectors, on the public port for
+    // peers reached over IPv6.
+    bool has_v6 = false;
     uint8_t address6[16]{};
     uint8_t prefix6_len = 64;
+    bool has_gateway6 = false;  // default IPv6 next hop out of this port
+    uint8_t gateway6[16]{};
     uint16_t mtu = 1500;
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
@@ -63,6 +67,8 @@ struct PeerConfig {
     std::string name;
     uint32_t id = 0;
     sa::Endpoint endpoint;  // port unknown: learned from the first authenticated packet
+    bool v6 = false;        // reached over IPv6 (address6; endpoint.addr unused)
+    uint8_t address6[16]{};
     uint32_t nat_oa = 0;        // its original (pre-NAT) address, for transport mode
     uint32_t nat_oa_local = 0;  // our address as the peer knows it, if we are NATed
 };

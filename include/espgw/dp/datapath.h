@@ -159,7 +159,7 @@ inline void send(Worker& w, unsigned role, rte_mbuf* m) {
 void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n);
 // Protected or host side: IPv4 to encrypt (an SA covers it) or to route in clear.
 void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n);
-// An IPv4 packet built by the control core (data at the IPv4 header): route and send it.
-void forward_ipv4_from_control(Worker& w, rte_mbuf* m);
+// An IP packet built by the control core (data at the IPv4 or IPv6 header): route and send it.
+void forward_from_control(Worker& w, rte_mbuf* m);
 
 }  // namespace espgw::dp

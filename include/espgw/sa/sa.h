@@ -70,6 +70,9 @@ struct SaParams {
     uint32_t nat_oa_local = 0;  // our original address as the peer saw it, if we are NATed
 };
 
+// "192.0.2.9:4500", "[2001:db8::9]:4500", or with "?" for a port still to be learned.
+std::string peer_str(const SaParams& p, const Endpoint& e);
+
 struct alignas(64) Sa {
     explicit Sa(const SaParams& p);
     ~Sa();
