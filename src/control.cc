@@ -40,7 +40,8 @@ void apply_mapping_change(Gateway& gw, const dp::ControlEvent& ev) {
     });
     gw.control_stats.mapping_changes++;
     log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), sa::peer_str(in->params, old).c_str(),
-             sa::peer_str(in->params, now).c_str(), old.known ? "NAT mapping changed" : "port learned");
+             sa::peer_str(in->params, now).c_str(),
+             !old.known ? "port learned" : in->params.v6 ? "port changed" : "NAT mapping changed");
 }
 
 void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {

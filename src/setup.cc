@@ -197,10 +197,10 @@ void install_static_sas(Gateway& gw) {
             !gw.sas->install(std::move(sa), err))
             throw config::ConfigError(gw.cfg.source, sc.line, "sas", sc.params.name + ": " + err);
         const sa::SaParams& p = sc.params;
-        log_line("SA %s installed: %s spi 0x%08x %s %s peer %s:%s", p.name.c_str(),
+        log_line("SA %s installed: %s spi 0x%08x %s %s%s peer %s", p.name.c_str(),
                  p.direction == sa::Direction::inbound ? "in" : "out", p.spi,
                  p.mode == sa::Mode::tunnel ? "tunnel" : "transport", std::string(crypto::name_of(sc.cipher)).c_str(),
-                 net::ipv4_str(p.peer.addr).c_str(), p.peer.known ? std::to_string(p.peer.port).c_str() : "learn");
+                 p.encap == sa::Encap::udp ? " in UDP" : "", sa::peer_str(p, p.peer).c_str());
     }
 }
 

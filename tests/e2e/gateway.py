@@ -44,7 +44,7 @@ class Gateway:
     fragments reach espgw's own reassembly."""
 
     def __init__(self, topo, ns, pub_if, lan_if, public="192.0.2.1/24", public_gw="192.0.2.254",
-                 protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None, protected6=None,
+                 protected="10.1.0.1/24", peers=(), sas=(), extra="", host_if=None, protected6=None, public6=None,
                  workers=int(os.environ.get("ESPGW_WORKERS", "1"))):
         self.topo, self.ns = topo, ns
         self.prefix = f"espgw-{topo.prefix}"
@@ -57,6 +57,7 @@ class Gateway:
             for p in peers)
         sa_lines = ",\n  ".join(sas)
         v6 = f'address6 = "{protected6}";' if protected6 else ""
+        pub6 = f'address6 = "{public6}";' if public6 else ""
         pub_device = (f"net_pcap0,iface={pub_if}" if os.environ.get("ESPGW_PUBLIC_PMD") == "pcap"
                       else f"net_af_packet0,iface={pub_if}")
         # More workers than the 2 CPUs here: lcores 2.. share CPU 1 (back-off polling makes it fair).
@@ -69,7 +70,7 @@ polling = "backoff";
 idle_sleep_max_us = 500;
 {extra}
 ports = {{
-  public = {{ device = "{pub_device}"; address = "{public}"; gateway = "{public_gw}"; }};
+  public = {{ device = "{pub_device}"; address = "{public}"; gateway = "{public_gw}"; {pub6} }};
   protected = {{ device = "net_af_packet1,iface={lan_if}"; address = "{protected}"; {v6} }};
   {host}
 }};
