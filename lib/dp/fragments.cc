@@ -44,6 +44,23 @@ rte_mbuf* reassemble_ipv4(Worker& w, rte_mbuf* m) {
     return whole;
 }
 
+rte_mbuf* reassemble_ipv6(Worker& w, rte_mbuf* m) {
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+    rte_ipv6_fragment_ext* frag = rte_ipv6_frag_get_ipv6_fragment_header(ip);
+    if (!frag || rte_pktmbuf_data_len(m) < sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext)) {
+        drop(w, m, kPublic, Drop::malformed);
+        return nullptr;
+    }
+    m->l2_len = 0;
+    m->l3_len = sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext);
+    rte_mbuf* whole = rte_ipv6_frag_reassemble_packet(w.frags, &w.death_row, m, w.now, ip, frag);
+    if (!whole) return nullptr;  // kept until the rest arrives, or on the death row
+    ++w.counters->reassembled;
+    whole = linearize(whole, w.shared->big_pool);
+    if (!whole) ++w.counters->drops[kPublic][static_cast<unsigned>(Drop::no_mbuf)];
+    return whole;
+}
+
 uint16_t fragment_ipv4(Worker& w, rte_mbuf* m, uint16_t mtu, rte_mbuf** out, uint16_t max_out, unsigned from) {
     const Shared& s = *w.shared;
     const int n = rte_ipv4_fragment_packet(m, out, max_out, mtu, s.pool, s.indirect_pool);

@@ -124,13 +124,18 @@ void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
         return;
     }
     if (std::memcmp(ip->dst_addr, p6.addr, 16) != 0) return drop(w, m, kPublic, Drop::not_for_us);
+    if (ip->proto == IPPROTO_FRAGMENT) {
+        // A peer's IPv6 stack fragments what does not fit its path (RFC 8200 §4.5).
+        if (rte_mbuf* whole = reassemble_ipv6(w, m)) classify6(w, whole, esp);
+        return;
+    }
     constexpr uint32_t kLen = sizeof(rte_ipv6_hdr);
     const OuterInfo from{fold6(ip->src_addr), 0, ip->hop_limits, static_cast<uint8_t>(net::be32(ip->vtc_flow) >> 20)};
     if (ip->proto == IPPROTO_UDP && rte_pktmbuf_data_len(m) >= kLen + sizeof(rte_udp_hdr) &&
         classify_udp(w, m, esp, kLen, from, true))
         return;
     if (ip->proto == IPPROTO_ESP) return esp_inbound_add(w, esp, EspIn{m, from, sa::Encap::none, true, kLen});
-    // Extension headers (fragments among them) before ESP are not taken apart here.
+    // Other extension headers before ESP or UDP are not taken apart here.
     drop(w, m, kPublic, Drop::unsupported);
 }
 

@@ -9,6 +9,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -329,10 +330,64 @@ TEST(PipelineOuter6, OtherIpv6IsDroppedAndCounted) {
     dp.enable_public_v6();
     dp.rx_public({ip6_frame(dp, kElsewhere, IPPROTO_UDP, udp_payload(4500, 4500, {0xff})),
                   ip6_frame(dp, T::kGw6, IPPROTO_TCP, std::vector<uint8_t>(20, 0)),
-                  ip6_frame(dp, T::kGw6, 44 /* fragment header */, std::vector<uint8_t>(40, 0))});
+                  ip6_frame(dp, T::kGw6, 0 /* hop-by-hop options */, std::vector<uint8_t>(40, 0))});
     EXPECT_EQ(dp.drops(dp::Drop::not_for_us), 1u);
     EXPECT_EQ(dp.drops(dp::Drop::unsupported), 3u);
     EXPECT_EQ(dp.counters.keepalives, 0u);
+}
+
+// Splits an IPv6 frame's payload into fragments of `chunk` bytes (a multiple of 8), each with
+// its own IPv6 and fragment header (RFC 8200 §4.5), returned last first.
+std::vector<rte_mbuf*> fragments6(testing_dp& dp, rte_mbuf* frame, uint32_t chunk, uint32_t id) {
+    const auto* ip = ip6_of(frame);
+    const auto* payload = reinterpret_cast<const uint8_t*>(ip + 1);
+    const uint32_t len = rte_be_to_cpu_16(ip->payload_len);
+    std::vector<rte_mbuf*> out;
+    for (uint32_t off = 0; off < len; off += chunk) {
+        const uint32_t n = std::min(chunk, len - off);
+        rte_mbuf* m = rte_pktmbuf_alloc(dp.shared.pool);
+        auto* eth = reinterpret_cast<rte_ether_hdr*>(
+            rte_pktmbuf_append(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + 8 + n)));
+        std::memcpy(eth, rte_pktmbuf_mtod(frame, const void*), sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr));
+        auto* fip = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+        fip->proto = 44;
+        fip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + n));
+        auto* fh = reinterpret_cast<uint8_t*>(fip + 1);
+        fh[0] = ip->proto;
+        fh[1] = 0;
+        const uint16_t offset_flags = static_cast<uint16_t>(off | (off + n < len ? 1 : 0));  // off is 8-aligned
+        fh[2] = static_cast<uint8_t>(offset_flags >> 8), fh[3] = static_cast<uint8_t>(offset_flags);
+        const uint32_t id_be = rte_cpu_to_be_32(id);
+        std::memcpy(fh + 4, &id_be, 4);
+        std::memcpy(fh + 8, payload + off, n);
+        out.insert(out.begin(), m);
+    }
+    rte_pktmbuf_free(frame);
+    return out;
+}
+
+TEST(PipelineOuter6, FragmentedEspFromAPeerIsReassembled) {
+    testing_dp dp;
+    dp.enable_public_v6();
+    install6(dp, sa::Direction::inbound, kSpiIn);
+    auto peer = peer_sa(dp, kSpiIn);
+    std::vector<rte_mbuf*> frags = fragments6(dp, dp.esp_frame(*peer, 1300), 512, 77);
+    ASSERT_EQ(frags.size(), 3u);
+    dp.rx_public(frags);  // out of order: last first
+    auto lan = dp.take(dp::kProtected);
+    ASSERT_EQ(lan.size(), 1u);
+    const auto* ip = rte_pktmbuf_mtod_offset(lan[0], const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+    EXPECT_EQ(rte_be_to_cpu_16(ip->total_length), 1300);
+    EXPECT_EQ(dp.counters.reassembled, 1u);
+    EXPECT_EQ(dp.counters.esp_in, 1u);
+    free_all(lan);
+    // One fragment alone stays in the table until its datagram times out: nothing delivered.
+    std::vector<rte_mbuf*> partial = fragments6(dp, dp.esp_frame(*peer, 1300), 512, 78);
+    dp.rx_public({partial[0]});
+    rte_pktmbuf_free(partial[1]);
+    rte_pktmbuf_free(partial[2]);
+    EXPECT_TRUE(dp.take(dp::kProtected).empty());
+    EXPECT_EQ(dp.counters.reassembled, 1u);
 }
 
 TEST(PipelineOuter6, UnresolvedPeerIsSolicitedOnThePublicPort) {

@@ -1,4 +1,4 @@
-// IPv4 fragments on the data path: reassembling outer packets that arrive fragmented, and
+// Fragments on the data path: reassembling outer packets (IPv4 or IPv6) that arrive fragmented, and
 // fragmenting inner packets before encryption (RFC 4459 §3, "pre-fragmentation") when they
 // do not fit the tunnel and may be fragmented. Both yield contiguous packets, which is what
 // ESP processing works on. Neither is on the fast path: only oversized traffic gets here.
@@ -11,6 +11,10 @@ namespace espgw::dp {
 // m: a fragment (data at the IPv4 header). Returns the whole datagram once its last fragment
 // is in (contiguous, data at the IPv4 header), else nullptr (held, or dropped and counted).
 rte_mbuf* reassemble_ipv4(Worker& w, rte_mbuf* m);
+
+// The same for IPv6 (RFC 8200 §4.5): m holds an IPv6 header directly followed by a fragment
+// header. The whole datagram comes back without the fragment header.
+rte_mbuf* reassemble_ipv6(Worker& w, rte_mbuf* m);
 
 // Splits the IPv4 packet m (data at the header, DF clear) into fragments of at most mtu
 // bytes, each contiguous. Consumes m; returns how many fragments out[] holds (0: dropped).
