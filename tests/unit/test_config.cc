@@ -115,10 +115,14 @@ TEST(Config, ProductionExampleLoads) {
     EXPECT_EQ(c.worker_lcores.size(), 4u);
     EXPECT_TRUE(c.protected_port.has_v6);
     EXPECT_EQ(c.protected_port.prefix6_len, 64);
-    ASSERT_EQ(c.sas.size(), 6u);
+    ASSERT_EQ(c.sas.size(), 8u);
     EXPECT_EQ(c.sas[2].params.remote_ts.family, 6);
     EXPECT_EQ(c.sas[4].params.mode, sa::Mode::transport);
     EXPECT_EQ(c.sas[4].params.nat_oa_peer, 0x0a090807u);
+    EXPECT_FALSE(c.sas[0].params.v6);
+    EXPECT_TRUE(c.sas[6].params.v6);  // branch-oslo, over IPv6
+    EXPECT_EQ(c.sas[6].params.encap, sa::Encap::none);
+    EXPECT_TRUE(c.public_port.has_gateway6);
 }
 
 TEST(Config, BadIpv6AddressIsNamed) {
