@@ -33,7 +33,8 @@ void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in, const uint8_t* src6) 
     uint64_t last = sa.last_event_tsc.load(std::memory_order_relaxed);
     if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
     if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
-    ControlEvent ev{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src, {}};
+    // Over IPv6 src is only a fold of the address (see OuterInfo): the event carries the address.
+    ControlEvent ev{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src6 ? 0 : src, {}};
     if (src6) {
         ev.v6 = true;
         std::memcpy(ev.addr6, src6, 16);

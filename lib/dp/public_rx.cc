@@ -54,7 +54,7 @@ void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
     switch (kind) {
     case esp::NattKind::keepalive: {
         ++w.counters->keepalives;
-        ControlEvent ev{ControlEvent::keepalive, kPublic, net::be16(from.sport_be), 0, net::be32(from.src_be), {}};
+        ControlEvent ev{ControlEvent::keepalive, kPublic, net::be16(from.sport_be), 0, v6 ? 0 : net::be32(from.src_be), {}};
         if (v6) {
             ev.v6 = true;
             std::memcpy(ev.addr6, rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->src_addr, 16);

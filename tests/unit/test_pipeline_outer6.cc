@@ -238,6 +238,7 @@ TEST(PipelineOuter6, NewSourcePortOrAddressRaisesAnIpv6MappingEvent) {
     EXPECT_EQ(ev.port, 31337);
     EXPECT_EQ(ev.spi, kSpiIn);
     EXPECT_EQ(std::memcmp(ev.addr6, T::kPeer6, 16), 0);
+    EXPECT_EQ(ev.addr, 0u) << "no IPv4 address in an IPv6 event";
 
     // From another address (same port): also reported, with that address.
     rte_mbuf* moved = dp.esp_frame(*peer, 100);
