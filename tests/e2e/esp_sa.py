@@ -18,6 +18,8 @@ class EspSA:
     (20 bytes: AES-128, 36: AES-256), as RFC 4106 keying material; with auth_key, AES-CBC with
     `key` as the cipher key and HMAC-SHA-256-128 keyed by auth_key (32 bytes).
     encap: (sport, dport) for ESP-in-UDP (RFC 3948), None for plain ESP.
+    sel: the state's own selector ("src 10.2.0.6/32 dst 10.1.0.0/24"), needed when the inner
+    address family is not the outer one (the kernel's default selector has the outer family).
     """
     spi: int
     src: str
@@ -28,6 +30,7 @@ class EspSA:
     encap: tuple = None
     reqid: int = 1
     replay_window: int = 32
+    sel: str = None
 
     def xfrm_state(self):
         """Shell command installing this SA in a Linux kernel."""
@@ -38,9 +41,11 @@ class EspSA:
         else:
             cmd += (f" enc {shlex.quote('cbc(aes)')} 0x{self.key.hex()}"
                     f" auth-trunc {shlex.quote('hmac(sha256)')} 0x{self.auth_key.hex()} 128")
+        if self.sel:
+            cmd += f" sel {self.sel}"
         if self.encap:
             # The last field is the NAT's original address (NAT-OA), unused by the kernel here.
-            cmd += f" encap espinudp {self.encap[0]} {self.encap[1]} 0.0.0.0"
+            cmd += f" encap espinudp {self.encap[0]} {self.encap[1]} {'::' if ':' in self.src else '0.0.0.0'}"
         return cmd
 
     def xfrm_policy(self, src_net, dst_net, direction):
@@ -54,6 +59,7 @@ class EspSA:
         """scapy SecurityAssociation with the same algorithm, keys, mode and encapsulation."""
         # Imported here: scapy takes about a second to load and most helpers do not need it.
         from scapy.layers.inet import IP, UDP
+        from scapy.layers.inet6 import IPv6
         from scapy.layers.ipsec import ESP, SecurityAssociation
         kw = {"spi": self.spi}
         if self.auth_key is None:
@@ -62,7 +68,7 @@ class EspSA:
             kw.update(crypt_algo="AES-CBC", crypt_key=self.key,
                       auth_algo="SHA2-256-128", auth_key=self.auth_key)
         if self.mode == "tunnel":
-            kw["tunnel_header"] = IP(src=self.src, dst=self.dst)
+            kw["tunnel_header"] = (IPv6 if ":" in self.src else IP)(src=self.src, dst=self.dst)
         if self.encap:
             kw["nat_t_header"] = UDP(sport=self.encap[0], dport=self.encap[1])
         return SecurityAssociation(ESP, **kw)

@@ -9,7 +9,8 @@ writes through to the host file at once). Jobs run concurrently, so a long comma
 receiver) does not block others.
 
 It also holds the UDP socket with UDP_ENCAP_ESPINUDP on EGW_ENCAP_PORT: without such a socket
-the kernel does not decapsulate ESP-in-UDP arriving on that port.
+the kernel does not decapsulate ESP-in-UDP arriving on that port. With EGW_IPV6=1 a second,
+IPv6 one does the same for ESP-in-UDP over IPv6.
 """
 
 import ctypes
@@ -28,10 +29,14 @@ RB_POWER_OFF = 0x4321FEDC
 TIMED_OUT = 124  # as timeout(1)
 
 
-def open_encap_socket(port):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def open_encap_socket(port, family=socket.AF_INET):
+    sock = socket.socket(family, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("0.0.0.0", port))
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(("::", port))
+    else:
+        sock.bind(("0.0.0.0", port))
     sock.setsockopt(socket.IPPROTO_UDP, UDP_ENCAP, UDP_ENCAP_ESPINUDP)
     return sock  # never read: ESP is taken by the kernel, anything else just queues
 
@@ -115,6 +120,8 @@ def main():
     os.makedirs(jobs_dir, exist_ok=True)
     port = int(os.environ.get("EGW_ENCAP_PORT", "4500"))
     encap = open_encap_socket(port) if port else None  # noqa: F841 - kept open for the kernel
+    ipv6 = os.environ.get("EGW_IPV6") == "1"
+    encap6 = open_encap_socket(port, socket.AF_INET6) if port and ipv6 else None  # noqa: F841
     write_atomically(os.path.join(top, "ready"), os.uname().release + "\n")
     try:
         Server(jobs_dir).serve()

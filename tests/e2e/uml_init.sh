@@ -22,6 +22,8 @@ echo "$EGW_DIR/modprobe" > /proc/sys/kernel/modprobe
 # Loaded up front: on-demand loading during the first `ip xfrm state add` is slow.
 "$EGW_DIR/modprobe" -a xfrm_user esp4 gcm ghash-generic ctr seqiv echainiv authenc cbc hmac \
     sha256_generic aes_generic dummy
+# A peer over IPv6 (EGW_IPV6=1 on the command line): IPv6 with its ESP.
+if [ "$EGW_IPV6" = 1 ]; then "$EGW_DIR/modprobe" -a ipv6 esp6 xfrm6_tunnel; fi
 
 ip link set lo up
 

@@ -35,14 +35,16 @@ class UmlPeer:
 
     def __init__(self, topo, ns, ifname, address, gateway=None, inner=(), routes=(),
                  name="peer", mem="256M", encap_port=4500):
-        """address: the guest's CIDR on vec0; inner: CIDR(s) put on a dummy interface (tunnel
-        traffic sources); routes: `ip route add` arguments; encap_port: UDP port on which the
-        guest decapsulates ESP-in-UDP (0: none, e.g. when an IKE daemon in the guest binds it)."""
+        """address: the guest's CIDR on vec0 (IPv6, e.g. "2001:db8::2/64", turns IPv6 on in
+        the guest); inner: CIDR(s) put on a dummy interface (tunnel traffic sources); routes:
+        `ip route add` arguments; encap_port: UDP port on which the guest decapsulates
+        ESP-in-UDP (0: none, e.g. when an IKE daemon in the guest binds it)."""
         self.topo, self.ns, self.ifname, self.name = topo, ns, ifname, name
         self.address, self.gateway = address, gateway
         self.inner = [inner] if isinstance(inner, str) else list(inner)
         self.routes = list(routes)
         self.mem, self.encap_port = mem, encap_port
+        self.ipv6 = ":" in address
         self.dir = self.proc = None
         self._ids = itertools.count(1)
 
@@ -59,9 +61,10 @@ class UmlPeer:
                 f"init={HERE}/uml_init.sh", "con0=fd:0,fd:1", "con=null",
                 f"{GUEST_IF}:transport=raw,ifname={self.ifname},gro=1",
                 # IPv6 is a module in this kernel, loaded on demand: modprobe takes this option
-                # from the command line. No IPv6 keeps captures to what the tests set up.
-                "ipv6.disable=1",
-                f"EGW_DIR={self.dir}", f"EGW_ENCAP_PORT={self.encap_port}"]
+                # from the command line. No IPv6 keeps captures to what the tests set up,
+                # unless the guest's own address is IPv6.
+                *([] if self.ipv6 else ["ipv6.disable=1"]),
+                f"EGW_DIR={self.dir}", f"EGW_ENCAP_PORT={self.encap_port}", f"EGW_IPV6={int(self.ipv6)}"]
         with open(self.console_path, "w") as log:
             # stdin is a pipe we never write to: the console then neither sees EOF nor a tty.
             self.proc = self.topo.spawn(self.ns, argv, stdin=subprocess.PIPE, stdout=log,
@@ -73,8 +76,11 @@ class UmlPeer:
 
     def _network_script(self):
         # gso_max_segs 1: the guest sends wire-sized frames, not 64 KB TSO frames, to the veth.
-        lines = ["set -e", f"ip link set {GUEST_IF} gso_max_segs 1", f"ip link set {GUEST_IF} up",
-                 f"ip addr add {self.address} dev {GUEST_IF}"]
+        lines = ["set -e", f"ip link set {GUEST_IF} gso_max_segs 1", f"ip link set {GUEST_IF} up"]
+        if self.ipv6:
+            lines += ["sysctl -qw net.ipv6.conf.all.accept_ra=0", f"ip addr add {self.address} dev {GUEST_IF} nodad"]
+        else:
+            lines.append(f"ip addr add {self.address} dev {GUEST_IF}")
         if self.gateway:
             lines.append(f"ip route add default via {self.gateway}")
         if self.inner:
