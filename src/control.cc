@@ -19,29 +19,28 @@ namespace espgw {
 
 namespace {
 
-// RFC 7296 §2.23 for static SAs: the peer (all SAs sharing its peer_id) follows the NAT.
-// Over IPv6 only the port can follow: an SA's IPv6 peer address is fixed for its life.
+// RFC 7296 §2.23 for static SAs: the peer (all SAs sharing its peer_id) follows the NAT, or
+// over IPv6 the peer's new address and port.
 void apply_mapping_change(Gateway& gw, const dp::ControlEvent& ev) {
     std::lock_guard lock(gw.control_mutex);
     sa::Sa* in = gw.sas->find(sa::Direction::inbound, ev.spi);
     if (!in || in->params.v6 != ev.v6) return;  // removed meanwhile (workers check the family)
-    if (ev.v6 && std::memcmp(ev.addr6, in->params.peer_addr6, 16) != 0) {
-        gw.control_stats.moves_not_followed++;
-        log_line("peer of SA %s sent from %s: an IPv6 peer's address is not followed, only its port",
-                 in->params.name.c_str(), net::IpAddr::v6(ev.addr6).str().c_str());
-        return;
-    }
     const sa::Endpoint old = in->current_peer();
     const sa::Endpoint now{ev.addr, in->params.encap == sa::Encap::udp ? ev.port : uint16_t{0}, true};
-    if (old == now) return;
+    uint8_t old6[16]{};
+    if (ev.v6) in->peer6.load(old6);
+    const bool addr6_moved = ev.v6 && std::memcmp(old6, ev.addr6, 16) != 0;
+    if (old == now && !addr6_moved) return;
+    const std::string before = in->peer_now();
     const uint32_t peer = in->params.peer_id;
     gw.sas->for_each([&](sa::Sa& sa) {
-        if (sa.params.peer_id == peer) sa.move_peer(now);
+        if (sa.params.peer_id != peer) return;
+        if (ev.v6) sa.peer6.store(ev.addr6);  // (every SA of a peer has its address family)
+        sa.move_peer(now);
     });
     gw.control_stats.mapping_changes++;
-    log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), sa::peer_str(in->params, old).c_str(),
-             sa::peer_str(in->params, now).c_str(),
-             !old.known ? "port learned" : in->params.v6 ? "port changed" : "NAT mapping changed");
+    log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), before.c_str(), in->peer_now().c_str(),
+             !old.known && !addr6_moved ? "port learned" : ev.v6 ? "the peer moved" : "NAT mapping changed");
 }
 
 void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
@@ -50,7 +49,9 @@ void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
     const uint64_t now = rte_rdtsc();
     gw.sas->for_each([&](sa::Sa& sa) {
         const sa::Endpoint e = sa.current_peer();
-        const bool same_addr = ev.v6 ? sa.params.v6 && std::memcmp(sa.params.peer_addr6, ev.addr6, 16) == 0
+        uint8_t a6[16];
+        if (sa.params.v6) sa.peer6.load(a6);
+        const bool same_addr = ev.v6 ? sa.params.v6 && std::memcmp(a6, ev.addr6, 16) == 0
                                      : !sa.params.v6 && e.addr == ev.addr;
         if (same_addr && e.port == ev.port) sa.last_seen_tsc.store(now, std::memory_order_relaxed);
     });
@@ -106,8 +107,11 @@ void send_keepalives(Gateway& gw) {
         std::lock_guard lock(gw.control_mutex);
         gw.sas->for_each([&](sa::Sa& sa) {
             const sa::Endpoint e = sa.current_peer();
-            if (sa.params.encap == sa::Encap::udp && sa.params.direction == sa::Direction::outbound && e.known)
-                peers.emplace(sa.params.v6 ? net::IpAddr::v6(sa.params.peer_addr6) : net::IpAddr::v4(e.addr), e.port);
+            if (sa.params.encap != sa::Encap::udp || sa.params.direction != sa::Direction::outbound || !e.known)
+                return;
+            uint8_t a6[16];
+            if (sa.params.v6) sa.peer6.load(a6);
+            peers.emplace(sa.params.v6 ? net::IpAddr::v6(a6) : net::IpAddr::v4(e.addr), e.port);
         });
     }
     for (const auto& [addr, port] : peers) {

@@ -30,7 +30,6 @@ struct Gateway {
     struct {
         std::atomic<uint64_t> ike_messages{0};
         std::atomic<uint64_t> mapping_changes{0};
-        std::atomic<uint64_t> moves_not_followed{0};  // an IPv6 peer seen at another address
         std::atomic<uint64_t> keepalives_sent{0};
         std::atomic<uint64_t> keepalives_seen{0};
         std::atomic<uint64_t> arp_requests_sent{0};

@@ -60,7 +60,6 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "drops", drops);
     rte_tel_data_add_dict_u64(d, "ike_messages", gw.control_stats.ike_messages.load());
     rte_tel_data_add_dict_u64(d, "mapping_changes", gw.control_stats.mapping_changes.load());
-    rte_tel_data_add_dict_u64(d, "moves_not_followed", gw.control_stats.moves_not_followed.load());
     rte_tel_data_add_dict_u64(d, "keepalives_sent", gw.control_stats.keepalives_sent.load());
     rte_tel_data_add_dict_u64(d, "keepalives_seen", gw.control_stats.keepalives_seen.load());
     rte_tel_data_add_dict_u64(d, "arp_requests_sent", gw.control_stats.arp_requests_sent.load());
@@ -138,11 +137,10 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
 void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
     const sa::SaParams& p = sa.params;
     const sa::SaCounters t = sa.totals();
-    const sa::Endpoint e = sa.current_peer();
     rte_tel_data_add_dict_u64(s, "spi", p.spi);
     rte_tel_data_add_dict_string(s, "direction", p.direction == sa::Direction::inbound ? "in" : "out");
     rte_tel_data_add_dict_string(s, "mode", p.mode == sa::Mode::tunnel ? "tunnel" : "transport");
-    rte_tel_data_add_dict_string(s, "peer", sa::peer_str(p, e).c_str());
+    rte_tel_data_add_dict_string(s, "peer", sa.peer_now().c_str());
     rte_tel_data_add_dict_u64(s, "packets", t.packets);
     rte_tel_data_add_dict_u64(s, "bytes", t.bytes);
     uint64_t drops = 0;

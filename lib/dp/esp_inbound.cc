@@ -25,7 +25,9 @@ void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in, const uint8_t* src6) 
     const uint16_t sport = net::be16(in.sport_be);
     const bool udp = sa.params.encap == sa::Encap::udp;
     // (esp_inbound_add made sure the packet's address family is the SA's.)
-    const bool addr_moved = src6 ? std::memcmp(src6, sa.params.peer_addr6, 16) != 0 : cur.addr != src;
+    uint8_t cur6[16];
+    if (src6) sa.peer6.load(cur6);
+    const bool addr_moved = src6 ? std::memcmp(src6, cur6, 16) != 0 : cur.addr != src;
     const bool moved = addr_moved || (udp && (!cur.known || cur.port != sport));
     if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
         sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);

@@ -3,12 +3,19 @@
 namespace espgw::sa {
 
 Sa::Sa(const SaParams& p)
-    : params(p), outer_ip_len(p.v6 ? 40 : 20), endpoint(p.peer.pack()), replay(p.replay_window, p.esn) {}
+    : params(p), outer_ip_len(p.v6 ? 40 : 20), endpoint(p.peer.pack()), peer6(p.peer_addr6),
+      replay(p.replay_window, p.esn) {}
 
-std::string peer_str(const SaParams& p, const Endpoint& e) {
+std::string peer_str(const SaParams& p, const Endpoint& e, const uint8_t* addr6) {
     const std::string port = e.known ? std::to_string(e.port) : std::string("?");
-    if (p.v6) return "[" + net::IpAddr::v6(p.peer_addr6).str() + "]:" + port;
+    if (p.v6) return "[" + net::IpAddr::v6(addr6 ? addr6 : p.peer_addr6).str() + "]:" + port;
     return net::ipv4_str(e.addr) + ":" + port;
+}
+
+std::string Sa::peer_now() const {
+    uint8_t a6[16];
+    peer6.load(a6);
+    return peer_str(params, current_peer(), a6);
 }
 
 Sa::~Sa() { crypto::wipe(keys); }

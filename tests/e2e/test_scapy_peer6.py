@@ -9,7 +9,8 @@ echo encrypted by scapy is decrypted and forwarded by espgw to the LAN host, who
 encrypts toward the peer's IPv6 address and scapy decrypts. Both sides find each other with
 neighbour discovery (the Linux peer asks for the gateway; espgw asks for the peer). Then: a
 replay is refused, espgw's NAT keepalives and the peer's keepalive and IKE arrive over IPv6,
-the peer moving to another UDP port is followed, and tshark, given the keys, checks every ICV.
+the peer moving to another address and UDP port is followed, a datagram the peer's stack
+fragments is reassembled, and tshark, given the keys, checks every ICV.
 """
 
 import os
@@ -28,7 +29,7 @@ from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
 from scapy.layers.inet6 import IPv6  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
-PEER6, GW6, LAN = "2001:db8:ff::2", "2001:db8:ff::1", "10.1.0.2"
+PEER6, PEER6B, GW6, LAN = "2001:db8:ff::2", "2001:db8:ff::3", "2001:db8:ff::1", "10.1.0.2"
 
 # (espgw cipher, integrity, encap, scapy crypt, scapy auth, key length, auth key length, tshark names)
 SUITES = [
@@ -125,6 +126,7 @@ def main():
         gl, ll = topo.veth(gwns, "gl", lan, "ll")
         topo.run(peer, ["sysctl", "-qw", f"net.ipv6.conf.{pp}.disable_ipv6=0"])
         topo.run(peer, ["ip", "-6", "addr", "add", f"{PEER6}/64", "dev", pp, "nodad"])
+        topo.run(peer, ["ip", "-6", "addr", "add", f"{PEER6B}/64", "dev", pp, "nodad"])  # where it moves to
         # Complete UDP checksums on the wire, as a NIC would send them (a veth leaves them to
         # offload, and espgw checks them over IPv6).
         topo.tx_csum_off(peer, pp)
@@ -194,14 +196,15 @@ def main():
         except TimeoutError as e:
             failures.append(str(e))
 
-        # The peer moves to another UDP port: espgw follows (the address stays).
+        # The peer moves to another address and port (a new IPv6 address, as after renumbering
+        # or a privacy address change): espgw follows, resolving the new neighbour.
         old = gw.sa(t.spi_out)["out"]["peer"]
-        moved = udp_socket(peer, PEER6, 4700)
+        moved = udp_socket(peer, PEER6B, 4700)
         if not t.ping(0x800, sock=moved):
-            failures.append("no reply on the peer's new port")
+            failures.append("no reply at the peer's new address and port")
         new = gw.sa(t.spi_out)["out"]["peer"]
-        print(f"port move: {old} -> {new}")
-        if new != f"[{PEER6}]:4700":
+        print(f"peer move: {old} -> {new}")
+        if new != f"[{PEER6B}]:4700":
             failures.append(f"endpoint after the move: {new}")
 
         # Fragments: with a 1280-byte path MTU toward the gateway the peer's IPv6 stack splits

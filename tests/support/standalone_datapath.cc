@@ -160,6 +160,7 @@ rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uin
     if (peer_sa.params.v6) {  // the peer's view: from kPeer6 to kGw6
         std::memcpy(peer_sa.params.local_addr6, kPeer6, 16);
         std::memcpy(peer_sa.params.peer_addr6, kGw6, 16);
+        peer_sa.peer6.store(kGw6);
     }
     esp::OutboundEsp o{inner, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
     if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterIpv4{})) throw std::runtime_error("peer encap failed");

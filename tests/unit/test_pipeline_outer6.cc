@@ -12,7 +12,13 @@
 #include <rte_udp.h>
 
 #include <algorithm>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "espgw/esp/esp_decap.h"
@@ -84,6 +90,15 @@ std::vector<uint8_t> udp_payload(uint16_t sport, uint16_t dport, const std::vect
     v[4] = static_cast<uint8_t>(len >> 8), v[5] = static_cast<uint8_t>(len);
     for (size_t k = 0; k < data.size(); ++k) v[8 + k] = data[k];
     return v;
+}
+
+// A thread the EAL did not pin (it inherits the main lcore's single CPU otherwise): free to run
+// on another CPU at the same time as the test's own thread.
+void any_cpu() {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE && c < static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); ++c) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
 }
 
 }  // namespace
@@ -268,6 +283,85 @@ TEST(PipelineOuter6, AMoveWithinABurstIsSeen) {
     ASSERT_EQ(rte_ring_dequeue_elem(dp.shared.event_ring, &ev, sizeof ev), 0);
     EXPECT_EQ(ev.kind, dp::ControlEvent::mapping_change);
     EXPECT_EQ(ev.addr6[15], 0x78);
+}
+
+// The seqlock itself, hammered: a reader never sees half of one address and half of another.
+TEST(PipelineOuter6, PeerAddressReadsAreNeverTorn) {
+    uint8_t a[16], b[16];
+    std::memset(a, 0x11, 16);
+    std::memset(b, 0xee, 16);
+    sa::PeerAddr6 addr(a);
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> moves{0};
+    std::thread writer([&] {
+        any_cpu();
+        for (unsigned k = 0; !stop.load(std::memory_order_relaxed); ++k) {
+            addr.store(k & 1 ? b : a);
+            moves.store(k + 1, std::memory_order_relaxed);
+        }
+    });
+    while (moves.load() < 1000) std::this_thread::yield();
+    unsigned seen_a = 0, seen_b = 0, torn = 0;
+    // At least 3 million reads, and on until both addresses were seen (the writer may wait
+    // for a CPU on a busy machine), for at most 5 s.
+    const uint64_t give_up = rte_get_tsc_cycles() + 5 * rte_get_tsc_hz();
+    for (unsigned k = 0; k < 3000000 || ((seen_a == 0 || seen_b == 0) && rte_get_tsc_cycles() < give_up); ++k) {
+        uint8_t got[16];
+        addr.load(got);
+        if (std::memcmp(got, a, 16) == 0) ++seen_a;
+        else if (std::memcmp(got, b, 16) == 0) ++seen_b;
+        else ++torn;
+    }
+    stop = true;
+    writer.join();
+    EXPECT_EQ(torn, 0u);
+    EXPECT_GT(seen_a, 0u);
+    EXPECT_GT(seen_b, 0u);
+}
+
+// The control core moves an IPv6 peer (all its SAs) while workers send: every packet goes to
+// the old address or the new one, never to a mix of the two (the seqlock in PeerAddr6).
+TEST(PipelineOuter6, PeerAddressMovesWhileAWorkerSends) {
+    testing_dp dp;
+    dp.enable_public_v6();
+    uint8_t a[16], b[16];
+    std::memcpy(a, T::kPeer6, 16);
+    std::memcpy(b, T::kPeer6, 16);
+    for (int k = 0; k < 16; k += 2) b[k] = static_cast<uint8_t>(~a[k]);  // differs in every word
+    dp.shared.v6[dp::kPublic].prefix_len = 0;  // so that both are on the link
+    dp.shared.neighbours->learn(net::IpAddr::v6(b), net::Mac{{2, 0, 0, 0, 0, 0x67}}, UINT64_MAX);
+    sa::Sa* sa = install6(dp, sa::Direction::outbound, kSpiOut);
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> moves{0};
+    std::thread mover([&] {
+        any_cpu();
+        for (unsigned k = 0; !stop.load(); ++k) {
+            sa->peer6.store(k & 1 ? b : a);
+            moves.store(k + 1, std::memory_order_relaxed);
+        }
+    });
+    while (moves.load() < 1000) std::this_thread::yield();  // the mover is running
+    unsigned to_a = 0, to_b = 0, torn = 0;
+    int round = 0;
+    for (; round < 300 || ((to_a == 0 || to_b == 0) && round < 30000); ++round) {
+        std::vector<rte_mbuf*> burst;
+        for (int k = 0; k < 16; ++k) burst.push_back(dp.inner_frame(80, T::kLanHost, T::kInner));
+        dp.rx_protected(burst);
+        for (rte_mbuf* m : dp.take(dp::kPublic)) {
+            const uint8_t* dst = ip6_of(m)->dst_addr;
+            const uint8_t mac = rte_pktmbuf_mtod(m, const rte_ether_hdr*)->dst_addr.addr_bytes[5];
+            if (std::memcmp(dst, a, 16) == 0 && mac == 0x66) ++to_a;
+            else if (std::memcmp(dst, b, 16) == 0 && mac == 0x67) ++to_b;
+            else ++torn;
+            rte_pktmbuf_free(m);
+        }
+    }
+    stop = true;
+    mover.join();
+    EXPECT_EQ(torn, 0u);
+    EXPECT_EQ(to_a + to_b, static_cast<unsigned>(round) * 16);
+    EXPECT_GT(to_a, 0u);
+    EXPECT_GT(to_b, 0u);
 }
 
 TEST(PipelineOuter6, WrongAddressFamilyForTheSaIsRefused) {
@@ -458,7 +552,10 @@ TEST(PipelineOuter6, UnresolvedPeerIsSolicitedOnThePublicPort) {
     testing_dp dp;
     dp.enable_public_v6();
     sa::Sa* sa = install6(dp, sa::Direction::outbound, kSpiOut);
-    sa->params.peer_addr6[15] = 0x55;  // not in the neighbour table (not yet published to others)
+    uint8_t moved[16];
+    std::memcpy(moved, T::kPeer6, 16);
+    moved[15] = 0x55;  // not in the neighbour table
+    sa->peer6.store(moved);  // as the control core moves a peer
     dp.rx_protected({dp.inner_frame(100, T::kLanHost, T::kInner)});
     EXPECT_TRUE(dp.take(dp::kPublic).empty());
     EXPECT_EQ(dp.drops(dp::Drop::no_neighbour), 1u);

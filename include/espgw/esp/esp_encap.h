@@ -110,7 +110,7 @@ inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endp
     ip->proto = proto;
     ip->hop_limits = outer.ttl;
     std::memcpy(ip->src_addr, sa.params.local_addr6, 16);
-    std::memcpy(ip->dst_addr, sa.params.peer_addr6, 16);
+    sa.peer6.load(ip->dst_addr);
     uint8_t* next = head + sizeof(rte_ipv6_hdr);
     return proto == IPPROTO_UDP ? write_natt_udp(next, sa, peer, payload) : next;
 }

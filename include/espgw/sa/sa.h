@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -28,8 +29,7 @@ enum class Mode : uint8_t { tunnel, transport };
 enum class Encap : uint8_t { udp, none };  // RFC 3948 ESP-in-UDP, or IP protocol 50
 
 // The peer's address and UDP port as one atomic word: bit 48 says the port is known. For a
-// peer reached over IPv6 addr is 0 and the address is SaParams::peer_addr6, fixed for the
-// SA's life (NATs, which move mappings, are an IPv4 matter; the port may still move).
+// peer reached over IPv6 addr is 0 and the address is in Sa::peer6.
 struct Endpoint {
     uint32_t addr = 0;  // host order
     uint16_t port = 0;  // host order; 0 with known=false: learn from the first packet
@@ -40,6 +40,41 @@ struct Endpoint {
         return {static_cast<uint32_t>(v >> 16), static_cast<uint16_t>(v), (v >> 48 & 1) != 0};
     }
     bool operator==(const Endpoint&) const = default;
+};
+
+// An SA's IPv6 peer address, which a mapping change may move like the endpoint: two atomic
+// words under a sequence count (a seqlock). One writer, the control core; workers read it for
+// every packet they send over IPv6 and get either the old address or the new, never a mix.
+class PeerAddr6 {
+public:
+    explicit PeerAddr6(const uint8_t a[16]) { store(a); }
+    void load(uint8_t out[16]) const {
+        for (;;) {
+            const uint32_t s1 = seq_.load(std::memory_order_acquire);
+            const uint64_t w0 = w_[0].load(std::memory_order_relaxed), w1 = w_[1].load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (!(s1 & 1) && seq_.load(std::memory_order_relaxed) == s1) {
+                std::memcpy(out, &w0, 8);
+                std::memcpy(out + 8, &w1, 8);
+                return;
+            }
+        }
+    }
+    void store(const uint8_t a[16]) {
+        uint64_t w0, w1;
+        std::memcpy(&w0, a, 8);
+        std::memcpy(&w1, a + 8, 8);
+        const uint32_t s = seq_.load(std::memory_order_relaxed);
+        seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        w_[0].store(w0, std::memory_order_relaxed);
+        w_[1].store(w1, std::memory_order_relaxed);
+        seq_.store(s + 2, std::memory_order_release);
+    }
+
+private:
+    std::atomic<uint32_t> seq_{0};
+    std::atomic<uint64_t> w_[2]{};
 };
 
 struct alignas(64) SaCounters {
@@ -63,15 +98,16 @@ struct SaParams {
     Endpoint peer;
     bool v6 = false;            // outer IPv6: local_addr6 <-> peer_addr6 instead of IPv4
     uint8_t local_addr6[16]{};
-    uint8_t peer_addr6[16]{};
+    uint8_t peer_addr6[16]{};   // as configured; Sa::peer6 holds where the peer is now
     net::Prefix local_ts;   // protected side (tunnel) or the gateway itself (transport)
     net::Prefix remote_ts;  // behind the peer
     uint32_t nat_oa_peer = 0;   // peer's original address (transport + NAT), host order
     uint32_t nat_oa_local = 0;  // our original address as the peer saw it, if we are NATed
 };
 
-// "192.0.2.9:4500", "[2001:db8::9]:4500", or with "?" for a port still to be learned.
-std::string peer_str(const SaParams& p, const Endpoint& e);
+// "192.0.2.9:4500", "[2001:db8::9]:4500", or with "?" for a port still to be learned. addr6:
+// the IPv6 address for an SA over IPv6 (nullptr: the configured one).
+std::string peer_str(const SaParams& p, const Endpoint& e, const uint8_t* addr6 = nullptr);
 
 struct alignas(64) Sa {
     explicit Sa(const SaParams& p);
@@ -86,6 +122,7 @@ struct alignas(64) Sa {
 
     // Shared, mutable.
     alignas(64) std::atomic<uint64_t> endpoint;
+    PeerAddr6 peer6;  // SAs over IPv6: the peer's address (written with endpoint)
     std::atomic<uint64_t> last_seen_tsc{0};
     std::atomic<uint64_t> last_event_tsc{0};  // rate limit for mapping-change events
     alignas(64) std::atomic<uint64_t> seq_out{0};
@@ -94,6 +131,8 @@ struct alignas(64) Sa {
 
     Endpoint current_peer() const { return Endpoint::unpack(endpoint.load(std::memory_order_acquire)); }
     void move_peer(const Endpoint& e) { endpoint.store(e.pack(), std::memory_order_release); }
+    // Where the peer is now, as text (see peer_str).
+    std::string peer_now() const;
 
     // Sum of every worker's counters (for telemetry; relaxed reads of single-writer words).
     SaCounters totals() const;
