@@ -65,3 +65,25 @@ class Capture:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def tshark_esp_icv(pcap, sas, fields=()):
+    """tshark, an independent decoder, authenticates the ESP in `pcap` with the given keys.
+
+    sas: (family "IPv4" or "IPv6", src, dst, spi, tshark cipher name, key, tshark integrity
+    name, auth key or b"") per SA; "*" matches any address. Returns (rows, bad, stderr): rows
+    are [spi, icv_good, *fields] for the packets of those SPIs, bad the rows without a good ICV.
+    """
+    uat = []
+    for family, src, dst, spi, enc, key, auth, akey in sas:
+        uat += ["-o", f'uat:esp_sa:"{family}","{src}","{dst}","{spi:#010x}","{enc}","0x{key.hex()}",'
+                      f'"{auth}","{"0x" + akey.hex() if akey else ""}"']
+    fargs = [a for f in ("esp.spi", "esp.icv_good", *fields) for a in ("-e", f)]
+    res = subprocess.run(["tshark", "-r", pcap, "-o", "esp.enable_encryption_decode:TRUE",
+                          "-o", "esp.enable_authentication_check:TRUE", *uat,
+                          "-Y", "esp", "-T", "fields", *fargs], capture_output=True, text=True, timeout=60)
+    spis = {sa[3] for sa in sas}
+    rows = [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
+    rows = [r for r in rows if int(r[0], 16) in spis]
+    bad = [r for r in rows if len(r) < 2 or r[1] not in ("1", "True")]
+    return rows, bad, res.stderr

@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from capture import tshark_esp_icv  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from netns_socket import udp_socket  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
@@ -231,26 +232,17 @@ def main():
             failures.append("endpoint did not move after the NAT rebinding")
 
         # tshark decrypts the captured public side with the keys: every ICV must be good.
-        uat = []
+        sas = []
         for tt in tunnels:
             if tt.tshark is None or tt.esn:
                 continue  # tshark 4.0 has no ChaCha20 for ESP; ESN is not in its SA table
             enc, auth = tt.tshark
-            for spi, key, akey, src, dst in ((tt.spi_in, tt.key_in, tt.auth_in, "*", GW),
-                                             (tt.spi_out, tt.key_out, tt.auth_out, GW, "*")):
-                uat += ["-o", f'uat:esp_sa:"IPv4","{src}","{dst}","{spi:#010x}","{enc}","0x{key.hex()}","{auth}","{"0x" + akey.hex() if akey else ""}"']
-        res = subprocess.run(["tshark", "-r", pcap, "-o", "esp.enable_encryption_decode:TRUE",
-                              "-o", "esp.enable_authentication_check:TRUE", *uat,
-                              "-Y", "esp", "-T", "fields", "-e", "esp.spi", "-e", "esp.icv_good"],
-                             capture_output=True, text=True, timeout=60)
-        checked_spis = {tt.spi_in for tt in tunnels if tt.tshark and not tt.esn} | \
-                       {tt.spi_out for tt in tunnels if tt.tshark and not tt.esn}
-        rows = [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
-        rows = [r for r in rows if int(r[0], 16) in checked_spis]
-        bad_icv = [r for r in rows if len(r) < 2 or r[1] not in ("1", "True")]
+            sas += [("IPv4", "*", GW, tt.spi_in, enc, tt.key_in, auth, tt.auth_in),
+                    ("IPv4", GW, "*", tt.spi_out, enc, tt.key_out, auth, tt.auth_out)]
+        rows, bad_icv, err = tshark_esp_icv(pcap, sas)
         print(f"tshark: {len(rows)} ESP packets decoded, {len(bad_icv)} without a good ICV")
         if not rows or bad_icv:
-            failures.append(f"tshark ICV check: {len(rows)} packets, bad: {bad_icv[:5]} {res.stderr[-500:]}")
+            failures.append(f"tshark ICV check: {len(rows)} packets, bad: {bad_icv[:5]} {err[-500:]}")
 
         # Outer fragments: the NAT's public side gets a 1000-byte MTU, so a 1.4 KB ESP-in-UDP
         # datagram (sent without DF) leaves the NAT in pieces and must still be authenticated

@@ -21,11 +21,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from capture import tshark_esp_icv  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from netns_socket import raw_ipv6_socket, udp_socket  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 
-from scapy.layers.inet import ICMP, IP, UDP  # noqa: E402
+from scapy.layers.inet import ICMP, IP  # noqa: E402
 from scapy.layers.inet6 import IPv6  # noqa: E402
 from scapy.layers.ipsec import ESP, SecurityAssociation  # noqa: E402
 
@@ -228,26 +229,17 @@ def main():
         cap.wait(10)
 
         # tshark decrypts the peer-side capture with the keys: every ICV must be good.
-        uat = []
+        sas = []
         for tt in tunnels:
             enc, auth = tt.tshark
-            for spi, key, akey, src, dst in ((tt.spi_in, tt.key_in, tt.auth_in, "*", GW6),
-                                             (tt.spi_out, tt.key_out, tt.auth_out, GW6, "*")):
-                uat += ["-o", f'uat:esp_sa:"IPv6","{src}","{dst}","{spi:#010x}","{enc}","0x{key.hex()}","{auth}",'
-                              f'"{"0x" + akey.hex() if akey else ""}"']
-        res = subprocess.run(["tshark", "-r", pcap, "-o", "esp.enable_encryption_decode:TRUE",
-                              "-o", "esp.enable_authentication_check:TRUE", *uat,
-                              "-Y", "esp", "-T", "fields", "-e", "esp.spi", "-e", "esp.icv_good", "-e", "ipv6.src"],
-                             capture_output=True, text=True, timeout=60)
-        spis = {tt.spi_in for tt in tunnels} | {tt.spi_out for tt in tunnels}
-        rows = [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
-        rows = [r for r in rows if int(r[0], 16) in spis]
+            sas += [("IPv6", "*", GW6, tt.spi_in, enc, tt.key_in, auth, tt.auth_in),
+                    ("IPv6", GW6, "*", tt.spi_out, enc, tt.key_out, auth, tt.auth_out)]
+        rows, bad_icv, err = tshark_esp_icv(pcap, sas, fields=("ipv6.src",))
         from_gw = [r for r in rows if len(r) > 2 and r[2] == GW6]
-        bad_icv = [r for r in rows if len(r) < 2 or r[1] not in ("1", "True")]
         print(f"tshark: {len(rows)} ESP packets over IPv6 decoded ({len(from_gw)} from espgw), "
               f"{len(bad_icv)} without a good ICV")
         if not from_gw or bad_icv:
-            failures.append(f"tshark ICV check: {len(rows)} packets, bad: {bad_icv[:5]} {res.stderr[-500:]}")
+            failures.append(f"tshark ICV check: {len(rows)} packets, bad: {bad_icv[:5]} {err[-500:]}")
 
         neighbours = gw.telemetry("/espgw/neighbours")
         print(f"neighbours: {neighbours}")

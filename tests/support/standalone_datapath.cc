@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "espgw/crypto/esp_crypto.h"
+#include "espgw/esp/esp_decap.h"
 #include "espgw/esp/esp_encap.h"
 
 namespace espgw::testing {
@@ -246,6 +247,80 @@ void StandaloneDatapath::reader_quiescent() { rte_rcu_qsbr_quiescent(rcu_, 0); }
 void StandaloneDatapath::reader_offline() {
     rte_rcu_qsbr_thread_offline(rcu_, 0);
     rte_rcu_qsbr_thread_unregister(rcu_, 0);
+}
+
+void StandaloneDatapath::drain_control_rings() {
+    void* held[64];
+    unsigned n;
+    for (rte_ring* r : {shared.ike_ring, shared.slow_ring, shared.held_ring})
+        while ((n = rte_ring_dequeue_burst(r, held, 64, nullptr)) > 0)
+            for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
+    dp::ControlEvent ev[64];
+    while (rte_ring_dequeue_burst_elem(shared.event_ring, ev, sizeof ev[0], 64, nullptr) > 0) {
+    }
+}
+
+void StandaloneDatapath::flush_reassembly() {
+    rte_ip_frag_table_destroy(worker.frags);
+    worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
+    rte_ip_frag_free_death_row(&worker.death_row, 0);
+}
+
+uint64_t StandaloneDatapath::rx_public_mutated(const std::vector<std::vector<uint8_t>>& models,
+                                               const Mutations& how) {
+    auto total_drops = [this] {
+        uint64_t n = 0;
+        for (unsigned r = 0; r < dp::kRoles; ++r)
+            for (unsigned why = 0; why < dp::kDropReasons; ++why) n += counters.drops[r][why];
+        return n;
+    };
+    const uint64_t before = total_drops();
+    uint32_t x = how.seed;
+    auto rnd = [&] { return x ^= x << 13, x ^= x >> 17, x ^= x << 5, x; };
+    for (unsigned done = 0; done < how.frames; done += 32) {
+        std::vector<rte_mbuf*> burst;
+        for (unsigned k = 0; k < 32; ++k) {
+            std::vector<uint8_t> f = models[rnd() % models.size()];
+            const unsigned flips = 1 + rnd() % how.max_flips;
+            for (unsigned j = 0; j < flips; ++j) {
+                const uint32_t at = how.header_bias && rnd() % 4 ? rnd() % 80 : rnd();
+                f[at % f.size()] = static_cast<uint8_t>(rnd());
+            }
+            if (rnd() % how.truncate_one_in == 0) f.resize(rnd() % f.size());  // even inside Ethernet
+            rte_mbuf* m = rte_pktmbuf_alloc(shared.pool);
+            if (!m) throw std::runtime_error("standalone datapath: mbuf pool empty");
+            if (!f.empty()) std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+            burst.push_back(m);
+        }
+        rx_public(burst);
+        for (unsigned r = 0; r < dp::kRoles; ++r) free_all(take(r));
+        drain_control_rings();
+    }
+    return total_drops() - before;
+}
+
+std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset) {
+    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
+    return std::vector<uint8_t>(d + offset, d + rte_pktmbuf_data_len(m));
+}
+
+void free_all(const std::vector<rte_mbuf*>& v) {
+    for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+}
+
+bool open_as_peer(IMB_MGR* mgr, sa::Sa& mirror, rte_mbuf* m, uint8_t* next_header, dp::Drop* why) {
+    esp::InboundEsp p{};
+    p.m = m;
+    p.sa = &mirror;
+    bool ok = esp::esp_in_prepare(p);
+    if (ok) {
+        crypto::CryptoOp* op = &p.op;
+        crypto::open_burst(mgr, &op, 1);
+        ok = esp::esp_in_finish(p);
+    }
+    if (next_header) *next_header = p.next_header;
+    if (why) *why = p.drop;
+    return ok;
 }
 
 uint64_t StandaloneDatapath::drops(dp::Drop why) const {

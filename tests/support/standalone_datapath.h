@@ -68,6 +68,24 @@ public:
     // Takes (and then owns) what the pipeline sent on a port since the last call.
     std::vector<rte_mbuf*> take(unsigned role);
     uint64_t drops(dp::Drop why) const;
+    // Frees whatever the pipeline handed to the control core (IKE, ARP/NDP, held packets)
+    // and discards its events.
+    void drain_control_rings();
+    // Frees the fragments the reassembly table holds (they would wait for their time-out).
+    void flush_reassembly();
+
+    // Hostile input for rx_public: `frames` copies of the models (picked at random), each with
+    // 1..max_flips random bytes changed (with header_bias, 3 in 4 of them within the first 80
+    // bytes) and one in truncate_one_in cut short anywhere, in bursts of 32; all the pipeline
+    // hands on is freed. Returns the drops counted meanwhile.
+    struct Mutations {
+        unsigned frames = 10000;
+        unsigned max_flips = 4;
+        bool header_bias = false;
+        unsigned truncate_one_in = 3;
+        uint32_t seed = 2463534242u;
+    };
+    uint64_t rx_public_mutated(const std::vector<std::vector<uint8_t>>& models, const Mutations& how);
 
     // For a test that runs the pipeline on its own thread while the table changes: the
     // thread registers as RCU reader 0 and reports a quiescent state after each burst.
@@ -89,5 +107,15 @@ private:
     std::vector<rte_mbuf*> sent_[dp::kRoles];
     std::string name_;
 };
+
+// The bytes of a (contiguous) mbuf from offset on.
+std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0);
+void free_all(const std::vector<rte_mbuf*>& v);
+
+// What the peer does with a packet the gateway sent: m's data starts at the ESP header; with
+// `mirror` (the gateway's outbound SA as the peer's inbound one) it is authenticated,
+// decrypted and stripped in place. False (drop reason in *why) if that fails.
+bool open_as_peer(IMB_MGR* mgr, sa::Sa& mirror, rte_mbuf* m, uint8_t* next_header = nullptr,
+                  dp::Drop* why = nullptr);
 
 }  // namespace espgw::testing

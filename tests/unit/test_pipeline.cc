@@ -30,29 +30,18 @@ namespace {
 
 constexpr uint32_t kSpiIn = 0x1001, kSpiOut = 0x2001;
 
-std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0) {
-    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-    return std::vector<uint8_t>(d + offset, d + rte_pktmbuf_data_len(m));
-}
+using T::bytes_of;
+using T::free_all;
 
 const rte_ipv4_hdr* ip_of(const rte_mbuf* m) {
     return rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
 }
 
-void free_all(std::vector<rte_mbuf*> v) {
-    for (rte_mbuf* m : v) rte_pktmbuf_free(m);
-}
-
 // Decrypts an ESP-in-UDP frame the gateway sent with a copy of its outbound SA.
 std::vector<uint8_t> decrypt_sent(testing_dp& dp, sa::Sa& mirror, rte_mbuf* frame) {
     rte_pktmbuf_adj(frame, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr));
-    esp::InboundEsp p{};
-    p.m = frame;
-    p.sa = &mirror;
-    EXPECT_TRUE(esp::esp_in_prepare(p));
-    crypto::CryptoOp* op = &p.op;
-    crypto::open_burst(dp.mgr, &op, 1);
-    EXPECT_TRUE(esp::esp_in_finish(p)) << dp::drop_name(p.drop);
+    dp::Drop why{};
+    EXPECT_TRUE(T::open_as_peer(dp.mgr, mirror, frame, nullptr, &why)) << dp::drop_name(why);
     return bytes_of(frame);
 }
 
@@ -431,44 +420,13 @@ TEST(Pipeline, MalformedFramesAreDroppedAndCounted) {
     rte_mbuf* model = dp.esp_frame(*peer, 200);
     const std::vector<uint8_t> good = bytes_of(model);
     rte_pktmbuf_free(model);
-    uint32_t x = 2463534242u;
-    auto rnd = [&] { return x ^= x << 13, x ^= x >> 17, x ^= x << 5, x; };
     const unsigned kFrames = 20000;
     const unsigned before_free = rte_mempool_avail_count(dp.shared.pool);
-    for (unsigned round = 0; round < kFrames / 32; ++round) {
-        std::vector<rte_mbuf*> burst;
-        for (int k = 0; k < 32; ++k) {
-            std::vector<uint8_t> f = good;
-            const unsigned flips = 1 + rnd() % 4;
-            for (unsigned j = 0; j < flips; ++j) f[rnd() % f.size()] = static_cast<uint8_t>(rnd());
-            if (rnd() % 3 == 0) f.resize(rnd() % f.size());  // truncated anywhere, even inside Ethernet
-            rte_mbuf* m = rte_pktmbuf_alloc(dp.shared.pool);
-            ASSERT_NE(m, nullptr);
-            if (!f.empty()) std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
-            burst.push_back(m);
-        }
-        dp.rx_public(burst);
-        dp.rx_protected({});
-        free_all(dp.take(dp::kProtected));
-        free_all(dp.take(dp::kPublic));
-        free_all(dp.take(dp::kHost));
-        void* held[64];
-        unsigned n;
-        while ((n = rte_ring_dequeue_burst(dp.shared.ike_ring, held, 64, nullptr)) > 0)
-            for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
-        for (rte_ring* r : {dp.shared.slow_ring, dp.shared.held_ring})
-            while ((n = rte_ring_dequeue_burst(r, held, 64, nullptr)) > 0)
-                for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
-    }
-    uint64_t dropped = 0;
-    for (unsigned r = 0; r < dp::kRoles; ++r)
-        for (unsigned why = 0; why < dp::kDropReasons; ++why) dropped += dp.counters.drops[r][why];
+    const uint64_t dropped = dp.rx_public_mutated({good}, {kFrames, 4, false, 3, 2463534242u});
     EXPECT_GT(dropped, kFrames / 2) << "most damaged frames must be refused";
     EXPECT_GT(dp.drops(dp::Drop::auth_failed), 0u);
     EXPECT_GT(dp.drops(dp::Drop::malformed), 0u);
-    // Fragments still waiting for their other parts hold mbufs until they time out; flush.
-    rte_ip_frag_table_destroy(dp.worker.frags);
-    dp.worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
+    dp.flush_reassembly();  // fragments waiting for their other parts hold mbufs
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), before_free) << "mbufs leaked";
 }
 

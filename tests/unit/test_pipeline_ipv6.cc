@@ -22,14 +22,8 @@ namespace {
 
 constexpr uint32_t kSpiIn = 0x1001, kSpiOut = 0x2001;
 
-std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0) {
-    const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-    return std::vector<uint8_t>(d + offset, d + rte_pktmbuf_data_len(m));
-}
-
-void free_all(std::vector<rte_mbuf*> v) {
-    for (rte_mbuf* m : v) rte_pktmbuf_free(m);
-}
+using T::bytes_of;
+using T::free_all;
 
 sa::Sa* install6(testing_dp& dp, sa::Direction dir, uint32_t spi) {
     std::string err;
@@ -90,14 +84,10 @@ TEST(PipelineIpv6, EncapCarriesTheLanPacketWithHopLimitDecremented) {
     // Outer IPv4/UDP to the peer, then ESP with next header IPv6.
     rte_mbuf* m = out[0];
     rte_pktmbuf_adj(m, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr));
-    esp::InboundEsp p{};
-    p.m = m;
-    p.sa = mirror.get();
-    ASSERT_TRUE(esp::esp_in_prepare(p));
-    crypto::CryptoOp* op = &p.op;
-    crypto::open_burst(dp.mgr, &op, 1);
-    ASSERT_TRUE(esp::esp_in_finish(p)) << dp::drop_name(p.drop);
-    EXPECT_EQ(p.next_header, IPPROTO_IPV6);
+    uint8_t next_header = 0;
+    dp::Drop why{};
+    ASSERT_TRUE(T::open_as_peer(dp.mgr, *mirror, m, &next_header, &why)) << dp::drop_name(why);
+    EXPECT_EQ(next_header, IPPROTO_IPV6);
     EXPECT_EQ(bytes_of(m), want);
     free_all(out);
 }

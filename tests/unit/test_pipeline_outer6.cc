@@ -33,9 +33,7 @@ namespace {
 
 constexpr uint32_t kSpiIn = 0x1001, kSpiOut = 0x2001;
 
-void free_all(std::vector<rte_mbuf*> v) {
-    for (rte_mbuf* m : v) rte_pktmbuf_free(m);
-}
+using T::free_all;
 
 sa::Sa* install6(testing_dp& dp, sa::Direction dir, uint32_t spi, sa::Encap encap = sa::Encap::udp) {
     auto sa = dp.make_sa(dir, spi, nullptr, /*outer6=*/true);
@@ -168,13 +166,8 @@ TEST(PipelineOuter6, EncapToAPeerOverIpv6HasAValidUdpChecksum) {
     EXPECT_EQ(rte_ipv6_udptcp_cksum_verify(ip, udp), 0);
     // And the ESP inside is what the peer can open.
     rte_pktmbuf_adj(m, sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) + sizeof(rte_udp_hdr));
-    esp::InboundEsp p{};
-    p.m = m;
-    p.sa = mirror.get();
-    ASSERT_TRUE(esp::esp_in_prepare(p));
-    crypto::CryptoOp* op = &p.op;
-    crypto::open_burst(dp.mgr, &op, 1);
-    ASSERT_TRUE(esp::esp_in_finish(p)) << dp::drop_name(p.drop);
+    dp::Drop why{};
+    ASSERT_TRUE(T::open_as_peer(dp.mgr, *mirror, m, nullptr, &why)) << dp::drop_name(why);
     ASSERT_EQ(rte_pktmbuf_data_len(m), inner.size());
     std::vector<uint8_t> got(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_mtod(m, const uint8_t*) + inner.size());
     EXPECT_EQ(got[8], inner[8] - 1);  // TTL
@@ -495,54 +488,23 @@ TEST(PipelineOuter6, MalformedIpv6FramesAreDroppedAndCounted) {
     dp.enable_public_v6();
     install6(dp, sa::Direction::inbound, kSpiIn);
     auto peer = peer_sa(dp, kSpiIn);
-    auto bytes_of = [](rte_mbuf* m) {
-        std::vector<uint8_t> v(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_mtod(m, const uint8_t*) + rte_pktmbuf_data_len(m));
+    auto take_bytes = [](rte_mbuf* m) {
+        std::vector<uint8_t> v = T::bytes_of(m);
         rte_pktmbuf_free(m);
         return v;
     };
-    const std::vector<uint8_t> whole = bytes_of(dp.esp_frame(*peer, 300));
+    const std::vector<uint8_t> whole = take_bytes(dp.esp_frame(*peer, 300));
     std::vector<std::vector<uint8_t>> models = {whole};
-    for (rte_mbuf* f : fragments6(dp, dp.esp_frame(*peer, 300), 128, 99)) models.push_back(bytes_of(f));
-    uint32_t x = 88172645u;
-    auto rnd = [&] { return x ^= x << 13, x ^= x >> 17, x ^= x << 5, x; };
+    for (rte_mbuf* f : fragments6(dp, dp.esp_frame(*peer, 300), 128, 99)) models.push_back(take_bytes(f));
     const unsigned before_free = rte_mempool_avail_count(dp.shared.pool);
     const unsigned big_before = rte_mempool_avail_count(dp.shared.big_pool);
     constexpr unsigned kFrames = 12000;
-    for (unsigned round = 0; round < kFrames / 32; ++round) {
-        std::vector<rte_mbuf*> burst;
-        for (int k = 0; k < 32; ++k) {
-            std::vector<uint8_t> f = models[rnd() % models.size()];
-            const unsigned flips = 1 + rnd() % 3;
-            // Mostly in the headers (Ethernet, IPv6, fragment or UDP, ESP), sometimes anywhere.
-            for (unsigned j = 0; j < flips; ++j)
-                f[(rnd() % 4 ? rnd() % 80 : rnd()) % f.size()] = static_cast<uint8_t>(rnd());
-            if (rnd() % 4 == 0) f.resize(rnd() % f.size());
-            rte_mbuf* m = rte_pktmbuf_alloc(dp.shared.pool);
-            ASSERT_NE(m, nullptr);
-            if (!f.empty()) std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
-            burst.push_back(m);
-        }
-        dp.rx_public(burst);
-        for (unsigned r = 0; r < dp::kRoles; ++r) free_all(dp.take(r));
-        void* held[64];
-        unsigned n;
-        for (rte_ring* ring : {dp.shared.ike_ring, dp.shared.slow_ring, dp.shared.held_ring})
-            while ((n = rte_ring_dequeue_burst(ring, held, 64, nullptr)) > 0)
-                for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
-        dp::ControlEvent ev[64];
-        while (rte_ring_dequeue_burst_elem(dp.shared.event_ring, ev, sizeof ev[0], 64, nullptr) > 0) {
-        }
-    }
-    uint64_t dropped = 0;
-    for (unsigned r = 0; r < dp::kRoles; ++r)
-        for (unsigned why = 0; why < dp::kDropReasons; ++why) dropped += dp.counters.drops[r][why];
+    // Mostly in the headers (Ethernet, IPv6, fragment or UDP, ESP), sometimes anywhere.
+    const uint64_t dropped = dp.rx_public_mutated(models, {kFrames, 3, true, 4, 88172645u});
     EXPECT_GT(dropped, kFrames / 2) << "most damaged frames must be refused";
     EXPECT_GT(dp.drops(dp::Drop::auth_failed), 0u);
     EXPECT_GT(dp.drops(dp::Drop::malformed), 0u);
-    // Fragments still waiting for the rest hold mbufs until they time out: flush the table.
-    rte_ip_frag_table_destroy(dp.worker.frags);
-    dp.worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
-    rte_ip_frag_free_death_row(&dp.worker.death_row, 0);
+    dp.flush_reassembly();  // fragments waiting for the rest hold mbufs
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), before_free) << "mbufs leaked";
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.big_pool), big_before) << "reassembled datagrams leaked";
     EXPECT_GT(dp.counters.reassembled, 0u) << "intact fragment sets must still be put together";
