@@ -3,13 +3,14 @@
 // on pre-built packets in memory, one core, no I/O. Beside each result: the bare IPsec-MB
 // cost of the same buffers (precomputed key, direct GCM call) measured in the same run.
 //
-//   bench_esp [--packets N] [--rounds R] [--size S] [--only decap|encap] [--sas K]
+//   bench_esp [--packets N] [--rounds R] [--size S] [--only decap|encap] [--sas K] [--outer6 1]
 //   (BENCH_HUGE=1: hugepage memory; BENCH_LCORE: the lcore, default 1)
 // Sizes are inner IPv4 packet lengths: 64, 512, 1420 bytes unless --size names one. --only
 // runs one direction (the other column shows 0), which is what a profiler wants to see.
 // --sas K spreads the packets over K SAs in turn (K peers' SAs inbound, K destinations'
 // outbound), so that every burst interleaves them: a concentrator's worst case, where the
-// per-burst memos of SA and route do not help. The default is one SA.
+// per-burst memos of SA and route do not help. The default is one SA. --outer6 1 reaches the
+// peer over IPv6 instead (a 40-byte outer header, and on encap the UDP checksum IPv6 needs).
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ether.h>
@@ -31,6 +32,16 @@ using espgw::testing::StandaloneDatapath;
 namespace {
 
 constexpr uint32_t kSpiIn = 0x1001, kSpiOut = 0x2001;
+bool g_outer6 = false;  // --outer6: the peer is reached over IPv6
+
+sa::Sa* install(StandaloneDatapath& dp, sa::Direction dir, uint32_t spi) {
+    std::string err;
+    if (!dp.table().install(dp.make_sa(dir, spi, nullptr, g_outer6), err)) {
+        fprintf(stderr, "%s\n", err.c_str());
+        exit(1);
+    }
+    return dp.table().find(dir, spi);
+}
 
 // Best cycles per packet of each and their ratio, and the median of the per-round ratios.
 // Rounds alternate pipeline and bare runs, so both see the same machine. On a shared VM the
@@ -132,7 +143,7 @@ uint64_t run_bare(StandaloneDatapath& dp, const Frames& frames, Fn fn) {
 // Decap: ESP-in-UDP frames as a peer would send them, through rx_public.
 Result bench_decap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsigned rounds, unsigned n_sas) {
     std::vector<std::unique_ptr<sa::Sa>> peers;
-    for (unsigned k = 0; k < n_sas; ++k) peers.push_back(dp.make_sa(sa::Direction::outbound, kSpiIn + k));
+    for (unsigned k = 0; k < n_sas; ++k) peers.push_back(dp.make_sa(sa::Direction::outbound, kSpiIn + k, nullptr, g_outer6));
     std::vector<rte_mbuf*> built;
     for (uint32_t k = 0; k < packets; ++k) built.push_back(dp.esp_frame(*peers[k % n_sas], size));
     const Frames templates = frames_of(built);
@@ -141,11 +152,11 @@ Result bench_decap(StandaloneDatapath& dp, uint32_t size, uint32_t packets, unsi
         // Fresh inbound SAs each round: the same sequence numbers are new to them.
         for (unsigned k = 0; k < n_sas; ++k) dp.shared.sas->remove(sa::Direction::inbound, kSpiIn + k);
         const sa::Sa* in = nullptr;
-        for (unsigned k = 0; k < n_sas; ++k) in = dp.install(sa::Direction::inbound, kSpiIn + k);
+        for (unsigned k = 0; k < n_sas; ++k) in = install(dp, sa::Direction::inbound, kSpiIn + k);
         const uint64_t pipeline = run(dp, templates, true);
         // Bare IPsec-MB on the same ciphertexts: one direct GCM decrypt per packet. (All the
         // bench's SAs share one key, so one SA's expanded key decrypts every packet.)
-        const uint32_t esp_off = sizeof(rte_ether_hdr) + 20 + 8;
+        const uint32_t esp_off = sizeof(rte_ether_hdr) + (g_outer6 ? 40 : 20) + 8;
         const uint64_t bare = run_bare(dp, templates, [&](rte_mbuf* m) {
             uint8_t* esp = rte_pktmbuf_mtod_offset(m, uint8_t*, esp_off);
             const uint32_t len = rte_pktmbuf_data_len(m) - esp_off - 8 - 8 - 16;
@@ -208,8 +219,12 @@ int main(int argc, char** argv) {
         if (!strcmp(argv[k], "--size")) sizes = {static_cast<uint32_t>(atoi(argv[k + 1]))};
         if (!strcmp(argv[k], "--only")) only = argv[k + 1];
         if (!strcmp(argv[k], "--sas")) n_sas = static_cast<unsigned>(std::clamp(atoi(argv[k + 1]), 1, 16));
+        if (!strcmp(argv[k], "--outer6")) g_outer6 = atoi(argv[k + 1]) != 0;
     }
     const std::string prefix = "espgw-bench-" + std::to_string(getpid());
+    // Over IPv6 the outer header is 20 bytes longer: 1400 is the largest of the three sizes
+    // that still fits a 1500-byte MTU.
+    if (g_outer6 && sizes.size() == 3) sizes[2] = 1400;
     const bool huge = access("/dev/hugepages", F_OK) == 0 && getenv("BENCH_HUGE");
     const char* lcore = getenv("BENCH_LCORE") ? getenv("BENCH_LCORE") : "1";
     std::vector<const char*> eal = {"bench", "--no-pci", "-l", lcore, "--no-telemetry", "--log-level", "lib.eal:error",
@@ -222,15 +237,17 @@ int main(int argc, char** argv) {
     if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) return 1;
     {
         StandaloneDatapath dp(packets * 2 + 1023);
-        dp.install(sa::Direction::outbound, kSpiOut);
+        if (g_outer6) dp.enable_public_v6();
+        install(dp, sa::Direction::outbound, kSpiOut);
         for (unsigned k = 1; k < n_sas; ++k) {
-            auto out = dp.make_sa(sa::Direction::outbound, kSpiOut + k);
+            auto out = dp.make_sa(sa::Direction::outbound, kSpiOut + k, nullptr, g_outer6);
             out->params.remote_ts = net::Prefix::v4(espgw::testing::kInner + k, 32);
             std::string err;
             if (!dp.table().install(std::move(out), err)) return fprintf(stderr, "%s\n", err.c_str()), 1;
         }
-        printf("espgw ESP benchmark: AES-128-GCM, ESP-in-UDP, one core, %u packets, %u rounds, %s memory, %u SA%s\n",
-               packets, rounds, huge ? "hugepage" : "no-huge", n_sas, n_sas > 1 ? "s interleaved" : "");
+        printf("espgw ESP benchmark: AES-128-GCM, ESP-in-UDP over %s, one core, %u packets, %u rounds, %s memory, "
+               "%u SA%s\n", g_outer6 ? "IPv6" : "IPv4", packets, rounds, huge ? "hugepage" : "no-huge", n_sas,
+               n_sas > 1 ? "s interleaved" : "");
         printf("CPU: %s, TSC %.3f GHz. TSC cycles per packet: best of the rounds; ratio: best to best, then\n"
                "the median of the per-round ratios (rounds alternate espgw and bare IPsec-MB on the same buffers).\n",
                cpu_model().c_str(), rte_get_tsc_hz() / 1e9);

@@ -138,7 +138,14 @@ bool on_link6(const Shared::Port6& p6, const uint8_t* a) {
 
 }  // namespace
 
-void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const uint8_t dst[16]) {
+void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const uint8_t dst[16],
+                  ForwardMemo6* memo) {
+    if (memo && memo->valid && memo->role == role && std::memcmp(memo->dst, dst, 16) == 0) {
+        void* eth = rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr));
+        if (!eth) return drop(w, m, from, Drop::no_mbuf);
+        std::memcpy(eth, memo->eth, sizeof memo->eth);
+        return send(w, role, m);
+    }
     const Shared& s = *w.shared;
     const Shared::Port6& p6 = s.v6[role];
     if (!p6.on) return drop(w, m, from, Drop::no_route);
@@ -157,6 +164,12 @@ void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const ui
     std::memcpy(&eth->dst_addr, mac.b, 6);
     std::memcpy(&eth->src_addr, s.port_mac[role].b, 6);
     eth->ether_type = net::be16(RTE_ETHER_TYPE_IPV6);
+    if (memo) {
+        std::memcpy(memo->dst, dst, 16);
+        memo->role = role;
+        std::memcpy(memo->eth, eth, sizeof memo->eth);
+        memo->valid = true;
+    }
     send(w, role, m);
 }
 

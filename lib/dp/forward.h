@@ -180,9 +180,20 @@ inline bool decrement_hop_limit(rte_ipv6_hdr* ip) {
     return true;
 }
 
+// The last IPv6 forwarding decision of a burst (like ForwardMemo): destination, port and the
+// whole Ethernet header toward its resolved next hop.
+struct ForwardMemo6 {
+    uint8_t dst[16]{};
+    unsigned role = 0;
+    uint8_t eth[sizeof(rte_ether_hdr)]{};
+    bool valid = false;
+};
+
 // m starts at an IPv6 header for dst: out of port `role`, to dst if it is on that port's
-// link, else to the port's IPv6 gateway (or dropped: no route).
-void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const uint8_t dst[16]);
+// link, else to the port's IPv6 gateway (or dropped: no route). With a memo, a burst's
+// packets to one destination share one route and neighbour lookup.
+void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const uint8_t dst[16],
+                  ForwardMemo6* memo = nullptr);
 
 // ICMPv6 "packet too big" (RFC 4443 §3.2) back to the sender of the packet at ip.
 void icmp6_packet_too_big(Worker& w, const rte_ipv6_hdr* ip, uint32_t len, unsigned from,

@@ -25,17 +25,17 @@ struct EspOut {
 };
 
 // Toward a peer reached over IPv6: the UDP checksum, then out of the public port.
-[[gnu::noinline]] void send_outer6(Worker& w, unsigned from, EspOut& o) {
+[[gnu::noinline]] void send_outer6(Worker& w, unsigned from, EspOut& o, ForwardMemo6& memo) {
     esp::esp_out_finish_v6(o.p.m);
     uint8_t dst[16];
     std::memcpy(dst, rte_pktmbuf_mtod(o.p.m, const rte_ipv6_hdr*)->dst_addr, 16);
-    forward_ipv6(w, o.p.m, from, kPublic, dst);
+    forward_ipv6(w, o.p.m, from, kPublic, dst, &memo);
 }
 
-void send_outer(Worker& w, unsigned from, EspOut& o, ForwardMemo& memo) {
+void send_outer(Worker& w, unsigned from, EspOut& o, ForwardMemo& memo, ForwardMemo6& memo6) {
     const Shared& s = *w.shared;
     if (o.p.sa->params.v6) [[unlikely]]
-        return send_outer6(w, from, o);
+        return send_outer6(w, from, o, memo6);
     // The destination the outer header was built with (the peer's mapping may move meanwhile).
     const uint32_t peer = net::be32(rte_pktmbuf_mtod(o.p.m, const rte_ipv4_hdr*)->dst_addr);
     if (!o.fragment) return forward_ipv4_transit(w, o.p.m, from, peer, memo, o.p.sa);
@@ -216,6 +216,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
     crypto::seal_burst(w.mgr, ops, n_out);
     // Counters once per run of packets of one SA; the forwarding decision once per peer.
     ForwardMemo memo;
+    ForwardMemo6 memo6;
     sa::Sa* run_sa = nullptr;
     uint64_t run_packets = 0, run_bytes = 0;
     for (uint16_t k = 0; k < n_out; ++k) {
@@ -231,7 +232,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
         }
         ++run_packets;
         run_bytes += o.inner_len;
-        send_outer(w, from, o, memo);
+        send_outer(w, from, o, memo, memo6);
     }
     count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_out);
 }
