@@ -13,6 +13,7 @@ the peer moving to another address and UDP port is followed, a datagram the peer
 fragments is reassembled, and tshark, given the keys, checks every ICV.
 """
 
+import json
 import os
 import socket
 import subprocess
@@ -243,6 +244,17 @@ def main():
 
         neighbours = gw.telemetry("/espgw/neighbours")
         print(f"neighbours: {neighbours}")
+
+        # The stock client reads the same counters (DPDK's dpdk-telemetry.py, as an operator would).
+        res = subprocess.run(["/usr/bin/python3", "/usr/bin/dpdk-telemetry.py", "-f", gw.prefix],
+                             input=f"/espgw/sa,{t.spi_out:#x}\n", capture_output=True, text=True, timeout=30)
+        replies = [json.loads(line.split("--> ", 1)[-1]) for line in res.stdout.splitlines()
+                   if line.split("--> ", 1)[-1].startswith("{")]
+        stock = [r["/espgw/sa"] for r in replies if "/espgw/sa" in r]
+        if not stock or stock[-1].get("out", {}).get("peer") != f"[{PEER6B}]:4700":
+            failures.append(f"dpdk-telemetry.py: {res.stdout[-300:]} {res.stderr[-300:]}")
+        else:
+            print(f"dpdk-telemetry.py /espgw/sa: peer {stock[-1]['out']['peer']}, packets {stock[-1]['out']['packets']}")
         if gw.proc.poll() is not None:
             failures.append("espgw died")
         if failures:
