@@ -203,7 +203,7 @@ void seal_batch(Worker& w, unsigned from, EspOut* out, uint16_t n_queued) {
     uint16_t n_out = 0;
     for (uint16_t k = 0; k < n_queued; ++k) {
         EspOut& o = out[k];
-        const esp::OuterIpv4 outer{w.ip_id++, !o.fragment && s.mtu_policy == MtuPolicy::icmp, o.tos, 64};
+        const esp::OuterFields outer{w.ip_id++, !o.fragment && s.mtu_policy == MtuPolicy::icmp, o.tos, 64};
         if (!esp::esp_out_prepare(w.mgr, o.p, o.next_header, outer)) {
             drop(w, o.p.m, from, o.p.drop, o.p.sa);
             continue;

@@ -164,7 +164,7 @@ rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uin
         peer_sa.peer6.store(kGw6);
     }
     esp::OutboundEsp o{inner, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
-    if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterIpv4{})) throw std::runtime_error("peer encap failed");
+    if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterFields{})) throw std::runtime_error("peer encap failed");
     crypto::CryptoOp* op = &o.op;
     crypto::seal_burst(mgr, &op, 1);
     if (!peer_sa.params.v6) return with_ethernet(inner, RTE_ETHER_TYPE_IPV4);

@@ -288,7 +288,7 @@ TEST_F(EspVectors, EncapPaddingRoundTrips) {
             Bytes payload(len);
             for (uint32_t k = 0; k < len; ++k) payload[k] = static_cast<uint8_t>(k * 3 + 1);
             esp::OutboundEsp o{mbuf_of(payload), out.get(), esp::reserve_seq(*out, 1), {}, {}};
-            ASSERT_TRUE(esp::esp_out_prepare(mgr_, o, 17, esp::OuterIpv4{}));
+            ASSERT_TRUE(esp::esp_out_prepare(mgr_, o, 17, esp::OuterFields{}));
             crypto::CryptoOp* op = &o.op;
             crypto::seal_burst(mgr_, &op, 1);
             ASSERT_TRUE(op->ok);

@@ -169,7 +169,7 @@ TEST(Pipeline, ForgedSelectorIsDropped) {
     esp::OutboundEsp o{m, peer.get(), esp::reserve_seq(*peer, 1), {}, {}};
     peer->params.local_addr = T::kPeer;
     peer->move_peer({T::kGw, 4500, true});
-    ASSERT_TRUE(esp::esp_out_prepare(dp.mgr, o, IPPROTO_IPIP, esp::OuterIpv4{}));
+    ASSERT_TRUE(esp::esp_out_prepare(dp.mgr, o, IPPROTO_IPIP, esp::OuterFields{}));
     crypto::CryptoOp* op = &o.op;
     crypto::seal_burst(dp.mgr, &op, 1);
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));

@@ -24,9 +24,9 @@
 
 namespace espgw::esp {
 
-// The outer header's per-packet fields (for IPv6: traffic class and hop limit; id and df do
-// not apply, IPv6 outer packets are never fragmented here).
-struct OuterIpv4 {
+// The outer header's per-packet fields. Over IPv6 tos and ttl are the traffic class and the
+// hop limit; id and df do not apply (IPv6 outer packets are never fragmented here).
+struct OuterFields {
     uint16_t id = 0;   // IPv4 identification (matters only if the packet may be fragmented)
     bool df = true;    // Don't Fragment on the outer header
     uint8_t tos = 0;   // DSCP/ECN copied from the inner header (RFC 4301 §5.1.2.1)
@@ -81,7 +81,7 @@ inline uint8_t* write_natt_udp(uint8_t* at, const sa::Sa& sa, const sa::Endpoint
 
 // Outer IPv4 (and UDP) at head for a packet of total bytes; returns where ESP starts.
 inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t total,
-                                 uint8_t proto, const OuterIpv4& outer) {
+                                 uint8_t proto, const OuterFields& outer) {
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(head);
     const uint16_t frag = outer.df ? RTE_IPV4_HDR_DF_FLAG : 0;
     ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -101,8 +101,8 @@ inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endp
 
 // Outer IPv6 (and UDP) at head for a packet of total bytes; returns where ESP starts. Out of
 // line: it must not weigh on esp_out_prepare's inlining for the common IPv4 case.
-[[gnu::noinline]] inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer, uint32_t total,
-                                 uint8_t proto, const OuterIpv4& outer) {
+[[gnu::noinline]] inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer,
+                                                   uint32_t total, uint8_t proto, const OuterFields& outer) {
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(head);
     const uint32_t payload = total - sizeof(rte_ipv6_hdr);
     ip->vtc_flow = net::be32(6u << 28 | uint32_t{outer.tos} << 20);
@@ -128,7 +128,7 @@ inline void esp_out_finish_v6(rte_mbuf* m) {
 // next_header: 4 (IPv4) or 41 (IPv6) in tunnel mode, the transport protocol otherwise.
 // Inline: it runs for every packet sent.
 [[gnu::always_inline]] inline bool esp_out_prepare(IMB_MGR* mgr, OutboundEsp& p, uint8_t next_header,
-                                                   const OuterIpv4& outer) {
+                                                   const OuterFields& outer) {
     const auto fail = [&p](dp::Drop why) {
         p.drop = why;
         return false;
