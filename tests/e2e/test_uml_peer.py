@@ -25,8 +25,8 @@ from esp_sa import EspSA  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from topology import Topology  # noqa: E402
 from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, Report, build, diag,  # noqa: E402
-                           guest_recv_ns_send, ns_recv_guest_send, ping_summary, same_transfer,
-                           until_ok)
+                           guest_recv_ns_send, install_tunnel_pair, ns_recv_guest_send, ping_summary,
+                           same_transfer, until_ok)
 
 XFER_BYTES = 4 * 1024 * 1024
 FLUSH_XFER_BYTES = 16 * 1024 * 1024
@@ -58,18 +58,8 @@ class Suite:
                          auth_key=self.from_gw.auth_key, **common)]
 
     def install(self, guest):
-        script = "\n".join([
-            "set -e",
-            "ip xfrm state flush",
-            "ip xfrm policy flush",
-            self.to_gw.xfrm_state(),
-            self.from_gw.xfrm_state(),
-            self.to_gw.xfrm_policy(f"{self.inner}/32", "10.1.0.0/24", "out"),
-            self.from_gw.xfrm_policy("10.1.0.0/24", f"{self.inner}/32", "in"),
-            # Traffic the guest originates toward the LAN leaves from this suite's inner address.
-            f"ip route replace 10.1.0.0/24 via {NAT_IN} src {self.inner}",
-        ])
-        guest.run(script, check=True)
+        # Traffic the guest originates toward the LAN leaves from this suite's inner address.
+        install_tunnel_pair(guest, self.to_gw, self.from_gw, self.inner, f"via {NAT_IN}")
 
 
 def xfer_guest_to_lan(topo, lan, guest, suite, nbytes, port, during=None):

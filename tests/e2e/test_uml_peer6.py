@@ -25,8 +25,8 @@ from esp_sa import EspSA  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from topology import Topology  # noqa: E402
 from uml_peer import UmlPeer  # noqa: E402
-from uml_scenarios import (LAN, Report, guest_recv_ns_send, ns_recv_guest_send, ping_summary,  # noqa: E402
-                           same_transfer, until_ok)
+from uml_scenarios import (LAN, Report, guest_recv_ns_send, install_tunnel_pair,  # noqa: E402
+                           ns_recv_guest_send, ping_summary, same_transfer, until_ok)
 
 GUEST6, GW6 = "2001:db8:ff::2", "2001:db8:ff::1"
 XFER_BYTES = 4 * 1024 * 1024
@@ -60,18 +60,9 @@ class Suite:
                          auth_key=self.from_gw.auth_key, **common)]
 
     def install(self, guest):
-        guest.run("\n".join([
-            "set -e",
-            "ip xfrm state flush",
-            "ip xfrm policy flush",
-            self.to_gw.xfrm_state(),
-            self.from_gw.xfrm_state(),
-            self.to_gw.xfrm_policy(f"{self.inner}/32", "10.1.0.0/24", "out"),
-            self.from_gw.xfrm_policy("10.1.0.0/24", f"{self.inner}/32", "in"),
-            # IPv4 inside, IPv6 outside: the LAN is "on" vec0 only for the route lookup that
-            # precedes the policy; what leaves is the ESP packet over IPv6.
-            f"ip route replace 10.1.0.0/24 dev vec0 src {self.inner}",
-        ]), check=True)
+        # IPv4 inside, IPv6 outside: the LAN is "on" vec0 only for the route lookup that
+        # precedes the policy; what leaves is the ESP packet over IPv6.
+        install_tunnel_pair(guest, self.to_gw, self.from_gw, self.inner, "dev vec0")
 
 
 def main():

@@ -36,6 +36,22 @@ def build(topo, inner, nat_except=None):
     return uml, nat, gwns, lan, gp, gl, guest
 
 
+def install_tunnel_pair(guest, to_gw, from_gw, inner, route, lan="10.1.0.0/24"):
+    """Replace the guest's XFRM states and policies with one tunnel-mode SA pair (EspSA
+    to_gw / from_gw) between its address `inner` and `lan`; `route` is how the guest reaches
+    lan (`ip route replace LAN ROUTE`), with `inner` as the source of what it sends there."""
+    guest.run("\n".join([
+        "set -e",
+        "ip xfrm state flush",
+        "ip xfrm policy flush",
+        to_gw.xfrm_state(),
+        from_gw.xfrm_state(),
+        to_gw.xfrm_policy(f"{inner}/32", lan, "out"),
+        from_gw.xfrm_policy(lan, f"{inner}/32", "in"),
+        f"ip route replace {lan} {route} src {inner}",
+    ]), check=True)
+
+
 def until_ok(fn, tries):
     """fn() runs one batch (a ping) and returns its CompletedProcess; called until it exits 0,
     at most `tries` times. Returns (ok, attempts, stdout + stderr of the last batch)."""
