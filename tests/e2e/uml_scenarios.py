@@ -7,11 +7,15 @@
 """
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import time
 
+import netns_socket
 import tcp_xfer
+import uml_peer
 from uml_peer import UmlPeer
 
 GUEST, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
@@ -34,6 +38,28 @@ def build(topo, inner, nat_except=None):
     topo.tx_csum_off(nat, nw)
     guest = UmlPeer(topo, uml, ua, f"{GUEST}/24", gateway=NAT_IN, inner=inner)
     return uml, nat, gwns, lan, gp, gl, guest
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_LINUX_UML = uml_peer.UML
+
+
+def uml_xstate_shim(topo):
+    """Make UmlPeer start the UML kernel with uml_xstate_shim.c preloaded (built here with gcc
+    into a temp dir of `topo`), for hosts whose XSAVE area is larger than Debian's UML 6.1
+    handles: there the guest dies at boot ("ptrace set fp regs failed, errno = 14"; seen on an
+    Intel host with AMX). Harmless elsewhere: the shim steps in only for a short XSTATE SET.
+    Returns the path now used as the UML binary."""
+    out = topo.tempdir("umlshim")
+    lib = os.path.join(out, "uml_xstate_shim.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", lib, os.path.join(HERE, "uml_xstate_shim.c"),
+                    "-ldl"], check=True, capture_output=True, text=True, timeout=60)
+    wrapper = os.path.join(out, "linux.uml")
+    with open(wrapper, "w") as f:
+        f.write(f'#!/bin/sh\nLD_PRELOAD={lib} exec {_LINUX_UML} "$@"\n')
+    os.chmod(wrapper, 0o755)
+    uml_peer.UML = wrapper  # read by UmlPeer.start()
+    return wrapper
 
 
 def install_tunnel_pair(guest, to_gw, from_gw, inner, route, lan="10.1.0.0/24"):
@@ -66,6 +92,51 @@ def until_ok(fn, tries):
 def ping_summary(text):
     lines = [ln for ln in text.splitlines() if "packets transmitted" in ln]
     return lines[-1].strip() if lines else text.strip()[-200:]
+
+
+_SEQ = re.compile(r"bytes from .*icmp_seq=(\d+)")
+_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) received")
+
+
+def ping_replies(text):
+    """(transmitted, received, seqs answered) from the output of iputils ping: every packet
+    counts, not just the verdict. transmitted/received are None without a summary line."""
+    summary = _SUMMARY.search(text)
+    seqs = {int(m.group(1)) for m in _SEQ.finditer(text)}
+    if not summary:
+        return None, None, seqs
+    return int(summary.group(1)), int(summary.group(2)), seqs
+
+
+def nat_port(topo, nat, src=GUEST, sport=4500):
+    """The NAT's current public port for UDP from src:sport (conntrack's reply tuple:
+    `src=GW dst=NAT_OUT sport=4500 dport=PORT`), or None when it has no such mapping."""
+    for line in topo.conntrack_list(nat).splitlines():
+        # Original tuple first, then the reply tuple: src= dst= sport= dport= each.
+        tuples = [f for f in line.split() if f.startswith(("src=", "dst=", "sport=", "dport="))]
+        if len(tuples) < 8:
+            continue
+        o = dict(f.split("=", 1) for f in tuples[:4])
+        r = dict(f.split("=", 1) for f in tuples[4:8])
+        if o["src"] == src and o["sport"] == str(sport):
+            return int(r["dport"])
+    return None
+
+
+def icmp_socket(ns):
+    """A raw ICMP socket inside namespace `ns`: recv() returns a copy (IPv4 header included)
+    of every ICMP packet that namespace receives, e.g. the echo requests of a tunnel ping
+    arriving at the LAN host (whose kernel answers them itself)."""
+    return netns_socket._in_ns(  # noqa: SLF001 (same harness; netns_socket has no raw ICMP maker)
+        ns, lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
+
+
+def echo_request_seq(packet):
+    """icmp_seq of an IPv4 ICMP echo request as read from a raw socket, else None."""
+    ihl = (packet[0] & 0x0F) * 4
+    if len(packet) < ihl + 8 or packet[ihl] != 8:
+        return None
+    return int.from_bytes(packet[ihl + 6:ihl + 8], "big")
 
 
 def same_transfer(sent, got, nbytes):
