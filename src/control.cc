@@ -1,5 +1,5 @@
-// The control core: drains what the workers hand over (IKE messages, events, ARP), applies
-// NAT mapping changes to static SAs, sends NAT keepalives and resolves neighbours. IKE itself
+// The control core: drains what the workers hand over (IKE messages, events, ARP), takes the
+// news of peers the workers moved, sends NAT keepalives and resolves neighbours. IKE itself
 // arrives in later work; for now IKE messages are counted and logged.
 #include <rte_cycles.h>
 #include <rte_ether.h>
@@ -7,8 +7,8 @@
 #include <rte_udp.h>
 #include <time.h>
 
-#include <map>
-#include <set>
+#include <utility>
+#include <vector>
 
 #include "arp.h"
 #include "ndp.h"
@@ -19,42 +19,32 @@ namespace espgw {
 
 namespace {
 
-// RFC 7296 §2.23 for static SAs: the peer (all SAs sharing its peer_id) follows the NAT, or
-// over IPv6 the peer's new address and port.
-void apply_mapping_change(Gateway& gw, const dp::ControlEvent& ev) {
+// A worker moved a peer (RFC 7296 §2.23, in the data plane): the control core takes the news,
+// logs it once and keeps its index of locations right for keepalives.
+void on_peer_moved(Gateway& gw, const dp::ControlEvent& ev) {
     std::lock_guard lock(gw.control_mutex);
-    sa::Sa* in = gw.sas->find(sa::Direction::inbound, ev.spi);
-    if (!in || in->params.v6 != ev.v6) return;  // removed meanwhile (workers check the family)
-    const sa::Endpoint old = in->current_peer();
-    const sa::Endpoint now{ev.addr, in->params.encap == sa::Encap::udp ? ev.port : uint16_t{0}, true};
-    uint8_t old6[16]{};
-    if (ev.v6) in->peer6.load(old6);
-    const bool addr6_moved = ev.v6 && std::memcmp(old6, ev.addr6, 16) != 0;
-    if (old == now && !addr6_moved) return;
-    const std::string before = in->peer_now();
-    const uint32_t peer = in->params.peer_id;
-    gw.sas->for_each([&](sa::Sa& sa) {
-        if (sa.params.peer_id != peer) return;
-        if (ev.v6) sa.peer6.store(ev.addr6);  // (every SA of a peer has its address family)
-        sa.move_peer(now);
-    });
+    const auto moved = gw.peers.sync(ev.id);
+    if (!moved) return;  // removed meanwhile, or already taken
     gw.control_stats.mapping_changes++;
-    log_line("peer of SA %s moved: %s -> %s (%s)", in->params.name.c_str(), before.c_str(), in->peer_now().c_str(),
-             !old.known && !addr6_moved ? "port learned" : ev.v6 ? "the peer moved" : "NAT mapping changed");
+    const sa::Peer* peer = gw.peers.find(ev.id);
+    log_line("peer %s moved: %s -> %s (%s)", peer->name.c_str(), moved->from.c_str(), moved->to.c_str(),
+             moved->port_learned       ? "port learned"
+             : !moved->address_changed ? "NAT mapping changed"
+             : peer->v6                ? "the peer moved"
+                                       : "new address");
 }
 
+// A NAT keepalive says the peer at that location is alive (it moves nothing: it is not
+// authenticated).
 void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
     gw.control_stats.keepalives_seen++;
     std::lock_guard lock(gw.control_mutex);
-    const uint64_t now = rte_rdtsc();
-    gw.sas->for_each([&](sa::Sa& sa) {
-        const sa::Endpoint e = sa.current_peer();
-        uint8_t a6[16];
-        if (sa.params.v6) sa.peer6.load(a6);
-        const bool same_addr = ev.v6 ? sa.params.v6 && std::memcmp(a6, ev.addr6, 16) == 0
-                                     : !sa.params.v6 && e.addr == ev.addr;
-        if (same_addr && e.port == ev.port) sa.last_seen_tsc.store(now, std::memory_order_relaxed);
-    });
+    sa::Peer* peer = gw.peers.find_at(ev.v6 ? net::IpAddr::v6(ev.addr6) : net::IpAddr::v4(ev.addr), ev.port);
+    if (!peer) {
+        gw.control_stats.keepalives_unmatched++;
+        return;
+    }
+    peer->last_seen_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
 }
 
 // One NAT keepalive (RFC 3948 §2.3: a single 0xFF octet from the NAT-T port) to a peer over
@@ -100,21 +90,15 @@ rte_mbuf* keepalive_packet(const dp::Shared& s, const net::IpAddr& peer, uint16_
     return m;
 }
 
-// RFC 3948 §2.3: a keepalive to each UDP-encapsulated peer.
+// RFC 3948 §2.3: a keepalive to each peer with SAs in UDP whose location is known.
 void send_keepalives(Gateway& gw) {
-    std::set<std::pair<net::IpAddr, uint16_t>> peers;
+    std::vector<std::pair<net::IpAddr, uint16_t>> to;
     {
         std::lock_guard lock(gw.control_mutex);
-        gw.sas->for_each([&](sa::Sa& sa) {
-            const sa::Endpoint e = sa.current_peer();
-            if (sa.params.encap != sa::Encap::udp || sa.params.direction != sa::Direction::outbound || !e.known)
-                return;
-            uint8_t a6[16];
-            if (sa.params.v6) sa.peer6.load(a6);
-            peers.emplace(sa.params.v6 ? net::IpAddr::v6(a6) : net::IpAddr::v4(e.addr), e.port);
-        });
+        for (const control::PeerTable::Info& p : gw.peers.list())
+            if (p.udp_sas && p.endpoint.known) to.emplace_back(p.addr, p.endpoint.port);
     }
-    for (const auto& [addr, port] : peers) {
+    for (const auto& [addr, port] : to) {
         rte_mbuf* m = keepalive_packet(gw.shared, addr, port);
         if (!m) return;
         if (rte_ring_sp_enqueue(gw.shared.tx_ring, m) != 0) {
@@ -177,7 +161,7 @@ void control_main(Gateway& gw) {
         for (unsigned k = 0; k < n; ++k) {
             const dp::ControlEvent& ev = events[k];
             switch (ev.kind) {
-            case dp::ControlEvent::mapping_change: apply_mapping_change(gw, ev); break;
+            case dp::ControlEvent::peer_moved: on_peer_moved(gw, ev); break;
             case dp::ControlEvent::keepalive: note_keepalive(gw, ev); break;
             case dp::ControlEvent::resolve6: ndp.want(net::IpAddr::v6(ev.addr6), ev.role); break;
             }

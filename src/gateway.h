@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "espgw/config/config.h"
+#include "espgw/control/peer_table.h"
 #include "espgw/dp/datapath.h"
 
 namespace espgw {
@@ -18,6 +19,8 @@ struct Gateway {
     config::Config cfg;
     dp::Shared shared;
     std::unique_ptr<sa::SaTable> sas;
+    control::PeerTable peers;  // control core only (and telemetry, under control_mutex)
+    IMB_MGR* control_mgr = nullptr;  // the control core's own, for key expansion
     std::unique_ptr<net::NeighbourTable> neighbours;
     rte_rcu_qsbr* rcu = nullptr;
     std::vector<dp::Worker> workers;
@@ -32,6 +35,7 @@ struct Gateway {
         std::atomic<uint64_t> mapping_changes{0};
         std::atomic<uint64_t> keepalives_sent{0};
         std::atomic<uint64_t> keepalives_seen{0};
+        std::atomic<uint64_t> keepalives_unmatched{0};  // from no peer's known location
         std::atomic<uint64_t> arp_requests_sent{0};
         std::atomic<uint64_t> arp_replies_sent{0};
         std::atomic<uint64_t> held_dropped{0};  // packets that waited for ARP in vain

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     espgw::log_line("stopped");
     for (unsigned r = 0; r < gw.n_roles(); ++r) rte_eth_dev_stop(gw.shared.port_id[r]);
     for (auto& w : gw.workers) espgw::crypto::release_mb_mgr(w.mgr);
+    espgw::crypto::release_mb_mgr(gw.control_mgr);
     gw.sas.reset();
     gw.neighbours.reset();
     rte_eal_cleanup();

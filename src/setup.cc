@@ -171,6 +171,8 @@ void setup_gateway(Gateway& gw) {
         gw.neighbours->learn(net::IpAddr::v4(n.address), m, UINT64_MAX);
     }
 
+    gw.control_mgr = crypto::make_mb_mgr();
+    if (!gw.control_mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
     gw.counters.reset(new dp::WorkerCounters[n_workers]);
     gw.workers.resize(n_workers);
     for (unsigned k = 0; k < n_workers; ++k) {
@@ -188,19 +190,30 @@ void setup_gateway(Gateway& gw) {
 }
 
 void install_static_sas(Gateway& gw) {
-    IMB_MGR* mgr = gw.workers.at(0).mgr;  // key expansion happens before the workers start
     std::lock_guard lock(gw.control_mutex);
+    for (const config::PeerConfig& pc : gw.cfg.peers) {
+        sa::PeerInit init;
+        init.name = pc.name;
+        init.id = pc.id;
+        init.v6 = pc.v6;
+        init.endpoint = pc.endpoint;
+        std::memcpy(init.addr6, pc.address6, 16);
+        init.follows = pc.follow;
+        if (!gw.peers.add(init)) throw config::ConfigError(gw.cfg.source, pc.line, "peers", pc.name + ": peer twice");
+    }
     for (const config::SaConfig& sc : gw.cfg.sas) {
-        auto sa = std::make_unique<sa::Sa>(sc.params);
+        const sa::Peer* peer = gw.peers.find(sc.peer);
+        auto sa = std::make_unique<sa::Sa>(sc.params, gw.peers.shared(peer->id));
         std::string err;
-        if (!crypto::expand_sa_keys(mgr, sc.cipher, sc.integrity, sc.key, sc.auth_key, sa->keys, err) ||
+        if (!crypto::expand_sa_keys(gw.control_mgr, sc.cipher, sc.integrity, sc.key, sc.auth_key, sa->keys, err) ||
             !gw.sas->install(std::move(sa), err))
             throw config::ConfigError(gw.cfg.source, sc.line, "sas", sc.params.name + ": " + err);
+        gw.peers.attach(peer->id, sc.params.encap == sa::Encap::udp);
         const sa::SaParams& p = sc.params;
         log_line("SA %s installed: %s spi 0x%08x %s %s%s peer %s", p.name.c_str(),
                  p.direction == sa::Direction::inbound ? "in" : "out", p.spi,
                  p.mode == sa::Mode::tunnel ? "tunnel" : "transport", std::string(crypto::name_of(sc.cipher)).c_str(),
-                 p.encap == sa::Encap::udp ? " in UDP" : "", sa::peer_str(p, p.peer).c_str());
+                 p.encap == sa::Encap::udp ? " in UDP" : "", peer->str().c_str());
     }
 }
 

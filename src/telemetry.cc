@@ -1,6 +1,6 @@
 // Counters for operators through DPDK telemetry (dpdk-telemetry.py, or any client of the
 // telemetry socket). Commands: /espgw/stats, /espgw/drops, /espgw/ports, /espgw/workers,
-// /espgw/sas, /espgw/sa,<spi>, /espgw/neighbours. Reads are relaxed loads of counters each
+// /espgw/sas, /espgw/sa,<spi>, /espgw/peers, /espgw/neighbours. Reads are relaxed loads of counters each
 // written by one thread; the SA list is walked under the control mutex.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -62,6 +62,7 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "mapping_changes", gw.control_stats.mapping_changes.load());
     rte_tel_data_add_dict_u64(d, "keepalives_sent", gw.control_stats.keepalives_sent.load());
     rte_tel_data_add_dict_u64(d, "keepalives_seen", gw.control_stats.keepalives_seen.load());
+    rte_tel_data_add_dict_u64(d, "keepalives_unmatched", gw.control_stats.keepalives_unmatched.load());
     rte_tel_data_add_dict_u64(d, "arp_requests_sent", gw.control_stats.arp_requests_sent.load());
     rte_tel_data_add_dict_u64(d, "arp_replies_sent", gw.control_stats.arp_replies_sent.load());
     rte_tel_data_add_dict_u64(d, "held_dropped", gw.control_stats.held_dropped.load());
@@ -155,9 +156,9 @@ void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
     rte_tel_data_add_dict_u64(s, "seq_out", sa.seq_out.load(std::memory_order_relaxed));
     rte_tel_data_add_dict_u64(s, "replay_top", sa.replay.top());
     rte_tel_data_add_dict_u64(s, "replay_window", sa.replay.size());
-    // Only inbound traffic (and keepalives) tell that the peer is alive.
-    const uint64_t seen = sa.last_seen_tsc.load(std::memory_order_relaxed);
-    if (seen) rte_tel_data_add_dict_u64(s, "idle_ms", (rte_rdtsc() - seen) * 1000 / g_gw->tsc_hz);
+    rte_tel_data_add_dict_string(s, "peer_name", sa.peer->name.c_str());
+    const uint64_t used = sa.last_used_tsc.load(std::memory_order_relaxed);
+    if (used) rte_tel_data_add_dict_u64(s, "idle_ms", (rte_rdtsc() - used) * 1000 / g_gw->tsc_hz);
     rte_tel_data* dd = new_dict();
     add_drops(dd, t.drops);
     rte_tel_data_add_dict_container(s, "drops_by_reason", dd, 0);
@@ -203,6 +204,27 @@ int cmd_sa(const char*, const char* params, rte_tel_data* d) {
     return 0;
 }
 
+int cmd_peers(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    const uint64_t now = rte_rdtsc();
+    unsigned n = 0;
+    for (const control::PeerTable::Info& i : gw.peers.list()) {
+        if (++n > RTE_TEL_MAX_DICT_ENTRIES) break;
+        rte_tel_data* p = new_dict();
+        rte_tel_data_add_dict_u64(p, "id", i.peer->id);
+        rte_tel_data_add_dict_string(p, "location", sa::endpoint_str(i.addr, i.endpoint).c_str());
+        rte_tel_data_add_dict_string(p, "follows", i.peer->follows() ? "yes" : "no");
+        rte_tel_data_add_dict_u64(p, "sas", i.sas);
+        // Authenticated traffic and keepalives tell that the peer is alive.
+        const uint64_t seen = i.peer->last_seen_tsc.load(std::memory_order_relaxed);
+        if (seen) rte_tel_data_add_dict_u64(p, "idle_ms", (now - seen) * 1000 / gw.tsc_hz);
+        rte_tel_data_add_dict_container(d, key_of(i.peer->name).c_str(), p, 0);
+    }
+    return 0;
+}
+
 int cmd_neighbours(const char*, const char*, rte_tel_data* d) {
     Gateway& gw = *g_gw;
     rte_tel_data_start_dict(d);
@@ -227,6 +249,7 @@ void register_telemetry(Gateway& gw) {
     rte_telemetry_register_cmd("/espgw/workers", cmd_workers, "Per-worker counters. No parameters");
     rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "Installed SAs with counters. No parameters");
     rte_telemetry_register_cmd("/espgw/sa", cmd_sa, "One SA in detail. Parameter: SPI (decimal or 0x hex)");
+    rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs. No parameters");
     rte_telemetry_register_cmd("/espgw/neighbours", cmd_neighbours, "ARP table. No parameters");
 }
 

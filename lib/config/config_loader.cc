@@ -166,8 +166,9 @@ public:
         c.peers.reserve(static_cast<size_t>(list.getLength()));
         for (int k = 0; k < list.getLength(); ++k) {
             const Setting& g = list[k];
-            only(g, {"name", "address", "port", "nat_oa", "nat_oa_local"});
+            only(g, {"name", "address", "port", "nat_oa", "nat_oa_local", "follow"});
             PeerConfig p;
+            p.line = static_cast<int>(g.getSourceLine());
             p.name = str(need(g, "name"));
             p.id = static_cast<uint32_t>(k + 1);
             const Setting& addr = need(g, "address");
@@ -186,6 +187,9 @@ public:
                 fail(g.exists("nat_oa") ? g["nat_oa"] : g["nat_oa_local"], "NAT-OA is for IPv4 peers (transport mode through a NAT)");
             if (g.exists("nat_oa")) p.nat_oa = ipv4(g["nat_oa"]);
             if (g.exists("nat_oa_local")) p.nat_oa_local = ipv4(g["nat_oa_local"]);
+            if (g.exists("follow")) p.follow = boolean(g["follow"]);
+            if (!p.follow && !p.endpoint.known)
+                fail(g["follow"], "a peer that does not follow needs its port (port = 0 means: learn it)");
             c.peers.push_back(p);
             if (!by_name.emplace(p.name, &c.peers.back()).second) fail(g["name"], "peer name used twice");
         }
@@ -205,7 +209,7 @@ public:
             const Setting& peer_s = need(g, "peer");
             const auto peer = peers.find(str(peer_s));
             if (peer == peers.end()) fail(peer_s, "no peer of that name in peers");
-            p.peer_id = peer->second->id;
+            s.peer = peer->second->name;
             p.peer = peer->second->endpoint;
             if (peer->second->v6) {
                 if (!c.public_port.has_v6) fail(peer_s, "this peer is reached over IPv6: ports.public needs address6");

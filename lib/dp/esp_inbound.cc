@@ -17,31 +17,42 @@ namespace espgw::dp {
 
 namespace {
 
-// RFC 7296 §2.23 in the data plane: an authenticated packet from another address or port
-// than the SA's peer is reported (at most once per interval per SA); the control core decides.
-void note_peer(Worker& w, sa::Sa& sa, const OuterInfo& in, const uint8_t* src6) {
-    const sa::Endpoint cur = sa.current_peer();
-    const uint32_t src = net::be32(in.src_be);
-    const uint16_t sport = net::be16(in.sport_be);
+// RFC 7296 §2.23 in the data plane, once per run of authenticated packets of one SA from one
+// source (newest: the run's highest sequence number; src6: the IPv6 source, if over IPv6).
+// A peer heard from somewhere new is moved right here, before this burst's packets are even
+// sent on, so the reply to the very first packet after a NAT rebinding (or after the port is
+// learned) already goes to the new mapping. Only the newest packet of the SA moves it: one
+// overtaken on the way, or late from an old mapping, does not move the peer back. The control
+// core hears of it afterwards, once per move that it has not taken yet.
+void follow_peer(Worker& w, sa::Sa& sa, const OuterInfo& from, const uint8_t* src6, uint64_t newest) {
+    sa::Peer& peer = *sa.peer;
+    const uint64_t resolution = w.shared->last_seen_resolution_tsc;
+    if (w.now - peer.last_seen_tsc.load(std::memory_order_relaxed) > resolution)
+        peer.last_seen_tsc.store(w.now, std::memory_order_relaxed);
+    if (w.now - sa.last_used_tsc.load(std::memory_order_relaxed) > resolution)
+        sa.last_used_tsc.store(w.now, std::memory_order_relaxed);
     const bool udp = sa.params.encap == sa::Encap::udp;
+    const uint32_t src = net::be32(from.src_be);
+    const uint16_t sport = net::be16(from.sport_be);
     // (esp_inbound_add made sure the packet's address family is the SA's.)
-    uint8_t cur6[16];
-    if (src6) sa.peer6.load(cur6);
-    const bool addr_moved = src6 ? std::memcmp(src6, cur6, 16) != 0 : cur.addr != src;
-    const bool moved = addr_moved || (udp && (!cur.known || cur.port != sport));
-    if (w.now - sa.last_seen_tsc.load(std::memory_order_relaxed) > w.shared->last_seen_resolution_tsc)
-        sa.last_seen_tsc.store(w.now, std::memory_order_relaxed);
-    if (!moved) return;
-    uint64_t last = sa.last_event_tsc.load(std::memory_order_relaxed);
-    if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
-    if (!sa.last_event_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
-    // Over IPv6 src is only a fold of the address (see OuterInfo): the event carries the address.
-    ControlEvent ev{ControlEvent::mapping_change, kPublic, sport, sa.params.spi, src6 ? 0 : src, {}};
+    sa::Endpoint cur;
+    bool addr_moved;
     if (src6) {
-        ev.v6 = true;
-        std::memcpy(ev.addr6, src6, 16);
+        uint8_t cur6[16];
+        cur = peer.load6(cur6);
+        addr_moved = std::memcmp(src6, cur6, 16) != 0;
+    } else {
+        cur = peer.endpoint();
+        addr_moved = cur.addr != src;
     }
-    post_event(w, kPublic, ev);
+    if (!addr_moved && !(udp && (!cur.known || cur.port != sport))) [[likely]]
+        return;
+    if (!peer.follows() || newest < sa.replay.top()) return;
+    const sa::Endpoint to{src6 ? 0 : src, udp ? sport : cur.port, udp || cur.known};
+    if (!peer.try_move(to, src6)) return;  // another worker is moving it right now
+    if (peer.move_reported.exchange(true, std::memory_order_acq_rel)) return;  // news not taken yet
+    ControlEvent ev{ControlEvent::peer_moved, kPublic, sport, peer.id, src6 ? 0 : src, {}};
+    if (!post_event(w, kPublic, ev)) peer.move_reported.store(false, std::memory_order_release);
 }
 
 void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
@@ -85,12 +96,17 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     bool ok[kBurst];
     esp::esp_in_accept_burst(pkt, n_ops, ok);
 
-    // Counters and the peer-address check once per run of packets of one SA from one address
+    // Counters and the peer's location once per run of packets of one SA from one address
     // and port: a burst is usually a single run.
     sa::Sa* run_sa = nullptr;
-    uint32_t run_src = 0;
-    uint16_t run_sport = 0;
-    uint64_t run_packets = 0, run_bytes = 0;
+    OuterInfo run_from{};
+    uint8_t run_src6[16];
+    uint64_t run_packets = 0, run_bytes = 0, run_newest = 0;
+    const auto end_run = [&] {
+        if (!run_sa) return;
+        count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
+        follow_peer(w, *run_sa, run_from, run_sa->params.v6 ? run_src6 : nullptr, run_newest);
+    };
     ForwardMemo memo;
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
@@ -102,22 +118,23 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
         const OuterInfo& from = b.from[k];
         // (Over IPv6 src_be is a fold of the source: a run may hide a move to an address with
         // the same fold until a later burst, never forever.)
-        if (&sa != run_sa || from.src_be != run_src || from.sport_be != run_sport) {
-            count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
+        if (&sa != run_sa || from.src_be != run_from.src_be || from.sport_be != run_from.sport_be) {
+            end_run();
             run_sa = &sa;
-            run_src = from.src_be;
-            run_sport = from.sport_be;
-            run_packets = run_bytes = 0;
-            note_peer(w, sa, from, sa.params.v6 ? outer_src6(sa, p.op.auth_start) : nullptr);
+            run_from = from;
+            run_packets = run_bytes = run_newest = 0;
+            // Copied now: the packet may be freed before the run ends.
+            if (sa.params.v6) std::memcpy(run_src6, outer_src6(sa, p.op.auth_start), 16);
         }
         ++run_packets;
         run_bytes += rte_pktmbuf_data_len(p.m);
+        if (p.seq > run_newest) run_newest = p.seq;
         if (sa.params.mode == sa::Mode::tunnel)
             deliver_tunnel(w, sa, p.m, p.next_header, memo);
         else
             deliver_transport(w, sa, p.m, from, p.next_header);
     }
-    count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
+    end_run();
 }
 
 }  // namespace espgw::dp

@@ -25,12 +25,13 @@ bool route_ipv4_slow(const Shared& s, uint32_t dst, unsigned& role, uint32_t& ne
     return false;
 }
 
-void post_event(Worker& w, unsigned from, const ControlEvent& ev) {
+bool post_event(Worker& w, unsigned from, const ControlEvent& ev) {
     if (rte_ring_mp_enqueue_elem(w.shared->event_ring, const_cast<ControlEvent*>(&ev), sizeof ev) != 0) {
         ++w.counters->drops[from][static_cast<unsigned>(Drop::ring_full)];
-        return;
+        return false;
     }
     ++w.counters->events;
+    return true;
 }
 
 void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {
@@ -154,9 +155,17 @@ void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const ui
     net::Mac mac;
     if (!s.neighbours->lookup(net::IpAddr::v6(next_hop), w.now, mac)) {
         // The control core solicits it (RFC 4861 §7.2.2); this packet is not kept meanwhile.
-        ControlEvent ev{ControlEvent::resolve6, static_cast<uint8_t>(role), 0, 0, 0, {}};
-        std::memcpy(ev.addr6, next_hop, 16);
-        post_event(w, from, ev);
+        // One request per next hop and interval: a burst toward an unresolved neighbour must
+        // not become a burst of events.
+        auto& last = w.last_resolve6;
+        if (w.now - last.tsc >= s.event_interval_tsc || std::memcmp(last.addr, next_hop, 16) != 0) {
+            ControlEvent ev{ControlEvent::resolve6, static_cast<uint8_t>(role), 0, 0, 0, {}};
+            std::memcpy(ev.addr6, next_hop, 16);
+            if (post_event(w, from, ev)) {
+                std::memcpy(last.addr, next_hop, 16);
+                last.tsc = w.now;
+            }
+        }
         return drop(w, m, from, Drop::no_neighbour);
     }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));

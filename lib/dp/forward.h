@@ -118,8 +118,8 @@ inline void forward_ipv4(Worker& w, rte_mbuf* m, unsigned from, uint32_t dst) {
     send_ipv4(w, m, from, role, next_hop);
 }
 
-// Rate-limited per worker for resolve events; never blocks.
-void post_event(Worker& w, unsigned from, const ControlEvent& ev);
+// Hands ev to the control core; never blocks. False (counted as ring_full) if the ring is full.
+bool post_event(Worker& w, unsigned from, const ControlEvent& ev);
 
 // Answers the IPv4 packet at ip (which came in on `from` from src_mac) with ICMP
 // "fragmentation needed" carrying mtu (RFC 792, RFC 1191).

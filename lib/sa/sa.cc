@@ -2,21 +2,22 @@
 
 namespace espgw::sa {
 
-Sa::Sa(const SaParams& p)
-    : params(p), outer_ip_len(p.v6 ? 40 : 20), endpoint(p.peer.pack()), peer6(p.peer_addr6),
-      replay(p.replay_window, p.esn) {}
+namespace {
 
-std::string peer_str(const SaParams& p, const Endpoint& e, const uint8_t* addr6) {
-    const std::string port = e.known ? std::to_string(e.port) : std::string("?");
-    if (p.v6) return "[" + net::IpAddr::v6(addr6 ? addr6 : p.peer_addr6).str() + "]:" + port;
-    return net::ipv4_str(e.addr) + ":" + port;
+std::shared_ptr<Peer> own_peer(const SaParams& p) {
+    PeerInit init;
+    init.name = p.name;
+    init.v6 = p.v6;
+    init.endpoint = p.peer;
+    std::memcpy(init.addr6, p.peer_addr6, 16);
+    return std::make_shared<Peer>(init);
 }
 
-std::string Sa::peer_now() const {
-    uint8_t a6[16];
-    peer6.load(a6);
-    return peer_str(params, current_peer(), a6);
-}
+}  // namespace
+
+Sa::Sa(const SaParams& p, std::shared_ptr<Peer> peer_in)
+    : params(p), outer_ip_len(p.v6 ? 40 : 20), peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
+      peer(peer_ref.get()), replay(p.replay_window, p.esn) {}
 
 Sa::~Sa() { crypto::wipe(keys); }
 

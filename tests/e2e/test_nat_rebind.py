@@ -47,7 +47,7 @@ from topology import Topology, wait_for  # noqa: E402
 from uml_peer import UmlPeer  # noqa: E402
 from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, Report, build, diag,  # noqa: E402
                            echo_request_seq, icmp_socket, install_tunnel_pair, nat_port, ping_replies,
-                           ping_summary, uml_xstate_shim)
+                           ping_summary)
 
 INTERVAL = 0.1         # the steady ping: one echo request every 100 ms
 FIRST_PINGS = 20       # (1) per peer
@@ -161,7 +161,6 @@ def stats_and_drops(gw, label):
 
 def scenario_v4(report, warmup):
     with Topology("nrb") as topo:
-        uml_xstate_shim(topo)
         uml, nat, gwns, lan, gp, gl, guest = build(topo, [f"{inner}/32" for _, inner, *_ in PEERS4])
         pairs = [gcm_pair(spi_in, spi_out, GUEST, GW, reqid) for _, _, spi_in, spi_out, reqid in PEERS4]
         sas = []
@@ -311,7 +310,6 @@ def move_script(old, new, to_gw, from_gw, ping_pid_file, warmup):
 
 def scenario_v6(report, warmup):
     with Topology("nr6") as topo:
-        uml_xstate_shim(topo)
         uml, gwns, lan = (topo.netns(r) for r in ("uml", "gw", "lan"))
         ua, gp = topo.veth(uml, "ua", gwns, "gp")
         gl, ll = topo.veth(gwns, "gl", lan, "ll")

@@ -23,6 +23,7 @@ from topology import wait_for
 HERE = os.path.dirname(os.path.abspath(__file__))
 UML = "/usr/bin/linux.uml"
 GUEST_IF = "vec0"  # name of the guest's network card
+_shim_lib = None  # path of the built uml_xstate_shim.so (see UmlPeer._xstate_shim)
 SLACK = 10  # seconds on top of a command's own timeout: the guest polls, and UML is slow
 
 
@@ -56,7 +57,7 @@ class UmlPeer:
         os.makedirs(self.jobs_dir)
         # The guest answers for its address on this veth; the namespace itself must not.
         self.topo.run(self.ns, ["ip", "addr", "flush", "dev", self.ifname])
-        argv = [UML, f"mem={self.mem}", f"umid={self.topo.prefix}-{self.name}",
+        argv = ["env", f"LD_PRELOAD={self._xstate_shim()}", UML, f"mem={self.mem}", f"umid={self.topo.prefix}-{self.name}",
                 f"uml_dir={self.dir}", "rootfstype=hostfs", "rootflags=/", "ro",
                 f"init={HERE}/uml_init.sh", "con0=fd:0,fd:1", "con=null",
                 f"{GUEST_IF}:transport=raw,ifname={self.ifname},gro=1",
@@ -73,6 +74,20 @@ class UmlPeer:
         wait_for(lambda: self._check_alive() and os.path.exists(os.path.join(self.dir, "ready")),
                  timeout, f"UML guest {self.name} to boot")
         self.run(self._network_script(), timeout=30, check=True)
+
+    def _xstate_shim(self):
+        """uml_xstate_shim.c built with gcc into a directory of this run: preloaded into the UML
+        kernel, it lets Debian's UML 6.1 boot on hosts whose XSAVE area is larger than UML
+        handles (Intel with AMX: 11008 bytes; the guest otherwise dies at boot with "ptrace set
+        fp regs failed, errno = 14"). Elsewhere it changes nothing (see the file)."""
+        global _shim_lib
+        if _shim_lib is None or not os.path.exists(_shim_lib):
+            lib = os.path.join(self.topo.tempdir("umlshim"), "uml_xstate_shim.so")
+            subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", lib,
+                            os.path.join(HERE, "uml_xstate_shim.c"), "-ldl"],
+                           check=True, capture_output=True, text=True, timeout=60)
+            _shim_lib = lib
+        return _shim_lib
 
     def _network_script(self):
         # gso_max_segs 1: the guest sends wire-sized frames, not 64 KB TSO frames, to the veth.

@@ -15,7 +15,6 @@ import time
 
 import netns_socket
 import tcp_xfer
-import uml_peer
 from uml_peer import UmlPeer
 
 GUEST, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
@@ -38,28 +37,6 @@ def build(topo, inner, nat_except=None):
     topo.tx_csum_off(nat, nw)
     guest = UmlPeer(topo, uml, ua, f"{GUEST}/24", gateway=NAT_IN, inner=inner)
     return uml, nat, gwns, lan, gp, gl, guest
-
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-_LINUX_UML = uml_peer.UML
-
-
-def uml_xstate_shim(topo):
-    """Make UmlPeer start the UML kernel with uml_xstate_shim.c preloaded (built here with gcc
-    into a temp dir of `topo`), for hosts whose XSAVE area is larger than Debian's UML 6.1
-    handles: there the guest dies at boot ("ptrace set fp regs failed, errno = 14"; seen on an
-    Intel host with AMX). Harmless elsewhere: the shim steps in only for a short XSTATE SET.
-    Returns the path now used as the UML binary."""
-    out = topo.tempdir("umlshim")
-    lib = os.path.join(out, "uml_xstate_shim.so")
-    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", lib, os.path.join(HERE, "uml_xstate_shim.c"),
-                    "-ldl"], check=True, capture_output=True, text=True, timeout=60)
-    wrapper = os.path.join(out, "linux.uml")
-    with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\nLD_PRELOAD={lib} exec {_LINUX_UML} "$@"\n')
-    os.chmod(wrapper, 0o755)
-    uml_peer.UML = wrapper  # read by UmlPeer.start()
-    return wrapper
 
 
 def install_tunnel_pair(guest, to_gw, from_gw, inner, route, lan="10.1.0.0/24"):

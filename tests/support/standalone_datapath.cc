@@ -92,7 +92,7 @@ void StandaloneDatapath::collect(dp::Worker& w, unsigned role) {
 }
 
 std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr,
-                                                    bool outer6) const {
+                                                    bool outer6, std::shared_ptr<sa::Peer> peer) const {
     sa::SaParams p;
     p.name = "sa" + std::to_string(spi);
     p.spi = spi;
@@ -108,7 +108,7 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
         std::memcpy(p.local_addr6, kGw6, 16);
         std::memcpy(p.peer_addr6, kPeer6, 16);
     }
-    auto s = std::make_unique<sa::Sa>(p);
+    auto s = std::make_unique<sa::Sa>(p, std::move(peer));
     std::string err;
     if (!crypto::expand_sa_keys(key_mgr ? key_mgr : mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, kKey, {}, s->keys, err))
         throw std::runtime_error(err);
@@ -117,8 +117,22 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
 
 sa::Sa* StandaloneDatapath::install(sa::Direction dir, uint32_t spi) {
     std::string err;
-    if (!sas_->install(make_sa(dir, spi), err)) throw std::runtime_error(err);
+    if (!sas_->install(make_sa(dir, spi, nullptr, false, gw_peer()), err)) throw std::runtime_error(err);
     return sas_->find(dir, spi);
+}
+
+std::shared_ptr<sa::Peer> StandaloneDatapath::gw_peer(bool outer6) {
+    std::shared_ptr<sa::Peer>& p = gw_peer_[outer6];
+    if (!p) {
+        sa::PeerInit init;
+        init.name = outer6 ? "peer6" : "peer";
+        init.id = outer6 ? 2 : 1;
+        init.v6 = outer6;
+        init.endpoint = {outer6 ? 0 : kPeer, 4500, true};
+        std::memcpy(init.addr6, kPeer6, 16);
+        p = std::make_shared<sa::Peer>(init);
+    }
+    return p;
 }
 
 rte_mbuf* StandaloneDatapath::inner_frame(uint32_t len, uint32_t src, uint32_t dst, bool df) {
@@ -157,11 +171,12 @@ rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uin
     rte_pktmbuf_adj(inner, sizeof(rte_ether_hdr));
     peer_sa.params.local_addr = kPeer;
     peer_sa.params.local_port = sport;
-    peer_sa.move_peer({peer_sa.params.v6 ? 0 : kGw, 4500, true});
     if (peer_sa.params.v6) {  // the peer's view: from kPeer6 to kGw6
         std::memcpy(peer_sa.params.local_addr6, kPeer6, 16);
         std::memcpy(peer_sa.params.peer_addr6, kGw6, 16);
-        peer_sa.peer6.store(kGw6);
+        peer_sa.peer->move({0, 4500, true}, kGw6);
+    } else {
+        peer_sa.move_peer({kGw, 4500, true});
     }
     esp::OutboundEsp o{inner, &peer_sa, esp::reserve_seq(peer_sa, 1), {}, {}};
     if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterFields{})) throw std::runtime_error("peer encap failed");

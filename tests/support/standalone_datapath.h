@@ -37,10 +37,15 @@ public:
 
     // An SA between kGw and kPeer:4500 (UDP encapsulated) with selectors 10.1.0.0/16 <->
     // kInner/32 and a fixed AES-128-GCM key; installed in the table unless install=false.
-    // key_mgr: the IPsec-MB manager of the calling thread (default: the fixture's own).
+    // key_mgr: the IPsec-MB manager of the calling thread (default: the fixture's own);
+    // peer: the Peer the SA shares (default: one of its own, as the peer's side has).
     std::unique_ptr<sa::Sa> make_sa(sa::Direction dir, uint32_t spi, IMB_MGR* key_mgr = nullptr,
-                                    bool outer6 = false) const;
+                                    bool outer6 = false, std::shared_ptr<sa::Peer> peer = nullptr) const;
+    // make_sa with the gateway's Peer for kPeer (outer IPv4), installed.
     sa::Sa* install(sa::Direction dir, uint32_t spi);
+    // The gateway's view of the peer at kPeer:4500 (kPeer6 with outer6), id 1 (2 for IPv6),
+    // shared by every SA installed through install() or made with it.
+    std::shared_ptr<sa::Peer> gw_peer(bool outer6 = false);
 
     // An Ethernet frame carrying an IPv4/UDP packet of total IP length len, src -> dst.
     rte_mbuf* inner_frame(uint32_t len, uint32_t src, uint32_t dst, bool df = false);
@@ -100,6 +105,7 @@ public:
     IMB_MGR* mgr;
 
 private:
+    std::shared_ptr<sa::Peer> gw_peer_[2];
     static void collect(dp::Worker& w, unsigned role);
     rte_rcu_qsbr* rcu_;
     std::unique_ptr<sa::SaTable> sas_;

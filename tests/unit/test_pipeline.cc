@@ -76,21 +76,6 @@ TEST(Pipeline, DecapForwardsToTheLanAndDropsReplays) {
     EXPECT_EQ(dp.drops(dp::Drop::replayed), 1u);
 }
 
-TEST(Pipeline, NewSourcePortRaisesOneMappingEvent) {
-    testing_dp dp;
-    dp.install(sa::Direction::inbound, kSpiIn);
-    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
-    dp.rx_public({dp.esp_frame(*peer, 100, 4500), dp.esp_frame(*peer, 100, 31337), dp.esp_frame(*peer, 100, 31337)});
-    free_all(dp.take(dp::kProtected));
-    dp::ControlEvent ev[4];
-    const unsigned n = rte_ring_dequeue_burst_elem(dp.shared.event_ring, ev, sizeof ev[0], 4, nullptr);
-    ASSERT_EQ(n, 1u) << "rate-limited: one event per SA per interval";
-    EXPECT_EQ(ev[0].kind, dp::ControlEvent::mapping_change);
-    EXPECT_EQ(ev[0].spi, kSpiIn);
-    EXPECT_EQ(ev[0].port, 31337);
-    EXPECT_EQ(ev[0].addr, T::kPeer);
-}
-
 // Decrypted packets of one burst for two LAN hosts, one of them not yet resolved, and the
 // gateway's own LAN address: each goes to its own MAC, the unresolved one waits for ARP.
 TEST(Pipeline, DecapMixedBurstReachesEachHost) {

@@ -71,10 +71,15 @@ struct PeerConfig {
     uint8_t address6[16]{};
     uint32_t nat_oa = 0;        // its original (pre-NAT) address, for transport mode
     uint32_t nat_oa_local = 0;  // our address as the peer knows it, if we are NATed
+    // Follow the peer to where its authenticated packets come from (a NAT rebinding, a new
+    // address). False for a fixed peer, or when we are the NATed side (RFC 7296 §2.23).
+    bool follow = true;
+    int line = 0;
 };
 
 struct SaConfig {
     sa::SaParams params;
+    std::string peer;  // the name of its PeerConfig
     crypto::Cipher cipher{};
     crypto::Integrity integrity{};
     std::vector<uint8_t> key;

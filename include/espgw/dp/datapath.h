@@ -24,14 +24,16 @@ constexpr uint16_t kBurst = 32;
 
 // Messages from workers to the control core (an rte_ring of fixed-size elements).
 struct ControlEvent {
-    // IPv4 next hops are resolved through held packets (Shared::held_ring), IPv6 ones by event.
-    enum Kind : uint8_t { mapping_change, keepalive, resolve6 } kind;
+    // peer_moved: a worker moved a peer (Peer::move_reported); keepalive: a NAT keepalive
+    // came in; resolve6: an IPv6 next hop is unknown (IPv4 ones are resolved through held
+    // packets, Shared::held_ring).
+    enum Kind : uint8_t { peer_moved, keepalive, resolve6 } kind;
     uint8_t role;    // the port the packet came in on / to ask on
     uint16_t port;   // UDP source port seen (host order)
-    uint32_t spi;    // mapping_change: the inbound SA
+    uint32_t id;     // peer_moved: the Peer's id
     uint32_t addr;   // source address seen (host order)
     uint8_t addr6[16];  // resolve6: the IPv6 address to resolve; with v6: the source seen
-    bool v6 = false;    // mapping_change, keepalive: from a peer over IPv6 (addr6, not addr)
+    bool v6 = false;    // keepalive: from a peer over IPv6 (addr6, not addr)
 };
 static_assert(sizeof(ControlEvent) == 32);
 
@@ -62,8 +64,8 @@ struct Shared {
     uint16_t public_mtu = 1500;
     MtuPolicy mtu_policy = MtuPolicy::icmp;
     bool has_host = false;
-    uint64_t event_interval_tsc = 0;
-    uint64_t last_seen_resolution_tsc = 0;  // SA last-seen is refreshed at most this often
+    uint64_t event_interval_tsc = 0;        // the same event from one worker at most this often
+    uint64_t last_seen_resolution_tsc = 0;  // peer last-seen / SA last-used refreshed at most this often
     uint16_t port_id[kRoles]{};
     net::Mac port_mac[kRoles]{};
     net::Mac host_mac{};  // the Linux side of the host tap
@@ -116,6 +118,11 @@ struct Worker {
     uint16_t n_tx[kRoles]{};
     rte_ip_frag_tbl* frags = nullptr;  // this worker's reassembly table
     rte_ip_frag_death_row death_row{};  // fragments to free after the burst
+    // The last IPv6 next hop this worker asked the control core to resolve, and when.
+    struct {
+        uint8_t addr[16];
+        uint64_t tsc = 0;
+    } last_resolve6;
     void (*flush)(Worker&, unsigned role) = nullptr;
     void* flush_ctx = nullptr;
 };

@@ -101,8 +101,8 @@ inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endp
 
 // Outer IPv6 (and UDP) at head for a packet of total bytes; returns where ESP starts. Out of
 // line: it must not weigh on esp_out_prepare's inlining for the common IPv4 case.
-[[gnu::noinline]] inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, const sa::Endpoint& peer,
-                                                   uint32_t total, uint8_t proto, const OuterFields& outer) {
+[[gnu::noinline]] inline uint8_t* write_outer_ipv6(uint8_t* head, const sa::Sa& sa, uint32_t total, uint8_t proto,
+                                                   const OuterFields& outer) {
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(head);
     const uint32_t payload = total - sizeof(rte_ipv6_hdr);
     ip->vtc_flow = net::be32(6u << 28 | uint32_t{outer.tos} << 20);
@@ -110,9 +110,11 @@ inline uint8_t* write_outer_ipv4(uint8_t* head, const sa::Sa& sa, const sa::Endp
     ip->proto = proto;
     ip->hop_limits = outer.ttl;
     std::memcpy(ip->src_addr, sa.params.local_addr6, 16);
-    sa.peer6.load(ip->dst_addr);
+    // The address and the port of one location (peer: only said the port is known, which
+    // never becomes unknown again).
+    const sa::Endpoint now = sa.peer->load6(ip->dst_addr);
     uint8_t* next = head + sizeof(rte_ipv6_hdr);
-    return proto == IPPROTO_UDP ? write_natt_udp(next, sa, peer, payload) : next;
+    return proto == IPPROTO_UDP ? write_natt_udp(next, sa, now, payload) : next;
 }
 
 // After sealing, for an SA with an IPv6 outer header (m: data at that header): the UDP
@@ -168,7 +170,7 @@ inline void esp_out_finish_v6(rte_mbuf* m) {
     const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
     uint8_t* esp;
     if (sa.params.v6) [[unlikely]] {
-        esp = write_outer_ipv6(head, sa, peer, total, proto, outer);
+        esp = write_outer_ipv6(head, sa, total, proto, outer);
     } else {
         esp = write_outer_ipv4(head, sa, peer, total, proto, outer);
     }
