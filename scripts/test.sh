@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Sets everything up, builds, and runs every test (unit and end-to-end).
+# Sets everything up, builds, and runs every test: unit and end-to-end tests on the release
+# build, then the unit tests again built with AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-san/; skip with ESPGW_NO_SANITIZERS=1).
 # Prints "N passed, M failed" last and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -7,11 +9,36 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 bash scripts/build.sh || { echo "0 passed, 1 failed"; exit 1; }
 
+count() {  # $1: a meson testlog.json; prints "passed failed"
+    local p f
+    p=$(grep -c '"result": "OK"' "$1" 2>/dev/null); p=${p:-0}
+    f=$(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$1" 2>/dev/null); f=${f:-0}
+    echo "$p $f"
+}
+
 meson test -C build --print-errorlogs --num-processes 1 "$@"
 rc=$?
-log=build/meson-logs/testlog.json
-passed=$(grep -c '"result": "OK"' "$log" 2>/dev/null); passed=${passed:-0}
-failed=$(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" 2>/dev/null); failed=${failed:-0}
+read -r passed failed < <(count build/meson-logs/testlog.json)
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+
+if [ "${ESPGW_NO_SANITIZERS:-0}" != 1 ]; then
+    echo "== unit tests under ASan + UBSan (build-san/)"
+    san_rc=0
+    if [ ! -f build-san/build.ninja ]; then
+        meson setup build-san --buildtype=debugoptimized -Dsanitizers=true >/dev/null || san_rc=1
+    fi
+    # Only what the unit tests need: the library, the test programs.
+    [ "$san_rc" -eq 0 ] && { ninja -C build-san $(cd build-san && ninja -t targets all | grep -o '^tests/unit/test_[a-z0-9_]*' | sort -u) || san_rc=1; }
+    if [ "$san_rc" -eq 0 ]; then
+        # LeakSanitizer stays on: a leak in our code fails the test.
+        ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+            meson test -C build-san --no-rebuild --print-errorlogs --num-processes 1 --suite unit
+        san_rc=$?
+    fi
+    read -r p f < <(count build-san/meson-logs/testlog.json)
+    if [ "$san_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f)); rc=$((rc | san_rc))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "espgw/config/config.h"
+#include "espgw/control/ipsec_api.h"
+#include "espgw/control/neighbour_resolver.h"
 #include "espgw/control/peer_table.h"
 #include "espgw/dp/datapath.h"
 
@@ -21,6 +23,7 @@ struct Gateway {
     std::unique_ptr<sa::SaTable> sas;
     control::PeerTable peers;  // control core only (and telemetry, under control_mutex)
     IMB_MGR* control_mgr = nullptr;  // the control core's own, for key expansion
+    std::unique_ptr<control::IpsecApi> ipsec;  // SAs are added and removed through this
     std::unique_ptr<net::NeighbourTable> neighbours;
     rte_rcu_qsbr* rcu = nullptr;
     std::vector<dp::Worker> workers;
@@ -36,10 +39,9 @@ struct Gateway {
         std::atomic<uint64_t> keepalives_sent{0};
         std::atomic<uint64_t> keepalives_seen{0};
         std::atomic<uint64_t> keepalives_unmatched{0};  // from no peer's known location
-        std::atomic<uint64_t> arp_requests_sent{0};
-        std::atomic<uint64_t> arp_replies_sent{0};
-        std::atomic<uint64_t> held_dropped{0};  // packets that waited for ARP in vain
+        std::atomic<uint64_t> ike_malformed{0};  // IKE packets whose IP/UDP did not add up
     } control_stats;
+    control::NeighbourStats neighbour_stats;
 
     unsigned n_roles() const { return shared.has_host ? 3 : 2; }
 };

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "gateway.h"
-#include "log.h"
+#include "espgw/log.h"
 
 namespace espgw {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "gateway.h"
-#include "log.h"
+#include "espgw/log.h"
 
 namespace {
 
@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
         espgw::install_static_sas(gw);
     } catch (const std::exception& e) {
         fprintf(stderr, "espgw: %s\n", e.what());
+        gw.ipsec.reset();
         gw.sas.reset();
         gw.neighbours.reset();
         rte_eal_cleanup();
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
     espgw::log_line("stopped");
     for (unsigned r = 0; r < gw.n_roles(); ++r) rte_eth_dev_stop(gw.shared.port_id[r]);
     for (auto& w : gw.workers) espgw::crypto::release_mb_mgr(w.mgr);
+    gw.ipsec.reset();
     espgw::crypto::release_mb_mgr(gw.control_mgr);
     gw.sas.reset();
     gw.neighbours.reset();

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "gateway.h"
-#include "log.h"
+#include "espgw/log.h"
 
 namespace espgw {
 
@@ -110,8 +110,9 @@ void setup_gateway(Gateway& gw) {
                                  " mbufs): raise -m in eal or lower mbufs");
     s.ike_ring = rte_ring_create("espgw_ike", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
     s.slow_ring = rte_ring_create("espgw_slow", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
-    s.tx_ring = rte_ring_create("espgw_tx", c.ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-    s.held_ring = rte_ring_create("espgw_held", c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
+    s.tx_ring = rte_ring_create_elem("espgw_tx", sizeof(dp::TxRequest), c.ring_size, rte_socket_id(),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+    s.held_ring = rte_ring_create_elem("espgw_held", sizeof(dp::HeldPacket), c.ring_size, rte_socket_id(), RING_F_SC_DEQ);
     s.event_ring = rte_ring_create_elem("espgw_events", sizeof(dp::ControlEvent), c.ring_size, rte_socket_id(),
                                         RING_F_SC_DEQ);
     if (!s.ike_ring || !s.slow_ring || !s.tx_ring || !s.held_ring || !s.event_ring) throw std::runtime_error("cannot create rings");
@@ -173,6 +174,14 @@ void setup_gateway(Gateway& gw) {
 
     gw.control_mgr = crypto::make_mb_mgr();
     if (!gw.control_mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
+    gw.ipsec = std::make_unique<control::IpsecApi>(*gw.sas, gw.peers, gw.control_mgr, gw.tsc_hz,
+                                                   [](const control::SaEvent& e) {
+        static const char* const kinds[] = {"reached its soft lifetime", "reached its hard lifetime and is deleted",
+                                            "is near the end of its sequence numbers"};
+        static const char* const limits[] = {"bytes", "packets", "seconds", "sequence"};
+        log_line("SA %s (%s spi 0x%08x) %s (%s)", e.name.c_str(), e.dir == sa::Direction::inbound ? "in" : "out",
+                 e.spi, kinds[e.kind], limits[e.limit]);
+    });
     gw.counters.reset(new dp::WorkerCounters[n_workers]);
     gw.workers.resize(n_workers);
     for (unsigned k = 0; k < n_workers; ++k) {
@@ -201,14 +210,12 @@ void install_static_sas(Gateway& gw) {
         init.follows = pc.follow;
         if (!gw.peers.add(init)) throw config::ConfigError(gw.cfg.source, pc.line, "peers", pc.name + ": peer twice");
     }
+    // Static SAs go through the same interface as negotiated ones.
     for (const config::SaConfig& sc : gw.cfg.sas) {
         const sa::Peer* peer = gw.peers.find(sc.peer);
-        auto sa = std::make_unique<sa::Sa>(sc.params, gw.peers.shared(peer->id));
         std::string err;
-        if (!crypto::expand_sa_keys(gw.control_mgr, sc.cipher, sc.integrity, sc.key, sc.auth_key, sa->keys, err) ||
-            !gw.sas->install(std::move(sa), err))
+        if (!gw.ipsec->add_sa(sc, peer->id, rte_rdtsc(), err))
             throw config::ConfigError(gw.cfg.source, sc.line, "sas", sc.params.name + ": " + err);
-        gw.peers.attach(peer->id, sc.params.encap == sa::Encap::udp);
         const sa::SaParams& p = sc.params;
         log_line("SA %s installed: %s spi 0x%08x %s %s%s peer %s", p.name.c_str(),
                  p.direction == sa::Direction::inbound ? "in" : "out", p.spi,

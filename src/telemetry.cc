@@ -63,9 +63,14 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "keepalives_sent", gw.control_stats.keepalives_sent.load());
     rte_tel_data_add_dict_u64(d, "keepalives_seen", gw.control_stats.keepalives_seen.load());
     rte_tel_data_add_dict_u64(d, "keepalives_unmatched", gw.control_stats.keepalives_unmatched.load());
-    rte_tel_data_add_dict_u64(d, "arp_requests_sent", gw.control_stats.arp_requests_sent.load());
-    rte_tel_data_add_dict_u64(d, "arp_replies_sent", gw.control_stats.arp_replies_sent.load());
-    rte_tel_data_add_dict_u64(d, "held_dropped", gw.control_stats.held_dropped.load());
+    rte_tel_data_add_dict_u64(d, "ike_malformed", gw.control_stats.ike_malformed.load());
+    const control::NeighbourStats& n = gw.neighbour_stats;
+    rte_tel_data_add_dict_u64(d, "arp_requests_sent", n.arp_requests_sent.load());
+    rte_tel_data_add_dict_u64(d, "arp_replies_sent", n.arp_replies_sent.load());
+    rte_tel_data_add_dict_u64(d, "nd_solicitations_sent", n.nd_solicitations_sent.load());
+    rte_tel_data_add_dict_u64(d, "nd_advertisements_sent", n.nd_advertisements_sent.load());
+    rte_tel_data_add_dict_u64(d, "held_sent", n.held_sent.load());
+    rte_tel_data_add_dict_u64(d, "held_dropped", n.held_dropped.load());
     std::lock_guard lock(gw.control_mutex);
     rte_tel_data_add_dict_u64(d, "sas", gw.sas->size());
     return 0;

@@ -25,20 +25,6 @@ void flush_port(dp::Worker& w, unsigned role) {
     w.n_tx[role] = 0;
 }
 
-// Packets the control core wants sent: Ethernet frames (hash.usr = 0, port = role) or IP
-// packets to route (hash.usr = 1).
-void drain_control_tx(dp::Worker& w) {
-    rte_mbuf* pkts[dp::kBurst];
-    const unsigned n = rte_ring_sc_dequeue_burst(w.shared->tx_ring, reinterpret_cast<void**>(pkts), dp::kBurst, nullptr);
-    for (unsigned k = 0; k < n; ++k) {
-        rte_mbuf* m = pkts[k];
-        if (m->hash.usr == 1)
-            dp::forward_from_control(w, m);
-        else
-            dp::send(w, m->port, m);
-    }
-}
-
 }  // namespace
 
 int worker_main(void* arg) {
@@ -70,7 +56,7 @@ int worker_main(void* arg) {
             else
                 dp::rx_inside(w, role, pkts, n);
         }
-        if (id == 0) drain_control_tx(w);
+        if (id == 0) dp::drain_control_tx(w);
         rte_ip_frag_free_death_row(&w.death_row, 0);
         for (unsigned role = 0; role < roles; ++role) flush_port(w, role);
         rte_rcu_qsbr_quiescent(gw.rcu, id);

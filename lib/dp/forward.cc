@@ -43,10 +43,12 @@ void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32
         return send_ethernet(w, m, from, role, s.host_mac);
     }
     if (neighbour_mac(w, next_hop, dst_mac)) return send_ethernet(w, m, from, role, dst_mac);
-    // Not dropped: the control core keeps it until ARP answers (as a host's ARP queue does).
-    m->port = static_cast<uint16_t>(role);
-    m->hash.usr = next_hop;
-    if (rte_ring_mp_enqueue(s.held_ring, m) != 0) return drop(w, m, from, Drop::ring_full);
+    hold(w, m, from, role, net::IpAddr::v4(next_hop));
+}
+
+void hold(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const net::IpAddr& next_hop) {
+    HeldPacket h{m, next_hop, static_cast<uint8_t>(role)};
+    if (rte_ring_mp_enqueue_elem(w.shared->held_ring, &h, sizeof h) != 0) return drop(w, m, from, Drop::ring_full);
     ++w.counters->held;
 }
 
@@ -59,6 +61,17 @@ void forward_from_control(Worker& w, rte_mbuf* m) {
         return forward_ipv6(w, m, kHost, kPublic, dst);
     }
     forward_ipv4(w, m, kHost, net::be32(ip->dst_addr));
+}
+
+void drain_control_tx(Worker& w) {
+    TxRequest req[kBurst];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(w.shared->tx_ring, req, sizeof req[0], kBurst, nullptr);
+    for (unsigned k = 0; k < n; ++k) {
+        if (req[k].kind == TxRequest::route)
+            forward_from_control(w, req[k].m);
+        else
+            send(w, req[k].role, req[k].m);
+    }
 }
 
 namespace {
@@ -154,19 +167,8 @@ void forward_ipv6(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const ui
     if (!next_hop) return drop(w, m, from, Drop::no_route);
     net::Mac mac;
     if (!s.neighbours->lookup(net::IpAddr::v6(next_hop), w.now, mac)) {
-        // The control core solicits it (RFC 4861 §7.2.2); this packet is not kept meanwhile.
-        // One request per next hop and interval: a burst toward an unresolved neighbour must
-        // not become a burst of events.
-        auto& last = w.last_resolve6;
-        if (w.now - last.tsc >= s.event_interval_tsc || std::memcmp(last.addr, next_hop, 16) != 0) {
-            ControlEvent ev{ControlEvent::resolve6, static_cast<uint8_t>(role), 0, 0, 0, {}};
-            std::memcpy(ev.addr6, next_hop, 16);
-            if (post_event(w, from, ev)) {
-                std::memcpy(last.addr, next_hop, 16);
-                last.tsc = w.now;
-            }
-        }
-        return drop(w, m, from, Drop::no_neighbour);
+        // Kept by the control core while it solicits (RFC 4861 §7.2.2), as IPv4 waits for ARP.
+        return hold(w, m, from, role, net::IpAddr::v6(next_hop));
     }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
     if (!eth) return drop(w, m, from, Drop::no_mbuf);

@@ -65,6 +65,8 @@ inline void send_ethernet(Worker& w, rte_mbuf* m, unsigned from, unsigned role, 
 // send_ipv4 for the host port and for next hops not (or no longer) resolved: those wait at
 // the control core for ARP.
 void send_ipv4_slow(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop);
+// Hands m (an IP packet for next_hop, unresolved, out of `role`) to the control core to wait.
+void hold(Worker& w, rte_mbuf* m, unsigned from, unsigned role, const net::IpAddr& next_hop);
 
 // Like forward_ipv4 with a known port and next hop.
 inline void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint32_t next_hop) {

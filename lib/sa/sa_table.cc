@@ -93,9 +93,7 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error) {
     // Same selector as an installed SA: this is a rekey, swap the slot's pointer.
     const net::Prefix& ts = sa->params.remote_ts;
     for (auto it = outbound_.begin(); it != outbound_.end(); ++it) {
-        const net::Prefix& old = it->second.sa->params.remote_ts;
-        if (old.family == ts.family && old.len == ts.len &&
-            std::memcmp(old.addr, ts.addr, 16) == 0) {
+        if (it->second.sa->params.remote_ts == ts) {
             Outbound entry{std::move(sa), it->second.slot};
             slots_[entry.slot].store(entry.sa.get(), std::memory_order_release);
             grace_period();

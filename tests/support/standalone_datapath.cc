@@ -57,7 +57,8 @@ StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
     shared.event_ring = rte_ring_create_elem((name_ + "_e").c_str(), sizeof(dp::ControlEvent), 1024, 0, 0);
     shared.ike_ring = rte_ring_create((name_ + "_k").c_str(), 1024, 0, 0);
     shared.slow_ring = rte_ring_create((name_ + "_s").c_str(), 1024, 0, 0);
-    shared.held_ring = rte_ring_create((name_ + "_h").c_str(), 1024, 0, 0);
+    shared.held_ring = rte_ring_create_elem((name_ + "_h").c_str(), sizeof(dp::HeldPacket), 1024, 0, 0);
+    shared.tx_ring = rte_ring_create_elem((name_ + "_t").c_str(), sizeof(dp::TxRequest), 1024, 0, 0);
     worker.shared = &shared;
     worker.counters = &counters;
     worker.mgr = mgr;
@@ -72,12 +73,16 @@ StandaloneDatapath::~StandaloneDatapath() {
     sas_.reset();
     neighbours_.reset();
     rte_ip_frag_table_destroy(worker.frags);
-    for (rte_ring* r : {shared.ike_ring, shared.slow_ring, shared.held_ring}) {
+    for (rte_ring* r : {shared.ike_ring, shared.slow_ring}) {
         void* m;
         while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
         rte_ring_free(r);
     }
-    rte_ring_free(shared.event_ring);
+    dp::HeldPacket h;
+    while (rte_ring_dequeue_elem(shared.held_ring, &h, sizeof h) == 0) rte_pktmbuf_free(h.m);
+    dp::TxRequest t;
+    while (rte_ring_dequeue_elem(shared.tx_ring, &t, sizeof t) == 0) rte_pktmbuf_free(t.m);
+    for (rte_ring* r : {shared.held_ring, shared.tx_ring, shared.event_ring}) rte_ring_free(r);
     rte_mempool_free(shared.pool);
     rte_mempool_free(shared.indirect_pool);
     rte_mempool_free(shared.big_pool);
@@ -267,9 +272,11 @@ void StandaloneDatapath::reader_offline() {
 void StandaloneDatapath::drain_control_rings() {
     void* held[64];
     unsigned n;
-    for (rte_ring* r : {shared.ike_ring, shared.slow_ring, shared.held_ring})
+    for (rte_ring* r : {shared.ike_ring, shared.slow_ring})
         while ((n = rte_ring_dequeue_burst(r, held, 64, nullptr)) > 0)
             for (unsigned k = 0; k < n; ++k) rte_pktmbuf_free(static_cast<rte_mbuf*>(held[k]));
+    dp::HeldPacket h;
+    while (rte_ring_dequeue_elem(shared.held_ring, &h, sizeof h) == 0) rte_pktmbuf_free(h.m);
     dp::ControlEvent ev[64];
     while (rte_ring_dequeue_burst_elem(shared.event_ring, ev, sizeof ev[0], 64, nullptr) > 0) {
     }

@@ -425,11 +425,10 @@ TEST(Pipeline, PacketsForAnUnresolvedNextHopAreHeld) {
     dp.rx_protected({dp.inner_frame(200, T::kLanHost, T::kInner)});
     EXPECT_TRUE(dp.take(dp::kPublic).empty());
     EXPECT_EQ(dp.drops(dp::Drop::no_neighbour), 0u);
-    void* held = nullptr;
-    ASSERT_EQ(rte_ring_dequeue(dp.shared.held_ring, &held), 0);
-    auto* m = static_cast<rte_mbuf*>(held);
-    EXPECT_EQ(m->port, dp::kPublic);
-    EXPECT_EQ(m->hash.usr, elsewhere);
-    EXPECT_EQ(rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr), elsewhere);
-    rte_pktmbuf_free(m);
+    dp::HeldPacket held;
+    ASSERT_EQ(rte_ring_dequeue_elem(dp.shared.held_ring, &held, sizeof held), 0);
+    EXPECT_EQ(held.role, dp::kPublic);
+    EXPECT_EQ(held.next_hop, net::IpAddr::v4(elsewhere));
+    EXPECT_EQ(rte_be_to_cpu_32(rte_pktmbuf_mtod(held.m, const rte_ipv4_hdr*)->dst_addr), elsewhere);
+    rte_pktmbuf_free(held.m);
 }

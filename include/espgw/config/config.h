@@ -10,6 +10,7 @@
 #include "espgw/crypto/cipher_suite.h"
 #include "espgw/net/prefix.h"
 #include "espgw/sa/sa.h"
+#include "espgw/sa/sa_spec.h"
 
 namespace espgw::config {
 
@@ -77,13 +78,9 @@ struct PeerConfig {
     int line = 0;
 };
 
-struct SaConfig {
-    sa::SaParams params;
+// A static SA: the same SaSpec that IKE produces, plus where the config put it.
+struct SaConfig : sa::SaSpec {
     std::string peer;  // the name of its PeerConfig
-    crypto::Cipher cipher{};
-    crypto::Integrity integrity{};
-    std::vector<uint8_t> key;
-    std::vector<uint8_t> auth_key;
     int line = 0;
 };
 

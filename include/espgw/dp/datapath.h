@@ -25,17 +25,34 @@ constexpr uint16_t kBurst = 32;
 // Messages from workers to the control core (an rte_ring of fixed-size elements).
 struct ControlEvent {
     // peer_moved: a worker moved a peer (Peer::move_reported); keepalive: a NAT keepalive
-    // came in; resolve6: an IPv6 next hop is unknown (IPv4 ones are resolved through held
-    // packets, Shared::held_ring).
-    enum Kind : uint8_t { peer_moved, keepalive, resolve6 } kind;
-    uint8_t role;    // the port the packet came in on / to ask on
+    // came in.
+    enum Kind : uint8_t { peer_moved, keepalive } kind;
+    uint8_t role;    // the port the packet came in on
     uint16_t port;   // UDP source port seen (host order)
     uint32_t id;     // peer_moved: the Peer's id
     uint32_t addr;   // source address seen (host order)
-    uint8_t addr6[16];  // resolve6: the IPv6 address to resolve; with v6: the source seen
+    uint8_t addr6[16];  // keepalive with v6: the source seen
     bool v6 = false;    // keepalive: from a peer over IPv6 (addr6, not addr)
 };
 static_assert(sizeof(ControlEvent) == 32);
+
+// An IP packet (data at its IPv4 or IPv6 header) whose next hop is not resolved yet, from a
+// worker to the control core (Shared::held_ring): it is kept, a few per neighbour, while
+// ARP or NDP asks, and sent when the answer comes (as a host's neighbour queue does).
+struct HeldPacket {
+    rte_mbuf* m;
+    net::IpAddr next_hop;
+    uint8_t role;  // the port it leaves by
+};
+
+// A packet the control core hands to worker 0 to send (Shared::tx_ring).
+struct TxRequest {
+    // frame: a complete Ethernet frame, sent as it is on `role`; route: an IP packet (data at
+    // its IPv4 or IPv6 header) routed like any other packet from the gateway itself.
+    enum Kind : uint8_t { frame, route } kind;
+    uint8_t role;
+    rte_mbuf* m;
+};
 
 struct Route {
     uint32_t prefix;
@@ -76,10 +93,8 @@ struct Shared {
     rte_ring* ike_ring = nullptr;    // mbufs: IKE messages for the control core
     rte_ring* event_ring = nullptr;  // ControlEvent elements
     rte_ring* slow_ring = nullptr;   // mbufs: ARP and NDP for the control core
-    rte_ring* tx_ring = nullptr;     // mbufs from the control core, m->port = Role to send on
-    // IPv4 packets whose next hop is not resolved yet (data at the IPv4 header, m->port = Role,
-    // m->hash.usr = next hop): the control core holds a few per neighbour while it asks.
-    rte_ring* held_ring = nullptr;
+    rte_ring* tx_ring = nullptr;     // TxRequest elements: from the control core to worker 0
+    rte_ring* held_ring = nullptr;   // HeldPacket elements: waiting for a next hop
     rte_mempool* pool = nullptr;
     rte_mempool* indirect_pool = nullptr;  // fragment headers
     rte_mempool* big_pool = nullptr;       // reassembled datagrams (up to 9 KB)
@@ -118,11 +133,6 @@ struct Worker {
     uint16_t n_tx[kRoles]{};
     rte_ip_frag_tbl* frags = nullptr;  // this worker's reassembly table
     rte_ip_frag_death_row death_row{};  // fragments to free after the burst
-    // The last IPv6 next hop this worker asked the control core to resolve, and when.
-    struct {
-        uint8_t addr[16];
-        uint64_t tsc = 0;
-    } last_resolve6;
     void (*flush)(Worker&, unsigned role) = nullptr;
     void* flush_ctx = nullptr;
 };
@@ -168,5 +178,7 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n);
 void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n);
 // An IP packet built by the control core (data at the IPv4 or IPv6 header): route and send it.
 void forward_from_control(Worker& w, rte_mbuf* m);
+// Worker 0: sends what the control core handed over (Shared::tx_ring).
+void drain_control_tx(Worker& w);
 
 }  // namespace espgw::dp

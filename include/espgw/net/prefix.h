@@ -27,6 +27,10 @@ struct IpAddr {
         std::memcpy(a.b, bytes, 16);
         return a;
     }
+    // The IPv4 address (host order) of a mapped address.
+    uint32_t v4() const {
+        return uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 | b[15];
+    }
     bool is_v4() const {
         static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         return std::memcmp(b, kMapped, 12) == 0;
@@ -42,6 +46,7 @@ struct Prefix {
     uint8_t addr[16]{};  // network byte order; IPv4 uses the first 4 bytes
 
     static Prefix v4(uint32_t addr_host, uint8_t len);
+    bool operator==(const Prefix&) const = default;
     uint32_t v4_host() const {  // IPv4 address in host order
         return uint32_t{addr[0]} << 24 | uint32_t{addr[1]} << 16 | uint32_t{addr[2]} << 8 | addr[3];
     }

@@ -1,0 +1,146 @@
+#include "espgw/control/ipsec_api.h"
+
+#include <openssl/rand.h>
+
+#include <vector>
+
+#include "espgw/crypto/sa_keys.h"
+
+namespace espgw::control {
+
+namespace {
+
+std::mt19937 seeded() {
+    uint32_t seed[8];
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(seed), sizeof seed) != 1) {
+        std::random_device rd;
+        for (uint32_t& s : seed) s = rd();
+    }
+    std::seed_seq seq(std::begin(seed), std::end(seed));
+    return std::mt19937(seq);
+}
+
+}  // namespace
+
+IpsecApi::IpsecApi(sa::SaTable& sas, PeerTable& peers, IMB_MGR* mgr, uint64_t tsc_hz,
+                   std::function<void(const SaEvent&)> on_event)
+    : sas_(sas), peers_(peers), mgr_(mgr), hz_(tsc_hz), on_event_(std::move(on_event)), rng_(seeded()) {}
+
+uint32_t IpsecApi::alloc_spi() {
+    // SPIs are not secret, but unpredictable ones make blind injection harder.
+    for (int tries = 0; tries < 1000; ++tries) {
+        const uint32_t spi = rng_();
+        if (spi < 256 || allocated_.count(spi) || sas_.find(sa::Direction::inbound, spi)) continue;
+        allocated_.insert(spi);
+        return spi;
+    }
+    return 0;
+}
+
+void IpsecApi::release_spi(uint32_t spi) { allocated_.erase(spi); }
+
+bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error) {
+    const sa::SaParams& p = spec.params;
+    if (p.spi < 256) {
+        error = "SPI " + std::to_string(p.spi) + " is reserved (RFC 4303: 1-255 are reserved, 0 is never sent)";
+        return false;
+    }
+    std::shared_ptr<sa::Peer> peer = peers_.shared(peer_id);
+    if (!peer) {
+        error = "no peer " + std::to_string(peer_id);
+        return false;
+    }
+    if (peer->v6 != p.v6) {
+        error = "the peer and the SA differ in the outer address family";
+        return false;
+    }
+    auto sa = std::make_unique<sa::Sa>(p, peer);
+    if (!crypto::expand_sa_keys(mgr_, spec.cipher, spec.integrity, spec.key, spec.auth_key, sa->keys, error)) return false;
+    const Key key{p.direction, p.spi};
+    // An outbound SA replacing another (same selector) takes its place in the table; its
+    // entry here goes with it.
+    std::vector<Key> replaced;
+    if (p.direction == sa::Direction::outbound)
+        sas_.for_each([&](sa::Sa& old) {
+            if (old.params.direction == sa::Direction::outbound && old.params.spi != p.spi &&
+                old.params.remote_ts == p.remote_ts)
+                replaced.push_back({sa::Direction::outbound, old.params.spi});
+        });
+    if (!sas_.install(std::move(sa), error)) return false;
+    for (const Key& k : replaced) {
+        auto it = entries_.find(k);
+        if (it == entries_.end()) continue;
+        peers_.detach(it->second.peer_id, it->second.udp);
+        entries_.erase(it);
+    }
+    allocated_.erase(p.spi);
+    const bool udp = p.encap == sa::Encap::udp;
+    peers_.attach(peer_id, udp);
+    entries_[key] = Entry{peer_id, udp, now, spec.soft, spec.hard};
+    return true;
+}
+
+bool IpsecApi::delete_sa(sa::Direction dir, uint32_t spi) {
+    if (!sas_.remove(dir, spi)) return false;
+    auto it = entries_.find({dir, spi});
+    if (it != entries_.end()) {
+        peers_.detach(it->second.peer_id, it->second.udp);
+        entries_.erase(it);
+    }
+    return true;
+}
+
+std::optional<SaUsage> IpsecApi::query_sa(sa::Direction dir, uint32_t spi, uint64_t now) const {
+    const sa::Sa* sa = sas_.find(dir, spi);
+    auto it = entries_.find({dir, spi});
+    if (!sa || it == entries_.end()) return std::nullopt;
+    const sa::SaCounters c = sa->totals();
+    const uint64_t age = (now - it->second.added) / hz_;
+    const uint64_t last = sa->last_used_tsc.load(std::memory_order_relaxed);
+    return SaUsage{c.packets, c.bytes, sa->seq_out.load(std::memory_order_relaxed), age,
+                   last && last > it->second.added ? (now > last ? (now - last) / hz_ : 0) : age};
+}
+
+bool IpsecApi::update_peer(uint32_t peer_id, const sa::Endpoint& to, const uint8_t* addr6) {
+    if (!peers_.find(peer_id)) return false;
+    peers_.move(peer_id, to, addr6);
+    return true;
+}
+
+std::optional<SaEvent::Limit> IpsecApi::reached(const sa::Lifetime& l, const sa::SaCounters& c, uint64_t age_s) const {
+    if (l.bytes && c.bytes >= l.bytes) return SaEvent::bytes;
+    if (l.packets && c.packets >= l.packets) return SaEvent::packets;
+    if (l.seconds && age_s >= l.seconds) return SaEvent::seconds;
+    return std::nullopt;
+}
+
+void IpsecApi::check_lifetimes(uint64_t now) {
+    std::vector<SaEvent> events;
+    std::vector<Key> expired;
+    for (auto& [key, e] : entries_) {
+        const sa::Sa* sa = sas_.find(key.first, key.second);
+        if (!sa) continue;
+        const sa::SaCounters c = sa->totals();
+        const uint64_t age = (now - e.added) / hz_;
+        if (auto limit = reached(e.hard, c, age)) {
+            events.push_back({SaEvent::hard_expired, *limit, key.first, key.second, sa->params.name});
+            expired.push_back(key);
+            continue;
+        }
+        if (!e.soft_told) {
+            if (auto limit = reached(e.soft, c, age)) {
+                events.push_back({SaEvent::soft_expired, *limit, key.first, key.second, sa->params.name});
+                e.soft_told = true;
+            }
+        }
+        if (!e.seq_told && key.first == sa::Direction::outbound &&
+            sa->seq_out.load(std::memory_order_relaxed) >= (uint64_t{1} << 32) - kSeqMargin) {
+            events.push_back({SaEvent::seq_near_end, SaEvent::sequence, key.first, key.second, sa->params.name});
+            e.seq_told = true;
+        }
+    }
+    for (const Key& k : expired) delete_sa(k.first, k.second);
+    for (const SaEvent& ev : events) on_event_(ev);
+}
+
+}  // namespace espgw::control
