@@ -143,6 +143,12 @@ void control_main(Gateway& gw) {
             switch (events[k].kind) {
             case dp::ControlEvent::peer_moved: on_peer_moved(gw, events[k]); break;
             case dp::ControlEvent::keepalive: note_keepalive(gw, events[k]); break;
+            case dp::ControlEvent::acquire: {
+                const dp::ControlEvent& ev = events[k];
+                std::lock_guard lock(gw.control_mutex);
+                gw.ipsec->acquired(ev.id, ev.v6 ? net::IpAddr::v6(ev.addr6) : net::IpAddr::v4(ev.addr));
+                break;
+            }
             }
         }
         return n;

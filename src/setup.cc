@@ -176,9 +176,14 @@ void setup_gateway(Gateway& gw) {
     if (!gw.control_mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
     gw.ipsec = std::make_unique<control::IpsecApi>(*gw.sas, gw.peers, gw.control_mgr, gw.tsc_hz,
                                                    [](const control::SaEvent& e) {
+        if (e.kind == control::SaEvent::acquire) {
+            log_line("traffic to %s for policy %s, which has no SA: acquire (no IKE initiator yet)",
+                     e.dst.str().c_str(), e.name.c_str());
+            return;
+        }
         static const char* const kinds[] = {"reached its soft lifetime", "reached its hard lifetime and is deleted",
                                             "is near the end of its sequence numbers"};
-        static const char* const limits[] = {"bytes", "packets", "seconds", "sequence"};
+        static const char* const limits[] = {"bytes", "packets", "seconds", "sequence", "-"};
         log_line("SA %s (%s spi 0x%08x) %s (%s)", e.name.c_str(), e.dir == sa::Direction::inbound ? "in" : "out",
                  e.spi, kinds[e.kind], limits[e.limit]);
     });

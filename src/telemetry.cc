@@ -156,8 +156,7 @@ void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
     rte_tel_data_add_dict_string(s, "name", p.name.c_str());
     rte_tel_data_add_dict_string(s, "cipher", std::string(crypto::name_of(sa.keys.cipher)).c_str());
     rte_tel_data_add_dict_string(s, "integrity", std::string(crypto::name_of(sa.keys.integrity)).c_str());
-    rte_tel_data_add_dict_string(s, "local_ts", p.local_ts.str().c_str());
-    rte_tel_data_add_dict_string(s, "remote_ts", p.remote_ts.str().c_str());
+    rte_tel_data_add_dict_string(s, "selectors", sa.selectors->str().c_str());
     rte_tel_data_add_dict_u64(s, "seq_out", sa.seq_out.load(std::memory_order_relaxed));
     rte_tel_data_add_dict_u64(s, "replay_top", sa.replay.top());
     rte_tel_data_add_dict_u64(s, "replay_window", sa.replay.size());
@@ -230,6 +229,24 @@ int cmd_peers(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+int cmd_policies(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    unsigned n = 0;
+    gw.sas->for_each_policy([&](const sa::Policy& pol) {
+        if (++n > RTE_TEL_MAX_DICT_ENTRIES) return;
+        rte_tel_data* p = new_dict();
+        rte_tel_data_add_dict_u64(p, "id", pol.id);
+        rte_tel_data_add_dict_string(p, "selectors", pol.selectors->str().c_str());
+        rte_tel_data_add_dict_string(p, "action", pol.action == sa::PolicyAction::protect ? "protect" : "discard");
+        const sa::Sa* out = pol.sa.load(std::memory_order_acquire);
+        if (out) rte_tel_data_add_dict_u64(p, "outbound_spi", out->params.spi);
+        rte_tel_data_add_dict_container(d, key_of(pol.name).c_str(), p, 0);
+    });
+    return 0;
+}
+
 int cmd_neighbours(const char*, const char*, rte_tel_data* d) {
     Gateway& gw = *g_gw;
     rte_tel_data_start_dict(d);
@@ -255,6 +272,7 @@ void register_telemetry(Gateway& gw) {
     rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "Installed SAs with counters. No parameters");
     rte_telemetry_register_cmd("/espgw/sa", cmd_sa, "One SA in detail. Parameter: SPI (decimal or 0x hex)");
     rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs. No parameters");
+    rte_telemetry_register_cmd("/espgw/policies", cmd_policies, "Policies: selectors, action, outbound SA. No parameters");
     rte_telemetry_register_cmd("/espgw/neighbours", cmd_neighbours, "ARP table. No parameters");
 }
 

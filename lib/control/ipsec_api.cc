@@ -39,7 +39,19 @@ uint32_t IpsecApi::alloc_spi() {
 
 void IpsecApi::release_spi(uint32_t spi) { allocated_.erase(spi); }
 
-bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error) {
+uint32_t IpsecApi::add_policy(const sa::PolicySpec& spec, std::string& error) { return sas_.add_policy(spec, error); }
+
+bool IpsecApi::remove_policy(uint32_t id) { return sas_.remove_policy(id); }
+
+void IpsecApi::acquired(uint32_t policy_id, const net::IpAddr& dst) {
+    const sa::Policy* p = sas_.policy(policy_id);
+    if (!p) return;  // removed meanwhile
+    SaEvent ev{SaEvent::acquire, SaEvent::none, sa::Direction::outbound, 0, p->name, policy_id, dst};
+    on_event_(ev);
+}
+
+bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error,
+                      uint32_t policy_id) {
     const sa::SaParams& p = spec.params;
     if (p.spi < 256) {
         error = "SPI " + std::to_string(p.spi) + " is reserved (RFC 4303: 1-255 are reserved, 0 is never sent)";
@@ -60,13 +72,13 @@ bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, st
     // An outbound SA replacing another (same selector) takes its place in the table; its
     // entry here goes with it.
     std::vector<Key> replaced;
-    if (p.direction == sa::Direction::outbound)
+    if (p.direction == sa::Direction::outbound && !policy_id)
         sas_.for_each([&](sa::Sa& old) {
             if (old.params.direction == sa::Direction::outbound && old.params.spi != p.spi &&
                 old.params.remote_ts == p.remote_ts)
                 replaced.push_back({sa::Direction::outbound, old.params.spi});
         });
-    if (!sas_.install(std::move(sa), error)) return false;
+    if (!sas_.install(std::move(sa), error, policy_id)) return false;
     for (const Key& k : replaced) {
         auto it = entries_.find(k);
         if (it == entries_.end()) continue;

@@ -58,7 +58,7 @@ void follow_peer(Worker& w, sa::Sa& sa, const OuterInfo& from, const uint8_t* sr
 void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
     if (!valid_ipv6(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
-    if (!sa.params.remote_ts.contains_v6(ip->src_addr) || !sa.params.local_ts.contains_v6(ip->dst_addr))
+    if (!sa.selectors->remote_has_v6(ip->src_addr) || !sa.selectors->local_has_v6(ip->dst_addr))
         return drop(w, m, kPublic, Drop::policy, &sa);
     if (!decrement_hop_limit(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
     forward_ipv6(w, m, kPublic, kProtected, ip->dst_addr);
@@ -71,7 +71,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t src = net::be32(ip->src_addr), dst = net::be32(ip->dst_addr);
     // RFC 4301 §5.2: the inner packet must match the SA's selectors.
-    if (!sa.params.remote_ts.contains_v4(src) || !sa.params.local_ts.contains_v4(dst))
+    if (!sa.selectors->remote_has_v4(src) || !sa.selectors->local_has_v4(dst))
         return drop(w, m, kPublic, Drop::policy, &sa);
     if (is_own_address(*w.shared, dst)) return send_ipv4_slow(w, m, kPublic, kHost, dst);
     if (!decrement_ttl(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);

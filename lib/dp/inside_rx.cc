@@ -98,9 +98,35 @@ void prefragment(Worker& w, unsigned from, rte_mbuf* m, sa::Sa& sa, uint16_t mtu
 // SA found stays valid for the whole burst (RCU: the worker is not quiescent in between).
 struct LastLookup {
     uint32_t dst = 0;
-    sa::Sa* sa = nullptr;
+    const sa::Policy* policy = nullptr;
     bool valid = false;
 };
+
+// Traffic for a protect policy without an SA (yet): the control core is asked for one (IKE
+// initiates), at most once per policy and interval; the packet itself is dropped.
+void acquire(Worker& w, unsigned from, const sa::Policy& pol, uint32_t dst, const uint8_t* dst6) {
+    uint64_t last = pol.last_acquire_tsc.load(std::memory_order_relaxed);
+    if (last != 0 && w.now - last < w.shared->event_interval_tsc) return;
+    if (!pol.last_acquire_tsc.compare_exchange_strong(last, w.now, std::memory_order_relaxed)) return;
+    ControlEvent ev{ControlEvent::acquire, static_cast<uint8_t>(from), 0, pol.id, dst, {}};
+    if (dst6) {
+        ev.v6 = true;
+        std::memcpy(ev.addr6, dst6, 16);
+    }
+    post_event(w, from, ev);
+}
+
+// The SA of the policy covering a packet, or nullptr after dropping (and counting) it.
+sa::Sa* protecting_sa(Worker& w, unsigned from, rte_mbuf* m, const sa::Policy& pol, uint32_t dst,
+                      const uint8_t* dst6) {
+    if (pol.action == sa::PolicyAction::discard) return drop(w, m, from, Drop::discarded), nullptr;
+    sa::Sa* sa = pol.sa.load(std::memory_order_acquire);
+    if (!sa) {
+        acquire(w, from, pol, dst, dst6);
+        drop(w, m, from, Drop::no_sa);
+    }
+    return sa;
+}
 
 Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr& src_mac, EspOut& o,
                     LastLookup& last) {
@@ -113,16 +139,17 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         else send_ipv4(w, m, from, kHost, dst);
         return Verdict::consumed;
     }
-    if (!last.valid || last.dst != dst) last = {dst, s.sas->lookup_outbound_v4(dst), true};
-    sa::Sa* sa = last.sa;
-    if (!sa) {
+    if (!last.valid || last.dst != dst) last = {dst, s.sas->lookup_policy_v4(dst), true};
+    if (!last.policy) {
         // Only the gateway's own stack may send in clear; protected traffic needs an SA.
         if (from == kHost) forward_ipv4(w, m, from, dst);
         else drop(w, m, from, Drop::no_sa);
         return Verdict::consumed;
     }
+    sa::Sa* sa = protecting_sa(w, from, m, *last.policy, dst, nullptr);
+    if (!sa) return Verdict::consumed;
     const bool transport = sa->params.mode == sa::Mode::transport;
-    if (transport ? from != kHost : !sa->params.local_ts.contains_v4(src))
+    if (transport ? from != kHost : !last.policy->selectors->local_has_v4(src))
         return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
     const uint8_t tos = ip->type_of_service;
     const bool df = (net::be16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
@@ -169,9 +196,11 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     }
     if (std::memcmp(ip->dst_addr, s.v6[kProtected].addr, 16) == 0)
         return drop(w, m, from, Drop::unsupported), Verdict::consumed;  // no IPv6 host stack
-    sa::Sa* sa = s.sas->lookup_outbound_v6(ip->dst_addr);
-    if (!sa) return drop(w, m, from, Drop::no_sa), Verdict::consumed;
-    if (!sa->params.local_ts.contains_v6(ip->src_addr)) return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
+    const sa::Policy* pol = s.sas->lookup_policy_v6(ip->dst_addr);
+    if (!pol) return drop(w, m, from, Drop::no_sa), Verdict::consumed;
+    sa::Sa* sa = protecting_sa(w, from, m, *pol, 0, ip->dst_addr);
+    if (!sa) return Verdict::consumed;
+    if (!pol->selectors->local_has_v6(ip->src_addr)) return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
     if (!decrement_hop_limit(ip)) return drop(w, m, from, Drop::ttl_expired, sa), Verdict::consumed;
     // IPv6 is never fragmented on the way (RFC 8200 §5): the inner packet may not be split, but
     // the tunnel may still fragment its own outer IPv4 packet when the policy says so.

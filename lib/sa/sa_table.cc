@@ -14,7 +14,7 @@ void no_free(void*, void*) {}  // SAs are freed by the table itself after del_ke
 
 SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     : capacity_(capacity), rcu_(rcu), socket_(socket_id),
-      slots_(new std::atomic<Sa*>[capacity]) {
+      slots_(new std::atomic<Policy*>[capacity]) {
     for (uint32_t k = 0; k < capacity; ++k) {
         slots_[k].store(nullptr, std::memory_order_relaxed);
         free_slots_.push_back(capacity - 1 - k);
@@ -60,15 +60,106 @@ SaTable::~SaTable() {
 
 void SaTable::grace_period() const { rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID); }
 
-uint32_t SaTable::take_slot() {
-    const uint32_t s = free_slots_.back();
+uint32_t SaTable::add_policy(const PolicySpec& spec, std::string& error) {
+    auto sel = std::make_shared<Selectors>();
+    if (!Selectors::make(spec.local, spec.remote, *sel)) {
+        error = "a policy needs 1 to " + std::to_string(Selectors::kMax) + " selectors on each side";
+        return 0;
+    }
+    for (const net::Prefix& r : spec.remote)
+        for (const auto& [id, p] : policies_)
+            for (unsigned k = 0; k < p->selectors->n_remote; ++k)
+                if (p->selectors->remote[k] == r) {
+                    error = "remote selector " + r.str() + " belongs to policy " + p->name + " already";
+                    return 0;
+                }
+    if (free_slots_.empty()) {
+        error = "policy table full";
+        return 0;
+    }
+    auto pol = std::make_unique<Policy>();
+    pol->id = next_policy_id_++;
+    pol->name = spec.name;
+    pol->selectors = std::move(sel);
+    pol->action = spec.action;
+    pol->slot = free_slots_.back();
     free_slots_.pop_back();
-    return s;
+    slots_[pol->slot].store(pol.get(), std::memory_order_release);
+    Policy* p = pol.get();
+    policies_.emplace(p->id, std::move(pol));
+    for (unsigned k = 0; k < p->selectors->n_remote; ++k)
+        if (!lpm_add(p->selectors->remote[k], p->slot)) {
+            error = "cannot add " + p->selectors->remote[k].str() + " to the LPM table";
+            remove_policy(p->id);
+            return 0;
+        }
+    return p->id;
 }
 
-bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error) {
+bool SaTable::remove_policy(uint32_t id) {
+    auto it = policies_.find(id);
+    if (it == policies_.end()) return false;
+    std::unique_ptr<Policy> gone = std::move(it->second);
+    policies_.erase(it);
+    bool any_v6 = false;
+    for (unsigned k = 0; k < gone->selectors->n_remote; ++k) {
+        const net::Prefix& r = gone->selectors->remote[k];
+        if (r.family == 4) rte_lpm_delete(lpm4_, r.v4_host(), r.len);
+        any_v6 |= r.family == 6;
+    }
+    if (any_v6) rebuild_lpm6();
+    grace_period();  // no worker reaches the slot through the LPM now
+    slots_[gone->slot].store(nullptr, std::memory_order_release);
+    grace_period();
+    free_slots_.push_back(gone->slot);
+    return true;  // freed here, after the grace period
+}
+
+Policy* SaTable::policy(uint32_t id) const {
+    auto it = policies_.find(id);
+    return it == policies_.end() ? nullptr : it->second.get();
+}
+
+void SaTable::for_each_policy(const std::function<void(const Policy&)>& fn) const {
+    for (const auto& [id, p] : policies_) fn(*p);
+}
+
+bool SaTable::bind(uint32_t policy_id, uint32_t spi, std::string& error) {
+    Policy* p = policy(policy_id);
+    auto it = outbound_.find(spi);
+    if (!p || it == outbound_.end()) {
+        error = !p ? "no policy " + std::to_string(policy_id) : "no outbound SA " + std::to_string(spi);
+        return false;
+    }
+    if (p->action != PolicyAction::protect) {
+        error = "policy " + p->name + " discards: it takes no SA";
+        return false;
+    }
+    p->sa.store(it->second.get(), std::memory_order_release);
+    return true;
+}
+
+Policy* SaTable::policy_for_remote(const net::Prefix& remote) const {
+    for (const auto& [id, p] : policies_)
+        if (p->implicit && p->selectors->n_remote == 1 && p->selectors->remote[0] == remote) return p.get();
+    return nullptr;
+}
+
+bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id) {
     const uint32_t spi = sa->params.spi;
-    if (sa->params.direction == Direction::inbound) {
+    const bool inbound = sa->params.direction == Direction::inbound;
+    Policy* pol = nullptr;
+    if (policy_id) {
+        pol = policy(policy_id);
+        if (!pol) {
+            error = "no policy " + std::to_string(policy_id);
+            return false;
+        }
+        sa->set_selectors(pol->selectors);
+    } else if (inbound) {  // its own selectors, as the params say now
+        sa->set_selectors(std::make_shared<const Selectors>(Selectors::single(sa->params.local_ts, sa->params.remote_ts)));
+    }
+    if (inbound) {
         if (inbound_.count(spi)) {
             error = "inbound SPI " + std::to_string(spi) + " is already installed";
             return false;
@@ -90,29 +181,44 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error) {
         error = "outbound SPI " + std::to_string(spi) + " is already installed";
         return false;
     }
-    // Same selector as an installed SA: this is a rekey, swap the slot's pointer.
-    const net::Prefix& ts = sa->params.remote_ts;
-    for (auto it = outbound_.begin(); it != outbound_.end(); ++it) {
-        if (it->second.sa->params.remote_ts == ts) {
-            Outbound entry{std::move(sa), it->second.slot};
-            slots_[entry.slot].store(entry.sa.get(), std::memory_order_release);
-            grace_period();
-            outbound_.erase(it);
-            outbound_.emplace(spi, std::move(entry));
-            return true;
-        }
-    }
-    if (free_slots_.empty()) {
+    if (outbound_.size() >= capacity_) {
         error = "SA table full";
         return false;
     }
-    Outbound entry{std::move(sa), take_slot()};
-    slots_[entry.slot].store(entry.sa.get(), std::memory_order_release);
-    const net::Prefix prefix = entry.sa->params.remote_ts;
-    const uint32_t slot = entry.slot;
-    outbound_.emplace(spi, std::move(entry));
-    lpm_add(prefix, slot);
+    Sa* replaced = nullptr;
+    if (!pol) {
+        // No policy named: the SA's own selectors make one, or an existing one for the same
+        // remote selector is rekeyed (the SA it had goes).
+        pol = policy_for_remote(sa->params.remote_ts);
+        if (pol) {
+            replaced = pol->sa.load(std::memory_order_relaxed);
+        } else {
+            PolicySpec spec{sa->params.name, {sa->params.local_ts}, {sa->params.remote_ts}, PolicyAction::protect};
+            const uint32_t id = add_policy(spec, error);
+            if (!id) return false;
+            pol = policy(id);
+            pol->implicit = true;
+        }
+        sa->set_selectors(pol->selectors);
+    }
+    Sa* raw = sa.get();
+    outbound_.emplace(spi, std::move(sa));
+    pol->sa.store(raw, std::memory_order_release);
+    if (replaced && replaced != raw) {
+        grace_period();
+        outbound_.erase(replaced->params.spi);
+    }
     return true;
+}
+
+void SaTable::unbind_everywhere(Sa* sa) {
+    std::vector<uint32_t> orphaned;
+    for (const auto& [id, p] : policies_) {
+        Sa* expected = sa;
+        if (p->sa.compare_exchange_strong(expected, nullptr) && p->implicit) orphaned.push_back(id);
+    }
+    for (uint32_t id : orphaned) remove_policy(id);  // each waits for a grace period
+    grace_period();
 }
 
 bool SaTable::remove(Direction dir, uint32_t spi) {
@@ -125,28 +231,20 @@ bool SaTable::remove(Direction dir, uint32_t spi) {
     }
     auto it = outbound_.find(spi);
     if (it == outbound_.end()) return false;
-    const uint32_t slot = it->second.slot;
-    Outbound gone = std::move(it->second);
+    unbind_everywhere(it->second.get());  // with a grace period: no worker holds it now
     outbound_.erase(it);
-    lpm_delete(gone.sa->params.remote_ts);  // with a grace period: no worker reaches the slot now
-    slots_[slot].store(nullptr, std::memory_order_release);
-    grace_period();
-    free_slots_.push_back(slot);
-    return true;  // gone.sa is freed here, after the grace period
+    return true;
 }
 
 void SaTable::for_each(const std::function<void(Sa&)>& fn) const {
     for (const auto& [spi, sa] : inbound_) fn(*sa);
-    for (const auto& [spi, o] : outbound_) fn(*o.sa);
+    for (const auto& [spi, sa] : outbound_) fn(*sa);
 }
 
 Sa* SaTable::find(Direction dir, uint32_t spi) const {
-    if (dir == Direction::inbound) {
-        auto it = inbound_.find(spi);
-        return it == inbound_.end() ? nullptr : it->second.get();
-    }
-    auto it = outbound_.find(spi);
-    return it == outbound_.end() ? nullptr : it->second.sa.get();
+    const auto& m = dir == Direction::inbound ? inbound_ : outbound_;
+    auto it = m.find(spi);
+    return it == m.end() ? nullptr : it->second.get();
 }
 
 void SaTable::rebuild_lpm6() {
@@ -156,32 +254,24 @@ void SaTable::rebuild_lpm6() {
     c6.number_tbl8s = 1 << 10;
     rte_lpm6* l6 = rte_lpm6_create(name.c_str(), socket_, &c6);
     if (!l6) throw std::runtime_error("cannot create the outbound IPv6 LPM table");
-    for (const auto& [spi, o] : outbound_) {
-        const net::Prefix& ts = o.sa->params.remote_ts;
-        if (ts.family == 6) rte_lpm6_add(l6, ts.addr, ts.len, o.slot);
-    }
+    for (const auto& [id, p] : policies_)
+        for (unsigned k = 0; k < p->selectors->n_remote; ++k) {
+            const net::Prefix& ts = p->selectors->remote[k];
+            if (ts.family == 6 && rte_lpm6_add(l6, ts.addr, ts.len, p->slot) != 0)
+                throw std::runtime_error("cannot add " + ts.str() + " to the outbound IPv6 LPM table");
+        }
     rte_lpm6* old6 = lpm6_.exchange(l6, std::memory_order_acq_rel);
     grace_period();
     rte_lpm6_free(old6);
 }
 
-void SaTable::lpm_add(const net::Prefix& ts, uint32_t slot) {
-    if (ts.family == 4)
-        rte_lpm_add(lpm4_, ts.v4_host(), ts.len, slot);
-    else
-        rebuild_lpm6();
+bool SaTable::lpm_add(const net::Prefix& ts, uint32_t slot) {
+    if (ts.family == 4) return rte_lpm_add(lpm4_, ts.v4_host(), ts.len, slot) == 0;
+    rebuild_lpm6();
+    return true;
 }
 
-void SaTable::lpm_delete(const net::Prefix& ts) {
-    if (ts.family == 4) {
-        rte_lpm_delete(lpm4_, ts.v4_host(), ts.len);
-        grace_period();
-    } else {
-        rebuild_lpm6();
-    }
-}
-
-Sa* SaTable::lookup_outbound_v6(const uint8_t dst[16]) const {
+const Policy* SaTable::lookup_policy_v6(const uint8_t dst[16]) const {
     uint32_t slot;
     if (rte_lpm6_lookup(lpm6_.load(std::memory_order_acquire), dst, &slot) != 0) return nullptr;
     return slots_[slot].load(std::memory_order_acquire);

@@ -23,11 +23,14 @@
 namespace espgw::control {
 
 struct SaEvent {
-    enum Kind : uint8_t { soft_expired, hard_expired, seq_near_end } kind;
-    enum Limit : uint8_t { bytes, packets, seconds, sequence } limit;
+    // acquire: traffic for a protect policy without an SA (policy_id, dst say which).
+    enum Kind : uint8_t { soft_expired, hard_expired, seq_near_end, acquire } kind;
+    enum Limit : uint8_t { bytes, packets, seconds, sequence, none } limit;
     sa::Direction dir;
     uint32_t spi;
-    std::string name;
+    std::string name;  // the SA's, or the policy's for acquire
+    uint32_t policy_id = 0;
+    net::IpAddr dst{};
 };
 
 struct SaUsage {
@@ -48,10 +51,17 @@ public:
     uint32_t alloc_spi();
     void release_spi(uint32_t spi);
 
-    // Installs the SA of spec for peer `peer_id` (keys expanded here). An outbound SA whose
-    // selector is installed already replaces that SA in one step (a rekey: the new SA's
-    // packets start with the next packet sent; the old inbound SA stays until deleted).
-    bool add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error);
+    // Policies: selectors (several per side) and protect or discard. 0: refused (error says why).
+    uint32_t add_policy(const sa::PolicySpec& spec, std::string& error);
+    bool remove_policy(uint32_t id);
+
+    // Installs the SA of spec for peer `peer_id` (keys expanded here). With policy_id, the SA
+    // takes that policy's selectors, and an outbound SA becomes the one protecting its
+    // traffic from the next packet on (a rekey: the SA it replaces stays installed until
+    // deleted, as the old inbound SA keeps accepting). Without, the SA's own selectors make
+    // its policy, and an outbound SA for the same remote selector replaces the old one.
+    bool add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error,
+                uint32_t policy_id = 0);
     bool delete_sa(sa::Direction dir, uint32_t spi);
     std::optional<SaUsage> query_sa(sa::Direction dir, uint32_t spi, uint64_t now) const;
     // Moves the peer of an SA (and so every SA of that peer), e.g. after IKE saw it elsewhere.
@@ -61,6 +71,8 @@ public:
     // number near its end are reported once; hard limits are reported and the SA deleted.
     // Run on a timer (about once a second).
     void check_lifetimes(uint64_t now);
+    // The data plane saw traffic for policy_id without an SA (its rate-limited event).
+    void acquired(uint32_t policy_id, const net::IpAddr& dst);
 
     // Outbound SAs are told when 2^32 - this many sequence numbers are left (no ESN).
     static constexpr uint64_t kSeqMargin = uint64_t{1} << 20;

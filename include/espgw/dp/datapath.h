@@ -25,14 +25,14 @@ constexpr uint16_t kBurst = 32;
 // Messages from workers to the control core (an rte_ring of fixed-size elements).
 struct ControlEvent {
     // peer_moved: a worker moved a peer (Peer::move_reported); keepalive: a NAT keepalive
-    // came in.
-    enum Kind : uint8_t { peer_moved, keepalive } kind;
+    // came in; acquire: traffic for a protect policy that has no SA yet.
+    enum Kind : uint8_t { peer_moved, keepalive, acquire } kind;
     uint8_t role;    // the port the packet came in on
     uint16_t port;   // UDP source port seen (host order)
-    uint32_t id;     // peer_moved: the Peer's id
-    uint32_t addr;   // source address seen (host order)
-    uint8_t addr6[16];  // keepalive with v6: the source seen
-    bool v6 = false;    // keepalive: from a peer over IPv6 (addr6, not addr)
+    uint32_t id;     // peer_moved: the Peer's id; acquire: the policy's id
+    uint32_t addr;   // keepalive: source address seen; acquire: the destination (host order)
+    uint8_t addr6[16];  // the same over IPv6
+    bool v6 = false;    // addr6, not addr
 };
 static_assert(sizeof(ControlEvent) == 32);
 

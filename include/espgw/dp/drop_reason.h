@@ -29,6 +29,7 @@ enum class Drop : uint8_t {
     tx_full,          // port TX queue full
     no_mbuf,          // mempool empty when a new packet was needed
     crypto_failed,    // IPsec-MB refused a job
+    discarded,        // a discard policy covers it
     count_
 };
 
@@ -39,7 +40,7 @@ constexpr std::string_view drop_name(Drop d) {
         "malformed", "not_for_us", "unsupported", "no_sa", "encap_mismatch", "peer_unknown",
         "replayed", "too_old", "auth_failed", "bad_padding", "bad_next_header", "policy",
         "ttl_expired", "no_route", "no_neighbour", "too_big", "seq_overflow", "ring_full",
-        "tx_full", "no_mbuf", "crypto_failed"};
+        "tx_full", "no_mbuf", "crypto_failed", "discarded"};
     return names[static_cast<unsigned>(d)];
 }
 

@@ -21,6 +21,7 @@
 #include "espgw/esp/replay_window.h"
 #include "espgw/net/prefix.h"
 #include "espgw/sa/peer.h"
+#include "espgw/sa/policy.h"
 
 namespace espgw::sa {
 
@@ -73,6 +74,10 @@ struct alignas(64) Sa {
     uint8_t outer_ip_len;  // 20 or 40 (params.v6): read for every packet sent, so kept ready
     const std::shared_ptr<Peer> peer_ref;  // keeps the peer alive as long as the SA
     Peer* const peer;                      // the same, for the packet path
+    // The traffic selectors decrypted packets must match (its policy's; by default the
+    // params' local_ts/remote_ts). Set before the SA is published, then read-only.
+    std::shared_ptr<const Selectors> selectors_ref;
+    const Selectors* selectors;
 
     // Shared, mutable.
     std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
@@ -85,6 +90,9 @@ struct alignas(64) Sa {
     void move_peer(const Endpoint& e) { peer->move(e); }
     // Where the peer is now, as text.
     std::string peer_now() const { return peer->str(); }
+
+    // Before the SA is published only.
+    void set_selectors(std::shared_ptr<const Selectors> s);
 
     // Sum of every worker's counters (for telemetry; relaxed reads of single-writer words).
     SaCounters totals() const;

@@ -1,14 +1,15 @@
-// The SA database of the data plane.
+// The SA and policy database of the data plane.
 //
 // Inbound: an rte_hash from SPI to SA, lock-free for readers (single writer: the control core).
-// Outbound: the inner destination picks the SA through a longest-prefix match on the SA's
-// remote traffic selector (rte_lpm for IPv4, rte_lpm6 for IPv6) giving a slot index; the slot
-// holds the SA pointer, so a rekey swaps one pointer without touching the LPM.
+// Outbound: the inner destination picks a policy through a longest-prefix match on the
+// policies' remote selectors (rte_lpm for IPv4, rte_lpm6 for IPv6) giving a slot index; the
+// slot holds the Policy, and the policy its outbound SA, so a rekey swaps one pointer without
+// touching the LPM.
 //
 // Workers read under RCU (rte_rcu_qsbr): they report a quiescent state once per loop. Every
 // change is made by the control core, which frees what it replaced only after a grace
 // period (rte_hash and rte_lpm take the RCU variable themselves; rte_lpm6, which cannot, is
-// rebuilt and swapped: selectors change on SA install, not on rekey).
+// rebuilt and swapped: selectors change when policies come and go, not on rekey).
 #pragma once
 
 #include <rte_hash.h>
@@ -36,10 +37,26 @@ public:
     SaTable& operator=(const SaTable&) = delete;
 
     // ---- control core ----
-    // Publishes sa. An outbound SA whose selector is already installed replaces that SA
-    // (rekey); an inbound SA with a known SPI is refused.
-    bool install(std::unique_ptr<Sa> sa, std::string& error);
+    // Policies. add_policy returns the new policy's id (0 on error: no selectors, a remote
+    // selector another policy has, table full).
+    uint32_t add_policy(const PolicySpec& spec, std::string& error);
+    // Unpublishes a policy; its outbound SA stays installed (unbound) until removed.
+    bool remove_policy(uint32_t id);
+    Policy* policy(uint32_t id) const;
+    // Makes outbound SA spi the one that protects policy id's traffic (a rekey, when another
+    // was bound: that one stays installed until removed).
+    bool bind(uint32_t policy_id, uint32_t spi, std::string& error);
+    // Every policy (control core and telemetry; guard with the caller's mutex).
+    void for_each_policy(const std::function<void(const Policy&)>& fn) const;
+
+    // Publishes sa. With policy_id, the SA takes that policy's selectors and an outbound SA
+    // is bound to it. Without, an outbound SA gets a policy of its own from its params
+    // (local_ts/remote_ts) - or, if one for the same remote selector exists, replaces that
+    // policy's SA (rekey; the replaced SA is removed). An inbound SA with a known SPI is refused.
+    bool install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id = 0);
     // Unpublishes and frees after a grace period. Returns false if there is no such SA.
+    // An outbound SA's policy is left without an SA (its traffic raises acquire events),
+    // unless the policy was made for the SA: then it goes too.
     bool remove(Direction dir, uint32_t spi);
     // Every installed SA (control core and telemetry; guard with the caller's mutex).
     void for_each(const std::function<void(Sa&)>& fn) const;
@@ -52,31 +69,36 @@ public:
         void* data;
         return rte_hash_lookup_data(spi_hash_, &spi, &data) >= 0 ? static_cast<Sa*>(data) : nullptr;
     }
-    Sa* lookup_outbound_v4(uint32_t dst_host) const {  // inline: once per packet sent
+    // The policy covering an inner destination, or nullptr. Inline: once per packet sent.
+    const Policy* lookup_policy_v4(uint32_t dst_host) const {
         uint32_t slot;
         if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
         return slots_[slot].load(std::memory_order_acquire);
     }
-    Sa* lookup_outbound_v6(const uint8_t dst[16]) const;
+    const Policy* lookup_policy_v6(const uint8_t dst[16]) const;
+    // The outbound SA for dst (nullptr: no policy, a discard policy, or no SA yet).
+    Sa* lookup_outbound_v4(uint32_t dst_host) const { return sa_of(lookup_policy_v4(dst_host)); }
+    Sa* lookup_outbound_v6(const uint8_t dst[16]) const { return sa_of(lookup_policy_v6(dst)); }
+    static Sa* sa_of(const Policy* p) {
+        return p && p->action == PolicyAction::protect ? p->sa.load(std::memory_order_acquire) : nullptr;
+    }
 
 private:
-    struct Outbound {
-        std::unique_ptr<Sa> sa;
-        uint32_t slot;
-    };
     void rebuild_lpm6();
-    void lpm_add(const net::Prefix& ts, uint32_t slot);
-    void lpm_delete(const net::Prefix& ts);
+    bool lpm_add(const net::Prefix& ts, uint32_t slot);
     void grace_period() const;
-    uint32_t take_slot();
+    Policy* policy_for_remote(const net::Prefix& remote) const;  // an implicit policy's
+    void unbind_everywhere(Sa* sa);
 
     uint32_t capacity_;
     rte_rcu_qsbr* rcu_;
     int socket_;
     rte_hash* spi_hash_ = nullptr;
-    std::map<uint32_t, std::unique_ptr<Sa>> inbound_;  // by SPI
-    std::map<uint32_t, Outbound> outbound_;            // by SPI
-    std::unique_ptr<std::atomic<Sa*>[]> slots_;
+    std::map<uint32_t, std::unique_ptr<Sa>> inbound_;   // by SPI
+    std::map<uint32_t, std::unique_ptr<Sa>> outbound_;  // by SPI
+    std::map<uint32_t, std::unique_ptr<Policy>> policies_;  // by id
+    uint32_t next_policy_id_ = 1;
+    std::unique_ptr<std::atomic<Policy*>[]> slots_;
     std::vector<uint32_t> free_slots_;
     unsigned instance_ = 0;
     rte_lpm* lpm4_ = nullptr;
