@@ -141,14 +141,11 @@ void setup_gateway(Gateway& gw) {
         std::memcpy(p6.gateway, port->gateway6, 16);
     }
     s.public_mtu = c.public_port.mtu;
-    s.mtu_policy = c.mtu_policy == config::MtuPolicy::icmp ? dp::MtuPolicy::icmp : dp::MtuPolicy::fragment;
+    s.mtu_policy = c.mtu_policy;
     s.event_interval_tsc = gw.tsc_hz / 1000 * c.mapping_event_interval_ms;
     s.last_seen_resolution_tsc = gw.tsc_hz / 100;
     if (c.routes.size() > std::size(s.routes)) throw std::runtime_error("at most 16 routes");
-    for (const config::Route& r : c.routes) {
-        const uint32_t mask = mask_of(r.prefix.len);
-        s.routes[s.n_routes++] = {r.prefix.v4_host() & mask, mask, r.via, r.public_side ? dp::kPublic : dp::kProtected};
-    }
+    for (const net::Route& r : c.routes) s.routes[s.n_routes++] = r;
 
     s.port_id[dp::kPublic] = setup_port(gw, c.public_port.device, c.public_port.mtu, c.public_port.rx_desc,
                                         c.public_port.tx_desc, "public");

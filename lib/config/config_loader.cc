@@ -80,7 +80,7 @@ public:
         const std::string t = str(s);
         const auto p = net::parse_prefix(t);
         if (t.find('/') != std::string::npos || !p || p->family != 6) fail(s, "not an IPv6 address");
-        std::memcpy(out, p->addr, 16);
+        std::memcpy(out, p->addr.b, 16);
     }
 
     uint32_t ipv4(const Setting& s) const {
@@ -131,7 +131,7 @@ public:
             if (!p6 || !host || p6->family != 6 || t6.find('/') == std::string::npos)
                 fail(a6, "must be an IPv6 address with a length, e.g. 2001:db8:1::1/64");
             p.has_v6 = true;
-            std::memcpy(p.address6, host->addr, 16);
+            std::memcpy(p.address6, host->addr.b, 16);
             p.prefix6_len = p6->len;
         }
         if (g.exists("gateway6")) {
@@ -213,7 +213,7 @@ public:
             p.peer = peer->second->endpoint;
             if (peer->second->v6) {
                 if (!c.public_port.has_v6) fail(peer_s, "this peer is reached over IPv6: ports.public needs address6");
-                p.v6 = true;
+                p.outer_v6 = true;
                 std::memcpy(p.peer_addr6, peer->second->address6, 16);
                 std::memcpy(p.local_addr6, c.public_port.address6, 16);
             }
@@ -255,14 +255,14 @@ public:
             } else if (g.exists("auth_key")) {
                 fail(g["auth_key"], "an AEAD cipher takes no auth_key");
             }
-            opt_int(g, "replay_window", p.replay_window, esp::ReplayWindow::kMinSize, esp::ReplayWindow::kMaxSize);
+            opt_int(g, "replay_window", p.replay_window, sa::ReplayWindow::kMinSize, sa::ReplayWindow::kMaxSize);
             if (g.exists("esn")) p.esn = boolean(g["esn"]);
             p.local_port = c.natt_port;
             p.local_addr = c.public_port.address;
             if (p.mode == sa::Mode::transport) {
                 // Transport SAs protect traffic between the gateway itself and the peer, whose
                 // IPv4 host stack is the one behind the host port.
-                if (p.v6) fail(g["mode"], "transport mode needs a peer reached over IPv4");
+                if (p.outer_v6) fail(g["mode"], "transport mode needs a peer reached over IPv4");
                 p.local_ts = net::Prefix::v4(c.public_port.address, 32);
                 p.remote_ts = net::Prefix::v4(p.peer.addr, 32);
                 if (g.exists("local_ts") || g.exists("remote_ts"))

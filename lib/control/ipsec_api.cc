@@ -62,7 +62,7 @@ bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, st
         error = "no peer " + std::to_string(peer_id);
         return false;
     }
-    if (peer->v6 != p.v6) {
+    if (peer->v6 != p.outer_v6) {
         error = "the peer and the SA differ in the outer address family";
         return false;
     }

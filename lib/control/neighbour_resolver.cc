@@ -123,10 +123,7 @@ unsigned NeighbourResolver::role_of(const net::IpAddr& addr) const {
     }
     const dp::Shared::Port6& pub = s.v6[dp::kPublic];
     if (!pub.on) return dp::kProtected;
-    net::Prefix link;
-    link.family = 6;
-    link.len = pub.prefix_len;
-    std::memcpy(link.addr, pub.addr, 16);
+    const net::Prefix link = net::Prefix::v6(pub.addr, pub.prefix_len);
     const bool gateway = pub.has_gateway && std::memcmp(pub.gateway, addr.b, 16) == 0;
     return link.contains_v6(addr.b) || gateway ? dp::kPublic : dp::kProtected;
 }

@@ -79,7 +79,7 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
 }
 
 void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {
-    if (sa.params.v6) return drop(w, m, kPublic, Drop::unsupported, &sa);  // the config refuses such SAs
+    if (sa.params.outer_v6) return drop(w, m, kPublic, Drop::unsupported, &sa);  // the config refuses such SAs
     const esp::OuterAddrs outer{net::be32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
     if (!esp::transport_rebuild_ipv4(m, next_header, outer, sa.params.nat_oa_peer, sa.params.nat_oa_local))
         return drop(w, m, kPublic, Drop::no_mbuf, &sa);
@@ -105,7 +105,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     const auto end_run = [&] {
         if (!run_sa) return;
         count_run(w, run_sa, run_packets, run_bytes, w.counters->esp_in);
-        follow_peer(w, *run_sa, run_from, run_sa->params.v6 ? run_src6 : nullptr, run_newest);
+        follow_peer(w, *run_sa, run_from, run_sa->params.outer_v6 ? run_src6 : nullptr, run_newest);
     };
     ForwardMemo memo;
     for (uint16_t k = 0; k < n_ops; ++k) {
@@ -124,7 +124,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
             run_from = from;
             run_packets = run_bytes = run_newest = 0;
             // Copied now: the packet may be freed before the run ends.
-            if (sa.params.v6) std::memcpy(run_src6, outer_src6(sa, p.op.auth_start), 16);
+            if (sa.params.outer_v6) std::memcpy(run_src6, outer_src6(sa, p.op.auth_start), 16);
         }
         ++run_packets;
         run_bytes += rte_pktmbuf_data_len(p.m);

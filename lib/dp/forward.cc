@@ -11,8 +11,8 @@ namespace espgw::dp {
 bool route_ipv4_slow(const Shared& s, uint32_t dst, unsigned& role, uint32_t& next_hop) {
     for (unsigned k = 0; k < s.n_routes; ++k) {
         const Route& rt = s.routes[k];
-        if ((dst & rt.mask) == rt.prefix) {
-            role = rt.role;
+        if (rt.prefix.contains_v4(dst)) {
+            role = rt.public_side ? kPublic : kProtected;
             next_hop = rt.via ? rt.via : dst;
             return true;
         }
@@ -143,10 +143,10 @@ bool valid_ipv6(rte_mbuf* m) {
 namespace {
 
 bool on_link6(const Shared::Port6& p6, const uint8_t* a) {
-    net::Prefix p;
+    net::Prefix p;  // not Prefix::v6: only the first prefix_len bits are compared anyway
     p.family = 6;
     p.len = p6.prefix_len;
-    std::memcpy(p.addr, p6.addr, 16);
+    p.addr = net::IpAddr::v6(p6.addr);
     return p.contains_v6(a);
 }
 

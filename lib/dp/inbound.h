@@ -24,7 +24,7 @@ struct EspIn {
     rte_mbuf* m;  // data starts at the outer IP header
     OuterInfo outer;
     sa::Encap encap;
-    bool v6;              // the outer header is IPv6 (40 bytes, no extension headers)
+    bool outer_v6;        // the outer header is IPv6 (40 bytes, no extension headers)
     uint16_t esp_offset;  // from the outer IP header to the ESP header
 };
 
@@ -86,7 +86,7 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     sa::Sa* sa = b.sa;
     if (!sa) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::no_sa);
-    if (sa->params.encap != in.encap || sa->params.v6 != in.v6) [[unlikely]]
+    if (sa->params.encap != in.encap || sa->params.outer_v6 != in.outer_v6) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
     net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
     esp::InboundEsp& p = b.pkt[b.n];

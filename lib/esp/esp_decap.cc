@@ -22,7 +22,7 @@ void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
     // of one SA is one update, and one that interleaves peers one per peer rather than one
     // per packet. The window takes only authentic packets (RFC 4303 §3.4.3).
     uint64_t seqs[kMaxBurst];
-    ReplayVerdict verdicts[kMaxBurst];
+    sa::ReplayVerdict verdicts[kMaxBurst];
     uint16_t which[kMaxBurst];
     bool done[kMaxBurst] = {};
     for (uint16_t first = 0; first < n; ++first) {
@@ -43,7 +43,7 @@ void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
         sa->replay.accept_burst(seqs, m, verdicts);
         for (uint16_t j = 0; j < m; ++j) {
             InboundEsp& q = p[which[j]];
-            ok[which[j]] = verdicts[j] == ReplayVerdict::ok || fail(q, replay_drop(verdicts[j]));
+            ok[which[j]] = verdicts[j] == sa::ReplayVerdict::ok || fail(q, replay_drop(verdicts[j]));
         }
     }
 }

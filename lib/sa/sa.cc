@@ -7,7 +7,7 @@ namespace {
 std::shared_ptr<Peer> own_peer(const SaParams& p) {
     PeerInit init;
     init.name = p.name;
-    init.v6 = p.v6;
+    init.v6 = p.outer_v6;
     init.endpoint = p.peer;
     std::memcpy(init.addr6, p.peer_addr6, 16);
     return std::make_shared<Peer>(init);
@@ -16,7 +16,7 @@ std::shared_ptr<Peer> own_peer(const SaParams& p) {
 }  // namespace
 
 Sa::Sa(const SaParams& p, std::shared_ptr<Peer> peer_in)
-    : params(p), outer_ip_len(p.v6 ? 40 : 20), peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
+    : params(p), outer_ip_len(p.outer_v6 ? 40 : 20), peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
       peer(peer_ref.get()),
       selectors_ref(std::make_shared<const Selectors>(Selectors::single(p.local_ts, p.remote_ts))),
       selectors(selectors_ref.get()), replay(p.replay_window, p.esn) {}

@@ -257,7 +257,7 @@ void SaTable::rebuild_lpm6() {
     for (const auto& [id, p] : policies_)
         for (unsigned k = 0; k < p->selectors->n_remote; ++k) {
             const net::Prefix& ts = p->selectors->remote[k];
-            if (ts.family == 6 && rte_lpm6_add(l6, ts.addr, ts.len, p->slot) != 0)
+            if (ts.family == 6 && rte_lpm6_add(l6, ts.addr.b, ts.len, p->slot) != 0)
                 throw std::runtime_error("cannot add " + ts.str() + " to the outbound IPv6 LPM table");
         }
     rte_lpm6* old6 = lpm6_.exchange(l6, std::memory_order_acq_rel);

@@ -108,7 +108,7 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
     p.remote_ts = net::Prefix::v4(kInner, 32);
     p.replay_window = 4096;
     if (outer6) {
-        p.v6 = true;
+        p.outer_v6 = true;
         p.peer.addr = 0;
         std::memcpy(p.local_addr6, kGw6, 16);
         std::memcpy(p.peer_addr6, kPeer6, 16);
@@ -176,7 +176,7 @@ rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uin
     rte_pktmbuf_adj(inner, sizeof(rte_ether_hdr));
     peer_sa.params.local_addr = kPeer;
     peer_sa.params.local_port = sport;
-    if (peer_sa.params.v6) {  // the peer's view: from kPeer6 to kGw6
+    if (peer_sa.params.outer_v6) {  // the peer's view: from kPeer6 to kGw6
         std::memcpy(peer_sa.params.local_addr6, kPeer6, 16);
         std::memcpy(peer_sa.params.peer_addr6, kGw6, 16);
         peer_sa.peer->move({0, 4500, true}, kGw6);
@@ -187,7 +187,7 @@ rte_mbuf* StandaloneDatapath::seal_as_peer(sa::Sa& peer_sa, rte_mbuf* inner, uin
     if (!esp::esp_out_prepare(mgr, o, next_header, esp::OuterFields{})) throw std::runtime_error("peer encap failed");
     crypto::CryptoOp* op = &o.op;
     crypto::seal_burst(mgr, &op, 1);
-    if (!peer_sa.params.v6) return with_ethernet(inner, RTE_ETHER_TYPE_IPV4);
+    if (!peer_sa.params.outer_v6) return with_ethernet(inner, RTE_ETHER_TYPE_IPV4);
     esp::esp_out_finish_v6(inner);
     return with_ethernet(inner, RTE_ETHER_TYPE_IPV6);
 }

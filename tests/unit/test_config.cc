@@ -119,8 +119,8 @@ TEST(Config, ProductionExampleLoads) {
     EXPECT_EQ(c.sas[2].params.remote_ts.family, 6);
     EXPECT_EQ(c.sas[4].params.mode, sa::Mode::transport);
     EXPECT_EQ(c.sas[4].params.nat_oa_peer, 0x0a090807u);
-    EXPECT_FALSE(c.sas[0].params.v6);
-    EXPECT_TRUE(c.sas[6].params.v6);  // branch-oslo, over IPv6
+    EXPECT_FALSE(c.sas[0].params.outer_v6);
+    EXPECT_TRUE(c.sas[6].params.outer_v6);  // branch-oslo, over IPv6
     EXPECT_EQ(c.sas[6].params.encap, sa::Encap::none);
     EXPECT_TRUE(c.public_port.has_gateway6);
 }
@@ -154,7 +154,7 @@ TEST(Config, PeerOverIpv6) {
     EXPECT_EQ(c.public_port.gateway6[15], 0xfe);
     ASSERT_EQ(c.sas.size(), 2u);
     for (const config::SaConfig& s : c.sas) {
-        EXPECT_TRUE(s.params.v6);
+        EXPECT_TRUE(s.params.outer_v6);
         EXPECT_EQ(s.params.peer_addr6[0], 0x20);
         EXPECT_EQ(s.params.peer_addr6[5], 0x09);
         EXPECT_EQ(s.params.peer_addr6[15], 0x07);

@@ -7,10 +7,10 @@
 #include <thread>
 #include <vector>
 
-#include "espgw/esp/replay_window.h"
+#include "espgw/sa/replay_window.h"
 
-using espgw::esp::ReplayVerdict;
-using espgw::esp::ReplayWindow;
+using espgw::sa::ReplayVerdict;
+using espgw::sa::ReplayWindow;
 
 TEST(ReplayWindow, AcceptsNewRejectsDuplicates) {
     ReplayWindow w(64, false);

@@ -9,6 +9,7 @@
 
 #include "espgw/crypto/cipher_suite.h"
 #include "espgw/net/prefix.h"
+#include "espgw/net/route.h"
 #include "espgw/sa/sa.h"
 #include "espgw/sa/sa_spec.h"
 
@@ -58,11 +59,7 @@ struct StaticNeighbour {
     uint8_t mac[6]{};
 };
 
-struct Route {
-    net::Prefix prefix;  // IPv4
-    uint32_t via = 0;    // next hop on the port (0 = on-link)
-    bool public_side = false;
-};
+using net::Route;
 
 struct PeerConfig {
     std::string name;
@@ -85,7 +82,7 @@ struct SaConfig : sa::SaSpec {
 };
 
 enum class PollMode : uint8_t { busy, backoff };
-enum class MtuPolicy : uint8_t { icmp, fragment };
+using net::MtuPolicy;
 
 struct Config {
     std::string source;  // file name, or "<embedded default>"

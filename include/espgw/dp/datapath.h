@@ -9,8 +9,9 @@
 
 #include <cstdint>
 
-#include "espgw/dp/drop_reason.h"
+#include "espgw/stats/drop_reason.h"
 #include "espgw/net/neighbour_table.h"
+#include "espgw/net/route.h"
 #include "espgw/sa/sa_table.h"
 
 namespace espgw::dp {
@@ -54,14 +55,8 @@ struct TxRequest {
     rte_mbuf* m;
 };
 
-struct Route {
-    uint32_t prefix;
-    uint32_t mask;
-    uint32_t via;  // 0: on-link
-    Role role;
-};
-
-enum class MtuPolicy : uint8_t { icmp, fragment };
+using net::MtuPolicy;
+using net::Route;
 
 struct Shared {
     uint16_t natt_port = 4500;

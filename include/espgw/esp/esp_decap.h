@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "espgw/crypto/esp_crypto.h"
-#include "espgw/dp/drop_reason.h"
+#include "espgw/stats/drop_reason.h"
 #include "espgw/esp/esp_op.h"
 #include "espgw/net/mbuf_edit.h"
 #include "espgw/sa/sa.h"
@@ -26,8 +26,8 @@ struct InboundEsp {
     crypto::CryptoOp op;
 };
 
-inline dp::Drop replay_drop(ReplayVerdict v) {
-    return v == ReplayVerdict::replayed ? dp::Drop::replayed : dp::Drop::too_old;
+inline dp::Drop replay_drop(sa::ReplayVerdict v) {
+    return v == sa::ReplayVerdict::replayed ? dp::Drop::replayed : dp::Drop::too_old;
 }
 
 // False (with p.drop set) if the packet cannot be a valid ESP packet of this SA. Inline: it
@@ -52,7 +52,7 @@ inline bool esp_in_prepare(InboundEsp& p) {
     const uint32_t seq_low = load_be32(esp + 4);
     p.seq = sa.replay.infer(seq_low);
     if (p.seq == 0) return fail(dp::Drop::malformed);  // ESP never sends sequence number 0
-    if (const ReplayVerdict v = sa.replay.check(p.seq); v != ReplayVerdict::ok) return fail(replay_drop(v));
+    if (const sa::ReplayVerdict v = sa.replay.check(p.seq); v != sa::ReplayVerdict::ok) return fail(replay_drop(v));
 
     bind_op(p.op, sa.keys, esp, payload_len, p.seq, sa.params.esn, /*inbound=*/true);
     return true;

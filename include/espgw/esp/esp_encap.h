@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "espgw/crypto/esp_crypto.h"
-#include "espgw/dp/drop_reason.h"
+#include "espgw/stats/drop_reason.h"
 #include "espgw/esp/esp_op.h"
 #include "espgw/net/byte_order.h"
 #include "espgw/net/checksum.h"
@@ -169,7 +169,7 @@ inline void esp_out_finish_v6(rte_mbuf* m) {
     const uint32_t total = rte_pktmbuf_data_len(p.m);
     const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
     uint8_t* esp;
-    if (sa.params.v6) [[unlikely]] {
+    if (sa.params.outer_v6) [[unlikely]] {
         esp = write_outer_ipv6(head, sa, total, proto, outer);
     } else {
         esp = write_outer_ipv4(head, sa, peer, total, proto, outer);

@@ -40,24 +40,25 @@ struct IpAddr {
     std::string str() const;
 };
 
+// An IPv4 or IPv6 prefix. The address is an IpAddr, IPv4 mapped as everywhere else; len
+// counts bits of the address family's own length (0..32 for IPv4).
 struct Prefix {
     uint8_t family = 0;  // 4 or 6; 0 = unset
     uint8_t len = 0;     // prefix length in bits
-    uint8_t addr[16]{};  // network byte order; IPv4 uses the first 4 bytes
+    IpAddr addr;         // host bits clear
 
     static Prefix v4(uint32_t addr_host, uint8_t len);
-    bool operator==(const Prefix&) const = default;
-    uint32_t v4_host() const {  // IPv4 address in host order
-        return uint32_t{addr[0]} << 24 | uint32_t{addr[1]} << 16 | uint32_t{addr[2]} << 8 | addr[3];
-    }
+    static Prefix v6(const uint8_t a[16], uint8_t len);
+    bool operator==(const Prefix& o) const { return family == o.family && len == o.len && addr == o.addr; }
+    uint32_t v4_host() const { return addr.v4(); }  // IPv4 address in host order
 
-    // addr: network byte order, 4 or 16 bytes according to family.
     bool contains_v4(uint32_t addr_host) const {
         if (family != 4) return false;
         const auto mask = static_cast<uint32_t>(~uint64_t{0} << (32 - len));  // len 0..32, no branch
         return ((addr_host ^ v4_host()) & mask) == 0;
     }
-    bool contains_v6(const uint8_t* a) const;
+    bool contains_v6(const uint8_t* a) const;  // a: 16 bytes, network order
+    bool contains(const IpAddr& a) const { return family == 4 ? a.is_v4() && contains_v4(a.v4()) : contains_v6(a.b); }
     std::string str() const;
 };
 

@@ -17,8 +17,8 @@
 #include <string>
 
 #include "espgw/crypto/sa_keys.h"
-#include "espgw/dp/drop_reason.h"
-#include "espgw/esp/replay_window.h"
+#include "espgw/stats/drop_reason.h"
+#include "espgw/sa/replay_window.h"
 #include "espgw/net/prefix.h"
 #include "espgw/sa/peer.h"
 #include "espgw/sa/policy.h"
@@ -51,7 +51,7 @@ struct SaParams {
     // Where the peer is when the SA is made without a Peer object of its own (tests, tools);
     // otherwise the Peer says where it is.
     Endpoint peer;
-    bool v6 = false;            // outer IPv6: local_addr6 <-> the peer's IPv6 address
+    bool outer_v6 = false;      // the outer header is IPv6: local_addr6 <-> the peer's IPv6 address
     uint8_t local_addr6[16]{};
     uint8_t peer_addr6[16]{};
     net::Prefix local_ts;   // protected side (tunnel) or the gateway itself (transport)
@@ -82,7 +82,7 @@ struct alignas(64) Sa {
     // Shared, mutable.
     std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
     alignas(64) std::atomic<uint64_t> seq_out{0};
-    esp::ReplayWindow replay;
+    sa::ReplayWindow replay;
     SaCounters counters[kMaxWorkers];
 
     // The peer's IPv4 location (see Peer for IPv6).

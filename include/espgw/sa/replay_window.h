@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <memory>
 
-namespace espgw::esp {
+namespace espgw::sa {
 
 enum class ReplayVerdict : uint8_t { ok, replayed, too_old };
 
@@ -84,4 +84,4 @@ private:
     std::unique_ptr<std::atomic<uint64_t>[]> slots_;
 };
 
-}  // namespace espgw::esp
+}  // namespace espgw::sa

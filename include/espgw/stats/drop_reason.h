@@ -1,11 +1,12 @@
 // Why the data plane dropped a packet. Every drop is counted under one of these, per port,
-// per worker and (when an SA is known) per SA.
+// per worker and (when an SA is known) per SA. A leaf header: SAs (sa/), ESP (esp/) and the
+// pipeline (dp/) all count drops, and none of them may include another's way up.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 
-namespace espgw::dp {
+namespace espgw::stats {
 
 enum class Drop : uint8_t {
     malformed,        // truncated or inconsistent headers
@@ -44,4 +45,11 @@ constexpr std::string_view drop_name(Drop d) {
     return names[static_cast<unsigned>(d)];
 }
 
+}  // namespace espgw::stats
+
+// The data plane's name for them.
+namespace espgw::dp {
+using stats::Drop;
+using stats::drop_name;
+using stats::kDropReasons;
 }  // namespace espgw::dp

@@ -1,9 +1,9 @@
-#include "espgw/esp/replay_window.h"
+#include "espgw/sa/replay_window.h"
 
 #include <algorithm>
 #include <bit>
 
-namespace espgw::esp {
+namespace espgw::sa {
 
 namespace {
 
@@ -199,4 +199,4 @@ void ReplayWindow::accept_consecutive(uint64_t first, uint32_t n, ReplayVerdict*
     advance_top(new_top);
 }
 
-}  // namespace espgw::esp
+}  // namespace espgw::sa
