@@ -17,6 +17,9 @@ namespace espgw::dp {
 
 namespace {
 
+void move_peer(Worker& w, sa::Sa& sa, uint32_t src, uint16_t sport, const uint8_t* src6, sa::Endpoint cur, bool udp,
+               uint64_t newest);
+
 // RFC 7296 §2.23 in the data plane, once per run of authenticated packets of one SA from one
 // source (newest: the run's highest sequence number; src6: the IPv6 source, if over IPv6).
 // A peer heard from somewhere new is moved right here, before this burst's packets are even
@@ -47,11 +50,18 @@ void follow_peer(Worker& w, sa::Sa& sa, const OuterInfo& from, const uint8_t* sr
     }
     if (!addr_moved && !(udp && (!cur.known || cur.port != sport))) [[likely]]
         return;
+    move_peer(w, sa, src6 ? 0 : src, sport, src6, cur, udp, newest);
+}
+
+// The rare part of follow_peer, out of line: the peer was heard from somewhere new.
+[[gnu::noinline, gnu::cold]] void move_peer(Worker& w, sa::Sa& sa, uint32_t src, uint16_t sport, const uint8_t* src6,
+                                           sa::Endpoint cur, bool udp, uint64_t newest) {
+    sa::Peer& peer = *sa.peer;
     if (!peer.follows() || newest < sa.replay.top()) return;
-    const sa::Endpoint to{src6 ? 0 : src, udp ? sport : cur.port, udp || cur.known};
+    const sa::Endpoint to{src, udp ? sport : cur.port, udp || cur.known};
     if (!peer.try_move(to, src6)) return;  // another worker is moving it right now
     if (peer.move_reported.exchange(true, std::memory_order_acq_rel)) return;  // news not taken yet
-    ControlEvent ev{ControlEvent::peer_moved, kPublic, sport, peer.id, src6 ? 0 : src, {}};
+    ControlEvent ev{ControlEvent::peer_moved, kPublic, sport, peer.id, src, {}};
     if (!post_event(w, kPublic, ev)) peer.move_reported.store(false, std::memory_order_release);
 }
 
@@ -64,15 +74,25 @@ void deliver_tunnel6(Worker& w, sa::Sa& sa, rte_mbuf* m) {
     forward_ipv6(w, m, kPublic, kProtected, ip->dst_addr);
 }
 
-void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, ForwardMemo& memo) {
+// The last inner source and destination an SA's selectors were found to hold: a run of one
+// flow's packets is checked once.
+struct SelectorMemo {
+    const sa::Sa* sa = nullptr;
+    uint32_t src = 0, dst = 0;
+};
+
+void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, ForwardMemo& memo, SelectorMemo& sel) {
     if (next_header == IPPROTO_IPV6) return deliver_tunnel6(w, sa, m);
     if (next_header != IPPROTO_IPIP) return drop(w, m, kPublic, Drop::bad_next_header, &sa);
     if (!valid_ipv4(m)) return drop(w, m, kPublic, Drop::malformed, &sa);
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t src = net::be32(ip->src_addr), dst = net::be32(ip->dst_addr);
     // RFC 4301 §5.2: the inner packet must match the SA's selectors.
-    if (!sa.selectors->remote_has_v4(src) || !sa.selectors->local_has_v4(dst))
-        return drop(w, m, kPublic, Drop::policy, &sa);
+    if (sel.sa != &sa || sel.src != src || sel.dst != dst) {
+        if (!sa.selectors->remote_has_v4(src) || !sa.selectors->local_has_v4(dst))
+            return drop(w, m, kPublic, Drop::policy, &sa);
+        sel = {&sa, src, dst};
+    }
     if (is_own_address(*w.shared, dst)) return send_ipv4_slow(w, m, kPublic, kHost, dst);
     if (!decrement_ttl(ip)) return drop(w, m, kPublic, Drop::ttl_expired, &sa);
     forward_ipv4_transit(w, m, kPublic, dst, memo, &sa);
@@ -108,6 +128,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
         follow_peer(w, *run_sa, run_from, run_sa->params.outer_v6 ? run_src6 : nullptr, run_newest);
     };
     ForwardMemo memo;
+    SelectorMemo sel;
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
@@ -130,7 +151,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
         run_bytes += rte_pktmbuf_data_len(p.m);
         if (p.seq > run_newest) run_newest = p.seq;
         if (sa.params.mode == sa::Mode::tunnel)
-            deliver_tunnel(w, sa, p.m, p.next_header, memo);
+            deliver_tunnel(w, sa, p.m, p.next_header, memo, sel);
         else
             deliver_transport(w, sa, p.m, from, p.next_header);
     }

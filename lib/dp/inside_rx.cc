@@ -20,12 +20,15 @@ namespace {
 // dropped), or an ESP packet to seal (o filled).
 enum class Verdict : uint8_t { consumed, seal };
 
-// The last outbound lookup of this burst: packets of one flow usually come in runs, and the
-// SA found stays valid for the whole burst (RCU: the worker is not quiescent in between).
+// The last outbound decision of this burst: packets of one flow usually come in runs, and
+// the policy and SA found stay valid for the whole burst (RCU: the worker is not quiescent in
+// between), so a run costs one lookup and one selector check.
 struct LastLookup {
     uint32_t dst = 0;
     const sa::Policy* policy = nullptr;
-    bool valid = false;
+    sa::Sa* sa = nullptr;     // the policy's SA when dst was looked up
+    uint32_t src = 0;         // a source the policy's local selectors were found to hold
+    bool valid = false, src_ok = false;
 };
 
 // Traffic for a protect policy without an SA (yet): the control core is asked for one (IKE
@@ -42,7 +45,8 @@ void acquire(Worker& w, unsigned from, const sa::Policy& pol, uint32_t dst, cons
     post_event(w, from, ev);
 }
 
-// The SA of the policy covering a packet, or nullptr after dropping (and counting) it.
+// The SA of the policy covering a packet, or nullptr after dropping (and counting) it: a
+// discard policy, or one without an SA yet (then the control core is asked for one).
 sa::Sa* protecting_sa(Worker& w, unsigned from, rte_mbuf* m, const sa::Policy& pol, uint32_t dst,
                       const uint8_t* dst6) {
     if (pol.action == sa::PolicyAction::discard) return drop(w, m, from, Drop::discarded), nullptr;
@@ -65,18 +69,29 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         else send_ipv4(w, m, from, kHost, dst);
         return Verdict::consumed;
     }
-    if (!last.valid || last.dst != dst) last = {dst, s.sas->lookup_policy_v4(dst), true};
+    if (!last.valid || last.dst != dst) {
+        const sa::Policy* pol = s.sas->lookup_policy_v4(dst);
+        last = {dst, pol, pol ? sa::SaTable::sa_of(pol) : nullptr, 0, true, false};
+    }
     if (!last.policy) {
         // Only the gateway's own stack may send in clear; protected traffic needs an SA.
         if (from == kHost) forward_ipv4(w, m, from, dst);
         else drop(w, m, from, Drop::no_sa);
         return Verdict::consumed;
     }
-    sa::Sa* sa = protecting_sa(w, from, m, *last.policy, dst, nullptr);
-    if (!sa) return Verdict::consumed;
+    sa::Sa* sa = last.sa;
+    if (!sa) {
+        protecting_sa(w, from, m, *last.policy, dst, nullptr);  // discard, or acquire
+        return Verdict::consumed;
+    }
     const bool transport = sa->params.mode == sa::Mode::transport;
-    if (transport ? from != kHost : !last.policy->selectors->local_has_v4(src))
-        return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
+    if (transport) {
+        if (from != kHost) return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
+    } else if (!last.src_ok || last.src != src) {
+        if (!last.policy->selectors->local_has_v4(src)) return drop(w, m, from, Drop::policy, sa), Verdict::consumed;
+        last.src = src;
+        last.src_ok = true;
+    }
     const uint8_t tos = ip->type_of_service;
     const bool df = (net::be16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0;
     if (!transport && from == kProtected && !decrement_ttl(ip))
