@@ -220,6 +220,8 @@ int cmd_peers(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(p, "id", i.peer->id);
         rte_tel_data_add_dict_string(p, "location", sa::endpoint_str(i.addr, i.endpoint).c_str());
         rte_tel_data_add_dict_string(p, "follows", i.peer->follows() ? "yes" : "no");
+        rte_tel_data_add_dict_string(p, "nat_here", i.peer->nat_here() ? "yes" : "no");
+        rte_tel_data_add_dict_string(p, "nat_there", i.peer->nat_there() ? "yes" : "no");
         rte_tel_data_add_dict_u64(p, "sas", i.sas);
         // Authenticated traffic and keepalives tell that the peer is alive.
         const uint64_t seen = i.peer->last_seen_tsc.load(std::memory_order_relaxed);

@@ -119,6 +119,14 @@ bool IpsecApi::update_peer(uint32_t peer_id, const sa::Endpoint& to, const uint8
     return true;
 }
 
+bool IpsecApi::set_nat(uint32_t peer_id, bool nat_here, bool nat_there, bool follow_allowed) {
+    sa::Peer* p = peers_.find(peer_id);
+    if (!p) return false;
+    p->set_nat(nat_here, nat_there);
+    p->set_follows(follow_allowed && !nat_here);
+    return true;
+}
+
 std::optional<SaEvent::Limit> IpsecApi::reached(const sa::Lifetime& l, const sa::SaCounters& c, uint64_t age_s) const {
     if (l.bytes && c.bytes >= l.bytes) return SaEvent::bytes;
     if (l.packets && c.packets >= l.packets) return SaEvent::packets;

@@ -212,3 +212,21 @@ TEST(IpsecApi, ARekeySwapsTheOutboundSaWhileTheOldInboundSaStillAccepts) {
     T::free_all(lan);
     EXPECT_EQ(a.peers.list()[0].sas, 3u) << "two inbound, one outbound";
 }
+
+// NAT detection's verdict: behind a NAT ourselves, the peer is not followed (RFC 7296 §2.23).
+TEST(IpsecApi, ANatInFrontOfUsStopsFollowingThePeer) {
+    testing_dp dp;
+    Api a(dp);
+    sa::Peer* p = a.peers.find(7);
+    ASSERT_TRUE(p->follows());
+    EXPECT_TRUE(a.api.set_nat(7, /*here=*/false, /*there=*/true));
+    EXPECT_TRUE(p->nat_there());
+    EXPECT_FALSE(p->nat_here());
+    EXPECT_TRUE(p->follows());
+    EXPECT_TRUE(a.api.set_nat(7, true, true));
+    EXPECT_TRUE(p->nat_here());
+    EXPECT_FALSE(p->follows());
+    EXPECT_TRUE(a.api.set_nat(7, false, true, /*follow_allowed=*/false));
+    EXPECT_FALSE(p->follows()) << "the config said no";
+    EXPECT_FALSE(a.api.set_nat(99, false, false));
+}

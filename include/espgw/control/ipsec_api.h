@@ -66,6 +66,12 @@ public:
     std::optional<SaUsage> query_sa(sa::Direction dir, uint32_t spi, uint64_t now) const;
     // Moves the peer of an SA (and so every SA of that peer), e.g. after IKE saw it elsewhere.
     bool update_peer(uint32_t peer_id, const sa::Endpoint& to, const uint8_t* addr6 = nullptr);
+    // What NAT detection found. A NAT in front of us means the peer must not be followed to
+    // where its packets seem to come from (RFC 7296 §2.23); one in front of the peer means it
+    // is followed, unless configured otherwise (follow_allowed false).
+    bool set_nat(uint32_t peer_id, bool nat_here, bool nat_there, bool follow_allowed = true);
+    // An SA's encapsulation is not changed in place: IKEv2 settles it (NAT detection) before
+    // the CHILD SA exists; a change of encapsulation is a new SA (rekey).
 
     // Checks every SA's lifetimes and sequence number at now: soft limits and the sequence
     // number near its end are reported once; hard limits are reported and the SA deleted.

@@ -104,6 +104,14 @@ public:
     bool follows() const { return follows_.load(std::memory_order_relaxed); }
     void set_follows(bool on) { follows_.store(on, std::memory_order_relaxed); }
 
+    // NAT state, as IKE's NAT detection finds it (RFC 7296 §2.23): a NAT in front of us, in
+    // front of the peer. Control core; read by telemetry. (Static peers: unknown, both false.)
+    bool nat_here() const { return nat_.load(std::memory_order_relaxed) & 1; }
+    bool nat_there() const { return nat_.load(std::memory_order_relaxed) & 2; }
+    void set_nat(bool here, bool there) {
+        nat_.store(static_cast<uint8_t>((here ? 1 : 0) | (there ? 2 : 0)), std::memory_order_relaxed);
+    }
+
     // "192.0.2.9:4500", "[2001:db8::9]:4500", with "?" for a port still to be learned.
     std::string str() const;
 
@@ -130,6 +138,7 @@ private:
     std::atomic<uint32_t> seq_{0};  // IPv6 peers: odd while a writer changes the location
     std::atomic<uint64_t> a6_[2]{};
     std::atomic<bool> follows_;
+    std::atomic<uint8_t> nat_{0};
 };
 
 // "192.0.2.9:4500" / "[2001:db8::9]:4500" / "...:?".
