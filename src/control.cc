@@ -13,6 +13,7 @@
 
 #include "espgw/control/arp.h"
 #include "espgw/control/control_loop.h"
+#include "espgw/control/event_handler.h"
 #include "espgw/control/ike_io.h"
 #include "espgw/control/ndp.h"
 #include "espgw/control/neighbour_resolver.h"
@@ -22,34 +23,6 @@
 namespace espgw {
 
 namespace {
-
-// A worker moved a peer (RFC 7296 §2.23, in the data plane): the control core takes the news,
-// logs it once and keeps its index of locations right for keepalives.
-void on_peer_moved(Gateway& gw, const dp::ControlEvent& ev) {
-    std::lock_guard lock(gw.control_mutex);
-    const auto moved = gw.peers.sync(ev.id);
-    if (!moved) return;  // removed meanwhile, or already taken
-    gw.control_stats.mapping_changes++;
-    const sa::Peer* peer = gw.peers.find(ev.id);
-    log_line("peer %s moved: %s -> %s (%s)", peer->name.c_str(), moved->from.c_str(), moved->to.c_str(),
-             moved->port_learned       ? "port learned"
-             : !moved->address_changed ? "NAT mapping changed"
-             : peer->v6                ? "the peer moved"
-                                       : "new address");
-}
-
-// A NAT keepalive says the peer at that location is alive (it moves nothing: it is not
-// authenticated).
-void note_keepalive(Gateway& gw, const dp::ControlEvent& ev) {
-    gw.control_stats.keepalives_seen++;
-    std::lock_guard lock(gw.control_mutex);
-    sa::Peer* peer = gw.peers.find_at(ev.v6 ? net::IpAddr::v6(ev.addr6) : net::IpAddr::v4(ev.addr), ev.port);
-    if (!peer) {
-        gw.control_stats.keepalives_unmatched++;
-        return;
-    }
-    peer->last_seen_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
-}
 
 // One NAT keepalive (RFC 3948 §2.3: a single 0xFF octet from the NAT-T port) to a peer, as
 // an IP packet for a worker to route. nullptr: out of mbufs.
@@ -136,21 +109,11 @@ void control_main(Gateway& gw) {
         if (n) resolver.tick(now);  // ask at once for a new neighbour
         return n;
     });
+    control::EventHandler events(gw.peers, *gw.ipsec, gw.control_stats, gw.control_mutex, [] { return rte_rdtsc(); });
     loop.add_source("events", [&](uint64_t) {
-        dp::ControlEvent events[dp::kBurst];
-        const unsigned n = rte_ring_sc_dequeue_burst_elem(s.event_ring, events, sizeof events[0], dp::kBurst, nullptr);
-        for (unsigned k = 0; k < n; ++k) {
-            switch (events[k].kind) {
-            case dp::ControlEvent::peer_moved: on_peer_moved(gw, events[k]); break;
-            case dp::ControlEvent::keepalive: note_keepalive(gw, events[k]); break;
-            case dp::ControlEvent::acquire: {
-                const dp::ControlEvent& ev = events[k];
-                std::lock_guard lock(gw.control_mutex);
-                gw.ipsec->acquired(ev.id, ev.v6 ? net::IpAddr::v6(ev.addr6) : net::IpAddr::v4(ev.addr));
-                break;
-            }
-            }
-        }
+        dp::ControlEvent ev[dp::kBurst];
+        const unsigned n = rte_ring_sc_dequeue_burst_elem(s.event_ring, ev, sizeof ev[0], dp::kBurst, nullptr);
+        for (unsigned k = 0; k < n; ++k) events.handle(ev[k]);
         return n;
     });
 

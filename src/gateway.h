@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "espgw/config/config.h"
+#include "espgw/control/event_handler.h"
 #include "espgw/control/ipsec_api.h"
 #include "espgw/control/neighbour_resolver.h"
 #include "espgw/control/peer_table.h"
@@ -32,15 +33,7 @@ struct Gateway {
     std::atomic<bool> stop{false};
     uint64_t tsc_hz = 0;
 
-    // Control-core statistics (written by the control core only).
-    struct {
-        std::atomic<uint64_t> ike_messages{0};
-        std::atomic<uint64_t> mapping_changes{0};
-        std::atomic<uint64_t> keepalives_sent{0};
-        std::atomic<uint64_t> keepalives_seen{0};
-        std::atomic<uint64_t> keepalives_unmatched{0};  // from no peer's known location
-        std::atomic<uint64_t> ike_malformed{0};  // IKE packets whose IP/UDP did not add up
-    } control_stats;
+    control::ControlStats control_stats;
     control::NeighbourStats neighbour_stats;
 
     unsigned n_roles() const { return shared.has_host ? 3 : 2; }
