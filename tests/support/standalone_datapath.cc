@@ -37,10 +37,10 @@ StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
     shared.pool = rte_pktmbuf_pool_create((name_ + "_m").c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     shared.indirect_pool = rte_pktmbuf_pool_create((name_ + "_i").c_str(), 1023, 32, 0, 0, 0);
     shared.big_pool = rte_pktmbuf_pool_create((name_ + "_b").c_str(), 63, 0, 0, 9216 + RTE_PKTMBUF_HEADROOM, 0);
-    rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(1), 64));
+    rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc(nullptr, rte_rcu_qsbr_get_memsize(kMaxReaders), 64));
     if (!mgr || !shared.pool || !shared.indirect_pool || !shared.big_pool || !rcu_)
         throw std::runtime_error("standalone datapath: out of memory");
-    rte_rcu_qsbr_init(rcu_, 1);
+    rte_rcu_qsbr_init(rcu_, kMaxReaders);
     sas_ = std::make_unique<sa::SaTable>(64, rcu_, 0);
     neighbours_ = std::make_unique<net::NeighbourTable>(64, 0);
     neighbours_->learn(net::IpAddr::v4(kPeer), net::Mac{{2, 0, 0, 0, 0, 1}}, UINT64_MAX);
@@ -257,17 +257,56 @@ std::vector<rte_mbuf*> StandaloneDatapath::take(unsigned role) {
     return out;
 }
 
-void StandaloneDatapath::reader_online() {
-    rte_rcu_qsbr_thread_register(rcu_, 0);
-    rte_rcu_qsbr_thread_online(rcu_, 0);
+void StandaloneDatapath::reader_online(unsigned id) {
+    rte_rcu_qsbr_thread_register(rcu_, id);
+    rte_rcu_qsbr_thread_online(rcu_, id);
 }
 
-void StandaloneDatapath::reader_quiescent() { rte_rcu_qsbr_quiescent(rcu_, 0); }
+void StandaloneDatapath::reader_quiescent(unsigned id) { rte_rcu_qsbr_quiescent(rcu_, id); }
 
-void StandaloneDatapath::reader_offline() {
-    rte_rcu_qsbr_thread_offline(rcu_, 0);
-    rte_rcu_qsbr_thread_unregister(rcu_, 0);
+void StandaloneDatapath::reader_offline(unsigned id) {
+    rte_rcu_qsbr_thread_offline(rcu_, id);
+    rte_rcu_qsbr_thread_unregister(rcu_, id);
 }
+
+ExtraWorker::ExtraWorker(StandaloneDatapath& dp, unsigned id) {
+    worker.id = id;
+    worker.shared = &dp.shared;
+    worker.counters = &counters;
+    worker.mgr = crypto::make_mb_mgr();
+    worker.flush = collect;
+    worker.flush_ctx = this;
+    worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
+    if (!worker.mgr || !worker.frags) throw std::runtime_error("extra worker: out of memory");
+}
+
+ExtraWorker::~ExtraWorker() {
+    for (auto& v : sent_)
+        for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+    rte_ip_frag_table_destroy(worker.frags);
+    crypto::release_mb_mgr(worker.mgr);
+}
+
+void ExtraWorker::collect(dp::Worker& w, unsigned role) {
+    auto* self = static_cast<ExtraWorker*>(w.flush_ctx);
+    for (uint16_t k = 0; k < w.n_tx[role]; ++k) self->sent_[role].push_back(w.tx[role][k]);
+    w.n_tx[role] = 0;
+}
+
+void ExtraWorker::rx_public(std::vector<rte_mbuf*> pkts) {
+    worker.now = rte_rdtsc();
+    dp::rx_public(worker, pkts.data(), static_cast<uint16_t>(pkts.size()));
+    for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
+    rte_ip_frag_free_death_row(&worker.death_row, 0);
+}
+
+void ExtraWorker::rx_protected(std::vector<rte_mbuf*> pkts) {
+    worker.now = rte_rdtsc();
+    dp::rx_inside(worker, dp::kProtected, pkts.data(), static_cast<uint16_t>(pkts.size()));
+    for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
+}
+
+std::vector<rte_mbuf*> ExtraWorker::take(unsigned role) { return std::move(sent_[role]); }
 
 void StandaloneDatapath::drain_control_rings() {
     void* held[64];

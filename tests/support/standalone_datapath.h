@@ -93,10 +93,12 @@ public:
     uint64_t rx_public_mutated(const std::vector<std::vector<uint8_t>>& models, const Mutations& how);
 
     // For a test that runs the pipeline on its own thread while the table changes: the
-    // thread registers as RCU reader 0 and reports a quiescent state after each burst.
-    void reader_online();
-    void reader_quiescent();
-    void reader_offline();
+    // thread registers as RCU reader `id` (0: this fixture's worker; ExtraWorker ids for
+    // others) and reports a quiescent state after each burst.
+    static constexpr unsigned kMaxReaders = 4;
+    void reader_online(unsigned id = 0);
+    void reader_quiescent(unsigned id = 0);
+    void reader_offline(unsigned id = 0);
     sa::SaTable& table() { return *sas_; }
 
     dp::Shared shared;
@@ -112,6 +114,26 @@ private:
     std::unique_ptr<net::NeighbourTable> neighbours_;
     std::vector<rte_mbuf*> sent_[dp::kRoles];
     std::string name_;
+};
+
+// Another worker on the same tables (its own counters, IPsec-MB manager, reassembly table and
+// sent packets), for tests that race workers: each runs on its own thread, as RCU reader `id`.
+class ExtraWorker {
+public:
+    ExtraWorker(StandaloneDatapath& dp, unsigned id);
+    ~ExtraWorker();
+    ExtraWorker(const ExtraWorker&) = delete;
+    ExtraWorker& operator=(const ExtraWorker&) = delete;
+    void rx_public(std::vector<rte_mbuf*> pkts);
+    void rx_protected(std::vector<rte_mbuf*> pkts);
+    std::vector<rte_mbuf*> take(unsigned role);
+
+    dp::WorkerCounters counters;
+    dp::Worker worker;
+
+private:
+    static void collect(dp::Worker& w, unsigned role);
+    std::vector<rte_mbuf*> sent_[dp::kRoles];
 };
 
 // The bytes of a (contiguous) mbuf from offset on.
