@@ -51,10 +51,12 @@ void configure_host_interface(const Gateway& gw) {
     // Networks behind tunnels are reached through the gateway too, from its protected address
     // so that the SA's selectors match.
     for (const config::SaConfig& s : c.sas) {
-        if (s.params.direction != sa::Direction::outbound || s.params.mode != sa::Mode::tunnel ||
-            s.params.remote_ts.family != 4)
-            continue;
-        run("ip route replace " + s.params.remote_ts.str() + dev + " src " + net::ipv4_str(c.protected_port.address));
+        if (s.params.direction != sa::Direction::outbound || s.params.mode != sa::Mode::tunnel) continue;
+        std::vector<net::Prefix> remote{s.params.remote_ts};
+        for (const config::PolicyConfig& p : c.policies)
+            if (p.name == s.policy) remote = p.remote;
+        for (const net::Prefix& r : remote)
+            if (r.family == 4) run("ip route replace " + r.str() + dev + " src " + net::ipv4_str(c.protected_port.address));
     }
     log_line("host port %s configured with %s and %s", c.host.iface.c_str(), net::ipv4_str(c.public_port.address).c_str(),
              net::ipv4_str(c.protected_port.address).c_str());

@@ -6,6 +6,7 @@
 #include <rte_malloc.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -212,11 +213,21 @@ void install_static_sas(Gateway& gw) {
         init.follows = pc.follow;
         if (!gw.peers.add(init)) throw config::ConfigError(gw.cfg.source, pc.line, "peers", pc.name + ": peer twice");
     }
-    // Static SAs go through the same interface as negotiated ones.
+    // Static policies and SAs go through the same interface as negotiated ones.
+    std::map<std::string, uint32_t> policy_ids;
+    for (const config::PolicyConfig& pc : gw.cfg.policies) {
+        std::string err;
+        const uint32_t id = gw.ipsec->add_policy(pc, err);
+        if (!id) throw config::ConfigError(gw.cfg.source, pc.line, "policies", pc.name + ": " + err);
+        policy_ids[pc.name] = id;
+        log_line("policy %s: %s %s", pc.name.c_str(), gw.sas->policy(id)->selectors->str().c_str(),
+                 pc.action == sa::PolicyAction::protect ? "protect" : "discard");
+    }
     for (const config::SaConfig& sc : gw.cfg.sas) {
         const sa::Peer* peer = gw.peers.find(sc.peer);
         std::string err;
-        if (!gw.ipsec->add_sa(sc, peer->id, rte_rdtsc(), err))
+        const uint32_t policy_id = sc.policy.empty() ? 0 : policy_ids.at(sc.policy);
+        if (!gw.ipsec->add_sa(sc, peer->id, rte_rdtsc(), err, policy_id))
             throw config::ConfigError(gw.cfg.source, sc.line, "sas", sc.params.name + ": " + err);
         const sa::SaParams& p = sc.params;
         log_line("SA %s installed: %s spi 0x%08x %s %s%s peer %s", p.name.c_str(),

@@ -61,7 +61,10 @@ public:
         else
             v = static_cast<int>(s);
         if (v < lo || v > hi)
-            fail(s, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+            fail(s, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                        (hi > INT32_MAX && s.getType() == Setting::TypeInt
+                             ? " (libconfig needs an L suffix above 2147483647, e.g. 900000000000L)"
+                             : ""));
         return v;
     }
 
@@ -93,6 +96,55 @@ public:
         const auto p = net::parse_prefix(str(s));
         if (!p) fail(s, "not an address or prefix");
         return *p;
+    }
+
+    // One prefix, or a list/array of 1 to Selectors::kMax of them.
+    std::vector<net::Prefix> prefixes(const Setting& s) const {
+        if (s.getType() == Setting::TypeString) return {prefix(s)};
+        if (!s.isArray() && !s.isList()) fail(s, "must be a prefix or a list of prefixes");
+        if (s.getLength() < 1 || s.getLength() > static_cast<int>(sa::Selectors::kMax))
+            fail(s, "must hold 1 to " + std::to_string(sa::Selectors::kMax) + " prefixes");
+        std::vector<net::Prefix> out;
+        for (int k = 0; k < s.getLength(); ++k) out.push_back(prefix(s[k]));
+        return out;
+    }
+
+    // lifetime = { soft_bytes = ...; hard_packets = ...; soft_seconds = ...; ... } (0 = none).
+    void lifetimes(const Setting& g, sa::SaSpec& s) const {
+        only(g, {"soft_bytes", "hard_bytes", "soft_packets", "hard_packets", "soft_seconds", "hard_seconds"});
+        constexpr long long kMax = 0x7fffffffffffffffLL;
+        opt_int(g, "soft_bytes", s.soft.bytes, 0, kMax);
+        opt_int(g, "hard_bytes", s.hard.bytes, 0, kMax);
+        opt_int(g, "soft_packets", s.soft.packets, 0, kMax);
+        opt_int(g, "hard_packets", s.hard.packets, 0, kMax);
+        opt_int(g, "soft_seconds", s.soft.seconds, 0, kMax);
+        opt_int(g, "hard_seconds", s.hard.seconds, 0, kMax);
+        const auto check = [&](uint64_t soft, uint64_t hard, const char* name) {
+            if (soft && hard && soft >= hard) fail(g[name], "the soft limit must come before the hard one");
+        };
+        check(s.soft.bytes, s.hard.bytes, "soft_bytes");
+        check(s.soft.packets, s.hard.packets, "soft_packets");
+        check(s.soft.seconds, s.hard.seconds, "soft_seconds");
+    }
+
+    void policies(const Setting& list, Config& c) const {
+        if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+        std::set<std::string> names;
+        for (int k = 0; k < list.getLength(); ++k) {
+            const Setting& g = list[k];
+            only(g, {"name", "local_ts", "remote_ts", "action"});
+            PolicyConfig p;
+            p.line = static_cast<int>(g.getSourceLine());
+            const Setting& name_s = need(g, "name");
+            p.name = str(name_s);
+            if (!names.insert(p.name).second) fail(name_s, "policy name used twice");
+            p.local = prefixes(need(g, "local_ts"));
+            p.remote = prefixes(need(g, "remote_ts"));
+            p.action = g.exists("action") ? choice<sa::PolicyAction>(g["action"], {{"protect", sa::PolicyAction::protect},
+                                                                                   {"discard", sa::PolicyAction::discard}})
+                                          : sa::PolicyAction::protect;
+            c.policies.push_back(std::move(p));
+        }
     }
 
     std::vector<uint8_t> hex(const Setting& s) const {
@@ -201,7 +253,7 @@ public:
         for (int k = 0; k < list.getLength(); ++k) {
             const Setting& g = list[k];
             only(g, {"name", "peer", "direction", "spi", "mode", "encap", "cipher", "key", "integrity",
-                     "auth_key", "local_ts", "remote_ts", "replay_window", "esn"});
+                     "auth_key", "local_ts", "remote_ts", "policy", "replay_window", "esn", "lifetime"});
             SaConfig s;
             s.line = static_cast<int>(g.getSourceLine());
             sa::SaParams& p = s.params;
@@ -267,11 +319,30 @@ public:
                 p.remote_ts = net::Prefix::v4(p.peer.addr, 32);
                 if (g.exists("local_ts") || g.exists("remote_ts"))
                     fail(g.exists("local_ts") ? g["local_ts"] : g["remote_ts"], "transport mode takes no traffic selectors");
+                if (g.exists("policy")) fail(g["policy"], "transport mode takes no policy");
+            } else if (g.exists("policy")) {
+                // The policy's selectors; local_ts/remote_ts stay the first ones (for routes and logs).
+                const Setting& pol_s = g["policy"];
+                if (g.exists("local_ts") || g.exists("remote_ts"))
+                    fail(g.exists("local_ts") ? g["local_ts"] : g["remote_ts"], "the SA's policy has the selectors");
+                s.policy = str(pol_s);
+                const PolicyConfig* pol = nullptr;
+                for (const PolicyConfig& pc : c.policies)
+                    if (pc.name == s.policy) pol = &pc;
+                if (!pol) fail(pol_s, "no policy of that name in policies");
+                if (pol->action == sa::PolicyAction::discard) fail(pol_s, "a discard policy takes no SA");
+                for (const SaConfig& other : c.sas)
+                    if (other.policy == s.policy && other.params.direction == sa::Direction::outbound &&
+                        p.direction == sa::Direction::outbound)
+                        fail(pol_s, "policy " + s.policy + " has an outbound SA already (" + other.params.name + ")");
+                p.local_ts = pol->local[0];
+                p.remote_ts = pol->remote[0];
             } else {
                 p.local_ts = prefix(need(g, "local_ts"));
                 p.remote_ts = prefix(need(g, "remote_ts"));
                 if (p.local_ts.family != p.remote_ts.family) fail(g["remote_ts"], "local_ts and remote_ts differ in address family");
             }
+            if (g.exists("lifetime")) lifetimes(g["lifetime"], s);
             c.sas.push_back(std::move(s));
         }
     }
@@ -282,7 +353,7 @@ public:
         const Setting& root = lc.getRoot();
         only(root, {"eal", "lcores", "polling", "idle_sleep_max_us", "mtu_policy", "natt_port", "ike_port",
                     "keepalive_interval", "neighbour_timeout", "mapping_event_interval_ms", "mbufs",
-                    "ring_size", "max_sas", "ports", "neighbours", "routes", "peers", "sas"});
+                    "ring_size", "max_sas", "ports", "neighbours", "routes", "peers", "policies", "sas"});
         if (root.exists("eal")) {
             const Setting& e = root["eal"];
             if (!e.isArray()) fail(e, "must be an array of strings");
@@ -344,6 +415,7 @@ public:
         }
         std::map<std::string, const PeerConfig*> by_name;
         if (root.exists("peers")) peers(root["peers"], c, by_name);
+        if (root.exists("policies")) policies(root["policies"], c);
         if (root.exists("sas")) sas(root["sas"], c, by_name);
         return c;
     }

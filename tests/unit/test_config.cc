@@ -206,3 +206,67 @@ TEST(Config, Gateway6NeedsAddress6AndAnAddress) {
     e = error_of(replaced("address = \"198.51.100.7\"", "address = \"2001:db8::zz\""));
     EXPECT_EQ(e.setting(), "peers.[0].address") << e.what();
 }
+
+// Policies of their own (several selectors per side, discard) and SA lifetimes.
+const std::string kWithPolicies = R"(
+ports = {
+  public = { device = "net_null0"; address = "192.0.2.1/24"; };
+  protected = { device = "net_null1"; address = "10.1.0.1/24"; };
+};
+peers = ( { name = "site"; address = "198.51.100.7"; port = 4500; } );
+policies = (
+  { name = "site-nets"; local_ts = ["10.1.0.0/24", "10.7.0.0/16"]; remote_ts = ["10.2.0.0/24", "10.3.0.0/16"]; },
+  { name = "no-guest"; local_ts = "10.1.0.0/24"; remote_ts = "10.99.0.0/16"; action = "discard"; }
+);
+sas = (
+  { peer = "site"; direction = "in"; spi = 0x1001; cipher = "aes128-gcm"; policy = "site-nets";
+    key = "0x000102030405060708090a0b0c0d0e0f10111213"; },
+  { peer = "site"; direction = "out"; spi = 0x2001; cipher = "aes128-gcm"; policy = "site-nets";
+    key = "0x000102030405060708090a0b0c0d0e0f10111213";
+    lifetime = { soft_bytes = 1000000; hard_bytes = 2000000; soft_seconds = 3000; hard_seconds = 3600; }; }
+);
+)";
+
+TEST(Config, PoliciesAndLifetimes) {
+    const config::Config c = config::load_config_string(kWithPolicies, "p.conf");
+    ASSERT_EQ(c.policies.size(), 2u);
+    EXPECT_EQ(c.policies[0].local.size(), 2u);
+    EXPECT_EQ(c.policies[0].remote[1], *net::parse_prefix("10.3.0.0/16"));
+    EXPECT_EQ(c.policies[0].action, sa::PolicyAction::protect);
+    EXPECT_EQ(c.policies[1].action, sa::PolicyAction::discard);
+    EXPECT_EQ(c.sas[0].policy, "site-nets");
+    EXPECT_EQ(c.sas[0].params.remote_ts, *net::parse_prefix("10.2.0.0/24")) << "the policy's first selector";
+    EXPECT_EQ(c.sas[1].soft.bytes, 1000000u);
+    EXPECT_EQ(c.sas[1].hard.seconds, 3600u);
+    EXPECT_FALSE(c.sas[0].hard.any());
+}
+
+TEST(Config, BadPoliciesAndLifetimesAreNamed) {
+    struct Case { std::string from, to, setting; int line; };
+    const Case cases[] = {
+        {"policy = \"site-nets\";\n    key", "policy = \"nets\";\n    key", "sas.[0].policy", 12},
+        {"policy = \"site-nets\";\n    key", "policy = \"no-guest\";\n    key", "sas.[0].policy", 12},
+        {"policy = \"site-nets\";\n    key", "policy = \"site-nets\"; remote_ts = \"10.2.0.0/24\";\n    key", "sas.[0].remote_ts", 12},
+        {"direction = \"in\"; spi = 0x1001", "direction = \"out\"; spi = 0x1001", "sas.[1].policy", 14},
+        {"hard_bytes = 2000000", "hard_bytes = 1000", "sas.[1].lifetime.soft_bytes", 16},
+        {"soft_seconds = 3000", "soft_secs = 3000", "sas.[1].lifetime.soft_secs", 16},
+        {"action = \"discard\"", "action = \"drop\"", "policies.[1].action", 9},
+        {"name = \"no-guest\"", "name = \"site-nets\"", "policies.[1].name", 9},
+        {"local_ts = [\"10.1.0.0/24\", \"10.7.0.0/16\"]", "local_ts = []", "policies.[0].local_ts", 8},
+        {"remote_ts = [\"10.2.0.0/24\", \"10.3.0.0/16\"]", "remote_ts = [\"10.2.0.0/24\", \"10.3.0.0/66\"]",
+         "policies.[0].remote_ts.[1]", 8},
+    };
+    for (const Case& k : cases) {
+        std::string t = kWithPolicies;
+        const size_t at = t.find(k.from);
+        ASSERT_NE(at, std::string::npos) << k.from;
+        t.replace(at, k.from.size(), k.to);
+        try {
+            config::load_config_string(t, "p.conf");
+            ADD_FAILURE() << "no error for " << k.to;
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.setting(), k.setting) << e.what();
+            EXPECT_EQ(e.line(), k.line) << e.what();
+        }
+    }
+}

@@ -11,6 +11,7 @@
 #include "espgw/net/prefix.h"
 #include "espgw/net/route.h"
 #include "espgw/sa/sa.h"
+#include "espgw/sa/policy.h"
 #include "espgw/sa/sa_spec.h"
 
 namespace espgw::config {
@@ -75,9 +76,15 @@ struct PeerConfig {
     int line = 0;
 };
 
+// A policy of its own (several selectors per side, or discard); SAs name it.
+struct PolicyConfig : sa::PolicySpec {
+    int line = 0;
+};
+
 // A static SA: the same SaSpec that IKE produces, plus where the config put it.
 struct SaConfig : sa::SaSpec {
-    std::string peer;  // the name of its PeerConfig
+    std::string peer;    // the name of its PeerConfig
+    std::string policy;  // the name of its PolicyConfig; empty: its own, from local_ts/remote_ts
     int line = 0;
 };
 
@@ -106,6 +113,7 @@ struct Config {
     std::vector<StaticNeighbour> neighbours;
     std::vector<Route> routes;
     std::vector<PeerConfig> peers;
+    std::vector<PolicyConfig> policies;
     std::vector<SaConfig> sas;
 };
 
