@@ -21,14 +21,18 @@ def espgw_bin():
 
 
 def sa_entry(name, peer, direction, spi, cipher, key, local_ts=None, remote_ts=None,
-             integrity=None, auth_key=None, mode="tunnel", encap="udp", replay_window=None, esn=False):
-    """One `sas` list element in libconfig syntax."""
+             integrity=None, auth_key=None, mode="tunnel", encap="udp", replay_window=None, esn=False,
+             policy=None):
+    """One `sas` list element in libconfig syntax (policy: the name of a `policies` entry,
+    instead of local_ts/remote_ts)."""
     fields = [f'name = "{name}"', f'peer = "{peer}"', f'direction = "{direction}"', f"spi = {spi:#x}",
               f'mode = "{mode}"', f'encap = "{encap}"', f'cipher = "{cipher}"', f'key = "0x{key.hex()}"']
     if integrity:
         fields += [f'integrity = "{integrity}"', f'auth_key = "0x{auth_key.hex()}"']
     if local_ts:
         fields += [f'local_ts = "{local_ts}"', f'remote_ts = "{remote_ts}"']
+    if policy:
+        fields.append(f'policy = "{policy}"')
     if replay_window:
         fields.append(f"replay_window = {replay_window}")
     if esn:
