@@ -5,6 +5,8 @@
 #include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_udp.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -367,6 +369,13 @@ std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset) {
 
 void free_all(const std::vector<rte_mbuf*>& v) {
     for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+}
+
+void any_cpu() {
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (int c = 0; c < CPU_SETSIZE && c < static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); ++c) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
 }
 
 bool open_as_peer(IMB_MGR* mgr, sa::Sa& mirror, rte_mbuf* m, uint8_t* next_header, dp::Drop* why) {

@@ -136,6 +136,10 @@ private:
     std::vector<rte_mbuf*> sent_[dp::kRoles];
 };
 
+// For a thread a test starts: it inherits the EAL main lcore's single CPU, so without this
+// it would only ever take turns with the test's own thread, never race it.
+void any_cpu();
+
 // The bytes of a (contiguous) mbuf from offset on.
 std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0);
 void free_all(const std::vector<rte_mbuf*>& v);

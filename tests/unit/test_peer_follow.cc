@@ -5,6 +5,7 @@
 // packets move a peer; a peer that must not follow stays; the control core hears once.
 #include <gtest/gtest.h>
 #include <rte_ether.h>
+#include <rte_pause.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -199,11 +200,16 @@ TEST(PeerFollow, IPv6LocationsAreNeverTornByRacingWriters) {
     std::vector<std::thread> writers;
     for (unsigned w = 0; w < 2; ++w)
         writers.emplace_back([&, w] {
+            T::any_cpu();
             uint8_t a[16];
             std::memset(a, w ? 0xee : 0x11, 16);
             const sa::Endpoint e{0, static_cast<uint16_t>(w ? 2222 : 1111), true};
-            while (!stop.load(std::memory_order_relaxed))
+            while (!stop.load(std::memory_order_relaxed)) {
                 if (peer.try_move(e, a)) moves[w].fetch_add(1, std::memory_order_relaxed);
+                // A breath between moves, as workers have a burst between theirs: without it
+                // one writer can keep the other (and the reader) from ever getting in.
+                for (int k = 0; k < 64; ++k) rte_pause();
+            }
         });
     unsigned seen[2]{}, torn = 0;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

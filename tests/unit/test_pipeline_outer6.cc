@@ -33,6 +33,7 @@ namespace {
 
 constexpr uint32_t kSpiIn = 0x1001, kSpiOut = 0x2001;
 
+using T::any_cpu;
 using T::free_all;
 
 sa::Sa* install6(testing_dp& dp, sa::Direction dir, uint32_t spi, sa::Encap encap = sa::Encap::udp) {
@@ -92,14 +93,6 @@ std::vector<uint8_t> udp_payload(uint16_t sport, uint16_t dport, const std::vect
     return v;
 }
 
-// A thread the EAL did not pin (it inherits the main lcore's single CPU otherwise): free to run
-// on another CPU at the same time as the test's own thread.
-void any_cpu() {
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int c = 0; c < CPU_SETSIZE && c < static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)); ++c) CPU_SET(c, &all);
-    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
-}
 
 }  // namespace
 

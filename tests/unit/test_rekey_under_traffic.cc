@@ -97,6 +97,7 @@ TEST(RekeyUnderTraffic, MakeBeforeBreakWithTwoWorkersLosesNothing) {
     } result[2];
 
     auto run = [&](unsigned w) {
+        T::any_cpu();
         T::ExtraWorker worker(dp, w + 1);
         std::map<uint32_t, std::unique_ptr<sa::Sa>> mirrors;  // the peer's inbound SAs
         mirrors[kOut1] = other_side(worker.worker.mgr, out1);
@@ -183,6 +184,7 @@ TEST(RekeyUnderTraffic, TwoWorkersMovingOnePeer) {
     std::atomic<uint64_t> delivered{0}, drops{0};
     std::atomic<bool> seen_bad_port{false};
     auto run = [&](unsigned w) {
+        T::any_cpu();
         T::ExtraWorker worker(dp, w + 1);
         dp.reader_online(w + 1);
         for (size_t at = 0; at < frames[w].size(); at += 8) {
