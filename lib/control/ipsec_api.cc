@@ -119,6 +119,32 @@ bool IpsecApi::update_peer(uint32_t peer_id, const sa::Endpoint& to, const uint8
     return true;
 }
 
+bool IpsecApi::update_encap(sa::Direction dir, uint32_t spi, sa::Encap encap, std::string& error) {
+    sa::Sa* sa = sas_.find(dir, spi);
+    auto it = entries_.find({dir, spi});
+    if (!sa || it == entries_.end()) {
+        error = "no such SA";
+        return false;
+    }
+    const bool udp = encap == sa::Encap::udp;
+    if (dir == sa::Direction::inbound) {
+        sa->accept_encap.store(encap, std::memory_order_relaxed);
+        sa->params.encap = encap;  // for the control core and telemetry (workers read accept_encap)
+    } else {
+        sa::SaParams p = sa->params;
+        p.encap = encap;
+        auto fresh = std::make_unique<sa::Sa>(p, sa->peer_ref);
+        fresh->keys = sa->keys;
+        if (!sas_.replace_outbound(std::move(fresh), error)) return false;
+    }
+    if (it->second.udp != udp) {
+        peers_.detach(it->second.peer_id, it->second.udp);
+        peers_.attach(it->second.peer_id, udp);
+        it->second.udp = udp;
+    }
+    return true;
+}
+
 bool IpsecApi::set_nat(uint32_t peer_id, bool nat_here, bool nat_there, bool follow_allowed) {
     sa::Peer* p = peers_.find(peer_id);
     if (!p) return false;

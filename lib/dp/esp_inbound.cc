@@ -34,7 +34,7 @@ void follow_peer(Worker& w, sa::Sa& sa, const OuterInfo& from, const uint8_t* sr
         peer.last_seen_tsc.store(w.now, std::memory_order_relaxed);
     if (w.now - sa.last_used_tsc.load(std::memory_order_relaxed) > resolution)
         sa.last_used_tsc.store(w.now, std::memory_order_relaxed);
-    const bool udp = sa.params.encap == sa::Encap::udp;
+    const bool udp = from.sport_be != 0;  // as this run came (classification drops UDP from port 0)
     const uint32_t src = net::be32(from.src_be);
     const uint16_t sport = net::be16(from.sport_be);
     // (esp_inbound_add made sure the packet's address family is the SA's.)
@@ -145,7 +145,7 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
             run_from = from;
             run_packets = run_bytes = run_newest = 0;
             // Copied now: the packet may be freed before the run ends.
-            if (sa.params.outer_v6) std::memcpy(run_src6, outer_src6(sa, p.op.auth_start), 16);
+            if (sa.params.outer_v6) std::memcpy(run_src6, outer_src6(from.sport_be != 0, p.op.auth_start), 16);
         }
         ++run_packets;
         run_bytes += rte_pktmbuf_data_len(p.m);

@@ -34,11 +34,12 @@ inline uint32_t fold6(const uint8_t* a) {
     return w[0] ^ w[1] ^ w[2] ^ w[3];
 }
 
-// The outer IPv6 source of a packet of an SA over IPv6, given its ESP header: the classifier
-// took only IPv6 headers followed directly by UDP or ESP.
-inline const uint8_t* outer_src6(const sa::Sa& sa, const uint8_t* esp) {
+// The outer IPv6 source of a packet over IPv6, given its ESP header and whether it came in
+// UDP (OuterInfo::sport_be != 0): the classifier took only IPv6 headers followed directly by
+// UDP or ESP.
+inline const uint8_t* outer_src6(bool udp, const uint8_t* esp) {
     constexpr uint32_t kSrcOffset = 8;  // in the IPv6 header
-    return esp - (sa.params.encap == sa::Encap::udp ? 8 : 0) - 40 + kSrcOffset;
+    return esp - (udp ? 8 : 0) - 40 + kSrcOffset;
 }
 
 // A burst's ESP packets on their way through decap: each is looked up and prepared as it is
@@ -86,7 +87,7 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     sa::Sa* sa = b.sa;
     if (!sa) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::no_sa);
-    if (sa->params.encap != in.encap || sa->params.outer_v6 != in.outer_v6) [[unlikely]]
+    if (sa->accept_encap.load(std::memory_order_relaxed) != in.encap || sa->params.outer_v6 != in.outer_v6) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
     net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
     esp::InboundEsp& p = b.pkt[b.n];

@@ -34,7 +34,9 @@ void to_control(Worker& w, rte_ring* ring, rte_mbuf* m, uint64_t& counter) {
     const uint16_t dport = net::be16(udp->dst_port);
     if (dport != s.natt_port && dport != s.ike_port) return false;
     const uint32_t udp_len = net::be16(udp->dgram_len);
-    if (udp_len < sizeof(rte_udp_hdr) || l3_len + udp_len > rte_pktmbuf_data_len(m)) [[unlikely]] {
+    // Source port 0 is no NAT's mapping and no IKE peer's port; refusing it also lets a packet's
+    // UDP source port say whether it came encapsulated (OuterInfo::sport_be != 0).
+    if (udp_len < sizeof(rte_udp_hdr) || l3_len + udp_len > rte_pktmbuf_data_len(m) || udp->src_port == 0) [[unlikely]] {
         drop(w, m, kPublic, Drop::malformed);
         return true;
     }

@@ -19,7 +19,7 @@ Sa::Sa(const SaParams& p, std::shared_ptr<Peer> peer_in)
     : params(p), outer_ip_len(p.outer_v6 ? 40 : 20), peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
       peer(peer_ref.get()),
       selectors_ref(std::make_shared<const Selectors>(Selectors::single(p.local_ts, p.remote_ts))),
-      selectors(selectors_ref.get()), replay(p.replay_window, p.esn) {}
+      selectors(selectors_ref.get()), accept_encap(p.encap), replay(p.replay_window, p.esn) {}
 
 void Sa::set_selectors(std::shared_ptr<const Selectors> s) {
     selectors_ref = std::move(s);

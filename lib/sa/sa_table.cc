@@ -147,6 +147,7 @@ Policy* SaTable::policy_for_remote(const net::Prefix& remote) const {
 
 bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id) {
     const uint32_t spi = sa->params.spi;
+    sa->accept_encap.store(sa->params.encap, std::memory_order_relaxed);  // the params as they are now
     const bool inbound = sa->params.direction == Direction::inbound;
     Policy* pol = nullptr;
     if (policy_id) {
@@ -209,6 +210,29 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
         outbound_.erase(replaced->params.spi);
     }
     return true;
+}
+
+bool SaTable::replace_outbound(std::unique_ptr<Sa> fresh, std::string& error) {
+    auto it = outbound_.find(fresh->params.spi);
+    if (it == outbound_.end() || fresh->params.direction != Direction::outbound) {
+        error = "no outbound SA " + std::to_string(fresh->params.spi);
+        return false;
+    }
+    Sa* old = it->second.get();
+    fresh->set_selectors(old->selectors_ref);
+    // Workers may take a burst's worth of numbers from the old SA until the grace period
+    // ends: the new one starts well past them, so no number is ever sent twice.
+    constexpr uint64_t kGap = 1 << 16;
+    fresh->seq_out.store(old->seq_out.load(std::memory_order_acquire) + kGap, std::memory_order_relaxed);
+    Sa* raw = fresh.get();
+    std::unique_ptr<Sa> gone = std::move(it->second);
+    it->second = std::move(fresh);
+    for (const auto& [id, p] : policies_) {
+        Sa* expected = old;
+        p->sa.compare_exchange_strong(expected, raw, std::memory_order_acq_rel);
+    }
+    grace_period();
+    return true;  // gone is freed here
 }
 
 void SaTable::unbind_everywhere(Sa* sa) {

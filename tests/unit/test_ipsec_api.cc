@@ -230,3 +230,54 @@ TEST(IpsecApi, ANatInFrontOfUsStopsFollowingThePeer) {
     EXPECT_FALSE(p->follows()) << "the config said no";
     EXPECT_FALSE(a.api.set_nat(99, false, false));
 }
+
+// MOBIKE-style: a NAT goes away, the SA pair switches from ESP in UDP to plain ESP.
+TEST(IpsecApi, EncapsulationChangesInBothDirections) {
+    testing_dp dp;
+    Api a(dp);
+    std::string err;
+    const sa::SaSpec in = a.spec(sa::Direction::inbound, 0x1111), out = a.spec(sa::Direction::outbound, 0x2222, 0x24);
+    ASSERT_TRUE(a.api.add_sa(in, 7, 0, err)) << err;
+    ASSERT_TRUE(a.api.add_sa(out, 7, 0, err)) << err;
+    auto peer = a.mirror(in);
+    const auto deliver = [&](rte_mbuf* f) {
+        dp.rx_public({f});
+        auto lan = dp.take(dp::kProtected);
+        const size_t n = lan.size();
+        T::free_all(lan);
+        return n;
+    };
+    EXPECT_EQ(deliver(dp.esp_frame(*peer, 100)), 1u);
+    // Outbound: three packets in UDP, then the switch, then plain ESP with later numbers.
+    auto sent = [&] {
+        dp.rx_protected({dp.inner_frame(100, T::kLanHost, T::kInner)});
+        auto o = dp.take(dp::kPublic);
+        EXPECT_EQ(o.size(), 1u);
+        return o.empty() ? nullptr : o[0];
+    };
+    for (int k = 0; k < 3; ++k) rte_pktmbuf_free(sent());
+    ASSERT_TRUE(a.api.update_encap(sa::Direction::outbound, 0x2222, sa::Encap::none, err)) << err;
+    ASSERT_TRUE(a.api.update_encap(sa::Direction::inbound, 0x1111, sa::Encap::none, err)) << err;
+    rte_mbuf* m = sent();
+    ASSERT_NE(m, nullptr);
+    const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+    EXPECT_EQ(ip->next_proto_id, IPPROTO_ESP) << "plain ESP now";
+    sa::SaSpec mirror_spec = out;
+    mirror_spec.params.encap = sa::Encap::none;
+    auto mirror = a.mirror(mirror_spec);
+    mirror->params.direction = sa::Direction::inbound;
+    const uint8_t* esp = rte_pktmbuf_mtod_offset(m, const uint8_t*, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+    const uint32_t seq = uint32_t{esp[4]} << 24 | esp[5] << 16 | esp[6] << 8 | esp[7];
+    EXPECT_GT(seq, 3u) << "the sequence numbers go on";
+    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr));
+    EXPECT_TRUE(T::open_as_peer(dp.mgr, *mirror, m)) << "same keys";
+    rte_pktmbuf_free(m);
+    EXPECT_EQ(a.peers.list()[0].udp_sas, 0u) << "no SA in UDP left: no keepalives";
+
+    // Inbound: UDP is refused from now on, plain ESP accepted.
+    EXPECT_EQ(deliver(dp.esp_frame(*peer, 100)), 0u);
+    EXPECT_EQ(dp.drops(dp::Drop::encap_mismatch), 1u);
+    peer->params.encap = sa::Encap::none;
+    EXPECT_EQ(deliver(dp.esp_frame(*peer, 100)), 1u);
+    EXPECT_FALSE(a.api.update_encap(sa::Direction::inbound, 0x9999, sa::Encap::udp, err));
+}

@@ -70,8 +70,11 @@ public:
     // where its packets seem to come from (RFC 7296 §2.23); one in front of the peer means it
     // is followed, unless configured otherwise (follow_allowed false).
     bool set_nat(uint32_t peer_id, bool nat_here, bool nat_there, bool follow_allowed = true);
-    // An SA's encapsulation is not changed in place: IKEv2 settles it (NAT detection) before
-    // the CHILD SA exists; a change of encapsulation is a new SA (rekey).
+    // Changes an SA's encapsulation (ESP in UDP or plain ESP), as when a NAT appears or goes
+    // under MOBIKE (RFC 4555): an inbound SA accepts only the new one from the next packet on;
+    // an outbound SA is replaced by a copy with the same keys that sends the new one and
+    // continues the sequence numbers.
+    bool update_encap(sa::Direction dir, uint32_t spi, sa::Encap encap, std::string& error);
 
     // Checks every SA's lifetimes and sequence number at now: soft limits and the sequence
     // number near its end are reported once; hard limits are reported and the SA deleted.

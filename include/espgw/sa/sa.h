@@ -81,6 +81,9 @@ struct alignas(64) Sa {
 
     // Shared, mutable.
     std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
+    // Inbound: the encapsulation accepted now (params.encap at first; IKE may change it, e.g.
+    // when a NAT appears or goes, RFC 4555). Outbound SAs change encapsulation by replacement.
+    std::atomic<Encap> accept_encap;
     alignas(64) std::atomic<uint64_t> seq_out{0};
     sa::ReplayWindow replay;
     SaCounters counters[kMaxWorkers];

@@ -54,6 +54,10 @@ public:
     // (local_ts/remote_ts) - or, if one for the same remote selector exists, replaces that
     // policy's SA (rekey; the replaced SA is removed). An inbound SA with a known SPI is refused.
     bool install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id = 0);
+    // Puts fresh in the place of the installed outbound SA with its SPI (same policies), frees
+    // the old one after a grace period. fresh continues the old SA's sequence numbers (past
+    // any a worker took meanwhile). For what cannot change in place (encapsulation).
+    bool replace_outbound(std::unique_ptr<Sa> fresh, std::string& error);
     // Unpublishes and frees after a grace period. Returns false if there is no such SA.
     // An outbound SA's policy is left without an SA (its traffic raises acquire events),
     // unless the policy was made for the SA: then it goes too.
