@@ -1,0 +1,37 @@
+// Proposals (RFC 7296 §2.7, §3.3): what we accept, written as strongSwan-style strings
+// ("aes128gcm16-prfsha256-ecp256", "aes256-sha256-modp2048", "aes128gcm16-esn"), and the
+// responder's choice among the peer's offer: our proposals in our order of preference, the
+// first peer proposal they cover wins, with one transform of each type taken from it.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "espgw/ike/payloads.h"
+
+namespace espgw::ike {
+
+// One acceptable combination family: any listed transform of each type, in preference order.
+struct OurProposal {
+    ProtocolId protocol = ProtocolId::kIke;
+    std::vector<Transform> encr, prf, integ, dh, esn;
+    bool aead() const;  // every ENCR is a combined-mode cipher (no INTEG then)
+};
+
+// "aes256-sha256-modp2048" for IKE or ESP. IKE: a hash without "prf" also gives the PRF (as
+// strongSwan reads it) unless a prfX is listed. ESP: DH groups mean PFS; no esn/noesn means
+// noesn. Errors name the token.
+std::optional<OurProposal> parse_proposal(std::string_view text, ProtocolId protocol, std::string& error);
+
+// The responder's choice: the accepted proposal (the peer's number and SPI, one transform per
+// type), or nullopt (answer NO_PROPOSAL_CHOSEN). A peer transform with attributes we do not
+// know is never chosen (§3.3.6), nor a peer proposal with a transform type we do not use.
+std::optional<Proposal> choose(std::span<const OurProposal> ours, const SaPayload& offer);
+
+// The DH group of a chosen proposal (0: none).
+uint16_t dh_group_of(const Proposal& p);
+
+}  // namespace espgw::ike
