@@ -35,10 +35,11 @@ ParseError error(ParseErrorKind kind, size_t offset, uint32_t value, const char*
 
 // The chain after the header (§3.2): each payload's first octet names the type of the next
 // one, the header's names the first. Appends to m.payloads.
-std::optional<ParseError> parse_chain(std::span<const uint8_t> in, uint8_t next, Message& m) {
+std::optional<ParseError> parse_chain(std::span<const uint8_t> in, size_t start, uint8_t next,
+                                      std::vector<RawPayload>& out) {
     using K = ParseErrorKind;
     const uint8_t* p = in.data();
-    size_t off = kHeaderSize;
+    size_t off = start;
     while (next != 0) {
         if (in.size() - off < kPayloadHeaderSize)
             return error(K::kPayloadHeaderTruncated, off, next, "the chain names a payload past the message end");
@@ -50,7 +51,7 @@ std::optional<ParseError> parse_chain(std::span<const uint8_t> in, uint8_t next,
         const bool critical = p[off + 1] & kCriticalBit;
         if (critical && !is_known_payload_type(next))
             return error(K::kUnsupportedCriticalPayload, off, next, "unknown payload type marked critical");
-        RawPayload& pl = m.payloads.emplace_back();
+        RawPayload& pl = out.emplace_back();
         pl.type = PayloadType{next};
         pl.critical = critical;
         pl.body.assign(p + off + kPayloadHeaderSize, p + off + len);
@@ -110,8 +111,29 @@ Parsed<Message> parse_message(std::span<const uint8_t> in) {
     h.higher_version = flags & kFlagVersion;
     h.response = flags & kFlagResponse;
     h.message_id = wire::get32(p + kMessageIdOffset);
-    if (auto e = parse_chain(in, p[kNextPayloadOffset], m)) return *e;
+    if (auto e = parse_chain(in, kHeaderSize, p[kNextPayloadOffset], m.payloads)) return *e;
     return m;
+}
+
+Parsed<std::vector<RawPayload>> parse_payloads(std::span<const uint8_t> chain, uint8_t first) {
+    std::vector<RawPayload> out;
+    if (auto e = parse_chain(chain, 0, first, out)) return *e;
+    return out;
+}
+
+std::vector<uint8_t> build_payloads(const std::vector<RawPayload>& payloads) {
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        const RawPayload& pl = payloads[i];
+        if (pl.body.size() > kMaxPayloadBody) return {};
+        uint8_t next = i + 1 < payloads.size() ? static_cast<uint8_t>(payloads[i + 1].type) : 0;
+        if (is_encrypted(static_cast<uint8_t>(pl.type))) next = pl.inner_next;
+        wire::put8(out, next);
+        wire::put8(out, pl.critical ? kCriticalBit : 0);
+        wire::put16(out, static_cast<uint16_t>(kPayloadHeaderSize + pl.body.size()));
+        wire::append(out, pl.body);
+    }
+    return out;
 }
 
 std::vector<uint8_t> build_message(const Message& m) {
@@ -131,16 +153,9 @@ std::vector<uint8_t> build_message(const Message& m) {
     wire::put32(out, h.message_id);
     wire::put32(out, 0);  // Length, patched below
 
-    for (size_t i = 0; i < m.payloads.size(); ++i) {
-        const RawPayload& pl = m.payloads[i];
-        if (pl.body.size() > kMaxPayloadBody) return {};
-        uint8_t next = i + 1 < m.payloads.size() ? static_cast<uint8_t>(m.payloads[i + 1].type) : 0;
-        if (is_encrypted(static_cast<uint8_t>(pl.type))) next = pl.inner_next;
-        wire::put8(out, next);
-        wire::put8(out, pl.critical ? kCriticalBit : 0);
-        wire::put16(out, static_cast<uint16_t>(kPayloadHeaderSize + pl.body.size()));
-        wire::append(out, pl.body);
-    }
+    const std::vector<uint8_t> chain = build_payloads(m.payloads);
+    if (chain.empty() && !m.payloads.empty()) return {};
+    wire::append(out, chain);
     wire::patch32(out, kHeaderLengthOffset, static_cast<uint32_t>(out.size()));
     return out;
 }

@@ -16,38 +16,19 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from strongswan_ns import I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon, version  # noqa: E402
+
 OUT = os.path.join(HERE, "..", "data")
-NS_I, NS_R = f"rec-i-{os.getpid()}", f"rec-r-{os.getpid()}"
-I_ADDR, R_ADDR = "198.51.100.2", "198.51.100.1"
-
-
-def sh(*args, check=True):
-    return subprocess.run(list(args), check=check, capture_output=True, text=True)
 
 
 def main():
     d = tempfile.mkdtemp(prefix="rec-ss-")
+    NS_I = NS_R = None
+    charon = None
     try:
-        for ns in (NS_I, NS_R):
-            sh("ip", "netns", "add", ns)
-            sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "link", "add", "reci", "netns", NS_I, "type", "veth", "peer", "recr", "netns", NS_R)
-        sh("ip", "-n", NS_I, "addr", "add", f"{I_ADDR}/24", "dev", "reci")
-        sh("ip", "-n", NS_R, "addr", "add", f"{R_ADDR}/24", "dev", "recr")
-        sh("ip", "-n", NS_I, "link", "set", "reci", "up")
-        sh("ip", "-n", NS_R, "link", "set", "recr", "up")
-        for sub in ("x509", "x509ca", "private", "rsa", "ecdsa", "pubkey", "x509crl", "x509aa", "x509ac", "pkcs12", "pkcs8"):
-            os.makedirs(os.path.join(d, sub), exist_ok=True)
-        with open(os.path.join(d, "strongswan.conf"), "w") as f:
-            f.write(f"""charon-systemd {{
-  load = random nonce openssl aes sha1 sha2 hmac gcm pem pkcs1 x509 pubkey gmp curve25519 kdf kernel-netlink socket-default vici
-  plugins {{ vici {{ socket = unix://{d}/charon.vici }} }}
-  journal {{ default = -1 }}
-  filelog {{ log {{ path = {d}/charon.log
-    default = 1 }} }}
-}}
-""")
+        NS_I, NS_R, _, _ = make_pair("recs")
+        charon_dir(d)
         with open(os.path.join(d, "swanctl.conf"), "w") as f:
             f.write(f"""connections {{
   rec {{
@@ -73,21 +54,7 @@ s.settimeout(20)
 data, src = s.recvfrom(65535)
 sys.stdout.write(f"{{src[0]}} {{src[1]}}\\n" + data.hex() + "\\n")
 """], stdout=subprocess.PIPE, text=True)
-        env = dict(os.environ, STRONGSWAN_CONF=os.path.join(d, "strongswan.conf"))
-        charon = subprocess.Popen(["ip", "netns", "exec", NS_I, "setsid", "/usr/sbin/charon-systemd"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if os.path.exists(os.path.join(d, "charon.vici")):
-                break
-            time.sleep(0.1)
-        uri = f"unix://{d}/charon.vici"
-        for _ in range(50):  # the socket file appears before charon listens on it
-            res = sh("swanctl", "--load-all", "--uri", uri, "--file", os.path.join(d, "swanctl.conf"), check=False)
-            if res.returncode == 0:
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"swanctl --load-all: {res.stdout}{res.stderr}")
+        charon, uri = start_charon(NS_I, d)
         subprocess.Popen(["swanctl", "--initiate", "--uri", uri, "--child", "c", "--timeout", "5"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         out, _ = rx.communicate(timeout=30)
@@ -99,18 +66,18 @@ sys.stdout.write(f"{{src[0]}} {{src[1]}}\\n" + data.hex() + "\\n")
         with open(os.path.join(OUT, "strongswan_ike_sa_init.bin"), "wb") as f:
             f.write(bytes.fromhex(msg))
         with open(os.path.join(OUT, "strongswan_ike_sa_init.txt"), "w") as f:
-            version = sh("dpkg-query", "-W", "-f=${Version}", "charon-systemd", check=False).stdout.strip()
-            f.write(f"# IKE_SA_INIT request of strongSwan {version} "
+            f.write(f"# IKE_SA_INIT request of strongSwan {version()} "
                     f"(charon-systemd, Debian), recorded by tests/tools/record_strongswan_init.py\n"
                     f"# proposals aes128gcm16-prfsha256-ecp256, aes256-sha256-modp2048; no NAT in between\n"
                     f"from {src_addr} {src_port}\nto {R_ADDR} 500\n")
         print(f"recorded {len(msg) // 2} bytes from {src_addr}:{src_port}")
         return 0
     finally:
+        if charon and charon.poll() is None:
+            charon.kill()
         subprocess.run(["rm", "-rf", d])
-        for ns in (NS_I, NS_R):
-            subprocess.run(["ip", "netns", "pids", ns], capture_output=True)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        if NS_I:
+            remove_pair(NS_I, NS_R)
 
 
 if __name__ == "__main__":

@@ -160,4 +160,10 @@ Parsed<Message> parse_message(std::span<const uint8_t> bytes);
 // a payload's 16-bit Length (a message that large is fragmented first, RFC 7383).
 std::vector<uint8_t> build_message(const Message& m);
 
+// A bare payload chain whose first payload is of type `first`: the plaintext of an SK payload
+// (§3.14). Error offsets count from the chain's start.
+Parsed<std::vector<RawPayload>> parse_payloads(std::span<const uint8_t> chain, uint8_t first);
+// The chain's bytes (the first payload's type goes elsewhere: the SK payload's Next Payload).
+std::vector<uint8_t> build_payloads(const std::vector<RawPayload>& payloads);
+
 }  // namespace espgw::ike
