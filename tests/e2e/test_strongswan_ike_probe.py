@@ -15,7 +15,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
-from strongswan_ns import I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon  # noqa: E402
+from strongswan_ns import I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon, write_swanctl  # noqa: E402
 
 PROBE = os.environ.get("IKE_PROBE_BIN", os.path.join(HERE, "..", "..", "build", "tests", "e2e", "ike_responder_probe"))
 PSK = "a-psk-for-the-probe"
@@ -48,21 +48,7 @@ def run(nat):
             subprocess.run(["ip", "netns", "exec", ns_n, "nft", "-f", "-"], input=rules, text=True, check=True)
             local = "10.9.0.2"
         charon_dir(d)
-        with open(os.path.join(d, "swanctl.conf"), "w") as f:
-            f.write(f"""connections {{ probe {{ version = 2
-    local_addrs = {local}
-    remote_addrs = {R_ADDR}
-    proposals = aes128gcm16-prfsha256-ecp256
-    local {{ auth = psk
-      id = client@example.net }}
-    remote {{ auth = psk
-      id = gw.example.net }}
-    children {{ c {{ remote_ts = 10.1.0.0/24
-      esp_proposals = aes128gcm16 }} }} }} }}
-secrets {{ ike-1 {{ id-1 = client@example.net
-  id-2 = gw.example.net
-  secret = "{PSK}" }} }}
-""")
+        write_swanctl(d, local, R_ADDR, PSK)
         probe = subprocess.Popen(["ip", "netns", "exec", ns_r, PROBE, R_ADDR, PSK, "aes128gcm16-prfsha256-ecp256"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(probe)

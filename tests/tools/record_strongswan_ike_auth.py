@@ -19,7 +19,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from strongswan_ns import I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon, version  # noqa: E402
+from strongswan_ns import (I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon,  # noqa: E402
+                          version, write_swanctl)
 
 OUT = os.path.join(HERE, "..", "data")
 PSK = "recorded-for-tests"
@@ -68,37 +69,8 @@ def main():
         ns_i, ns_r, _, if_r = make_pair("reca")
         charon_dir(di, log_ike=4)
         charon_dir(dr)
-        with open(os.path.join(di, "swanctl.conf"), "w") as f:
-            f.write(f"""connections {{ rec {{ version = 2
-    local_addrs = {I_ADDR}
-    remote_addrs = {R_ADDR}
-    proposals = aes128gcm16-prfsha256-ecp256
-    local {{ auth = psk
-      id = client@example.net }}
-    remote {{ auth = psk
-      id = gw.example.net }}
-    children {{ c {{ local_ts = 10.2.0.7/32
-      remote_ts = 10.1.0.0/24
-      esp_proposals = aes128gcm16 }} }} }} }}
-secrets {{ ike-1 {{ id-1 = client@example.net
-  id-2 = gw.example.net
-  secret = "{PSK}" }} }}
-""")
-        with open(os.path.join(dr, "swanctl.conf"), "w") as f:
-            f.write(f"""connections {{ rec {{ version = 2
-    local_addrs = {R_ADDR}
-    proposals = aes128gcm16-prfsha256-ecp256
-    local {{ auth = psk
-      id = gw.example.net }}
-    remote {{ auth = psk
-      id = client@example.net }}
-    children {{ c {{ local_ts = 10.1.0.0/24
-      remote_ts = 10.2.0.7/32
-      esp_proposals = aes128gcm16 }} }} }} }}
-secrets {{ ike-1 {{ id-1 = client@example.net
-  id-2 = gw.example.net
-  secret = "{PSK}" }} }}
-""")
+        write_swanctl(di, I_ADDR, R_ADDR, PSK, local_ts="10.2.0.7/32")
+        write_swanctl(dr, R_ADDR, None, PSK, initiator=False, local_ts="10.1.0.0/24", remote_ts="10.2.0.7/32")
         pcap = os.path.join(dr, "ike.pcap")
         cap = subprocess.Popen(["ip", "netns", "exec", ns_r, "dumpcap", "-q", "-P", "-i", if_r, "-f", "udp", "-w", pcap],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -17,7 +17,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from strongswan_ns import I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon, version  # noqa: E402
+from strongswan_ns import (I_ADDR, R_ADDR, charon_dir, make_pair, remove_pair, sh, start_charon,  # noqa: E402
+                          version, write_swanctl)
 
 OUT = os.path.join(HERE, "..", "data")
 
@@ -29,23 +30,8 @@ def main():
     try:
         NS_I, NS_R, _, _ = make_pair("recs")
         charon_dir(d)
-        with open(os.path.join(d, "swanctl.conf"), "w") as f:
-            f.write(f"""connections {{
-  rec {{
-    version = 2
-    local_addrs = {I_ADDR}
-    remote_addrs = {R_ADDR}
-    proposals = aes128gcm16-prfsha256-ecp256,aes256-sha256-modp2048
-    local {{ auth = psk
-      id = client@example.net }}
-    remote {{ auth = psk
-      id = gw.example.net }}
-    children {{ c {{ remote_ts = 10.1.0.0/24
-      esp_proposals = aes128gcm16 }} }}
-  }}
-}}
-secrets {{ ike-1 {{ secret = "recorded-for-tests" }} }}
-""")
+        write_swanctl(d, I_ADDR, R_ADDR, "recorded-for-tests",
+                      proposals="aes128gcm16-prfsha256-ecp256,aes256-sha256-modp2048")
         rx = subprocess.Popen(["ip", "netns", "exec", NS_R, "/usr/bin/python3", "-c", f"""
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -70,3 +70,27 @@ def start_charon(ns, d):
 
 def version():
     return sh("dpkg-query", "-W", "-f=${Version}", "charon-systemd", check=False).stdout.strip()
+
+
+def write_swanctl(d, local, remote, psk, proposals="aes128gcm16-prfsha256-ecp256", initiator=True,
+                  local_ts=None, remote_ts="10.1.0.0/24"):
+    """d/swanctl.conf: one IKEv2 connection with PSK auth between client@example.net (the
+    initiator) and gw.example.net, and a CHILD SA toward remote_ts. remote None: a responder
+    that takes anyone."""
+    me, them = ("client@example.net", "gw.example.net") if initiator else ("gw.example.net", "client@example.net")
+    remote_line = f"\n    remote_addrs = {remote}" if remote else ""
+    local_ts_line = f"local_ts = {local_ts}\n      " if local_ts else ""
+    with open(os.path.join(d, "swanctl.conf"), "w") as f:
+        f.write(f"""connections {{ c {{ version = 2
+    local_addrs = {local}{remote_line}
+    proposals = {proposals}
+    local {{ auth = psk
+      id = {me} }}
+    remote {{ auth = psk
+      id = {them} }}
+    children {{ c {{ {local_ts_line}remote_ts = {remote_ts}
+      esp_proposals = aes128gcm16 }} }} }} }}
+secrets {{ ike-1 {{ id-1 = client@example.net
+  id-2 = gw.example.net
+  secret = "{psk}" }} }}
+""")
