@@ -69,19 +69,11 @@ bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, st
     auto sa = std::make_unique<sa::Sa>(p, peer);
     if (!crypto::expand_sa_keys(mgr_, spec.cipher, spec.integrity, spec.key, spec.auth_key, sa->keys, error)) return false;
     const Key key{p.direction, p.spi};
-    // An outbound SA replacing another (same selector) takes its place in the table; its
-    // entry here goes with it.
-    std::vector<Key> replaced;
-    if (p.direction == sa::Direction::outbound && !policy_id)
-        sas_.for_each([&](sa::Sa& old) {
-            if (old.params.direction == sa::Direction::outbound && old.params.spi != p.spi &&
-                old.params.remote_ts == p.remote_ts)
-                replaced.push_back({sa::Direction::outbound, old.params.spi});
-        });
-    if (!sas_.install(std::move(sa), error, policy_id)) return false;
-    for (const Key& k : replaced) {
-        auto it = entries_.find(k);
-        if (it == entries_.end()) continue;
+    // An outbound SA the table replaced (same selector, no policy named) takes its entry here
+    // with it.
+    uint32_t replaced = 0;
+    if (!sas_.install(std::move(sa), error, policy_id, &replaced)) return false;
+    if (auto it = entries_.find({sa::Direction::outbound, replaced}); replaced && it != entries_.end()) {
         peers_.detach(it->second.peer_id, it->second.udp);
         entries_.erase(it);
     }

@@ -145,7 +145,8 @@ Policy* SaTable::policy_for_remote(const net::Prefix& remote) const {
     return nullptr;
 }
 
-bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id) {
+bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id, uint32_t* replaced_spi) {
+    if (replaced_spi) *replaced_spi = 0;
     const uint32_t spi = sa->params.spi;
     sa->accept_encap.store(sa->params.encap, std::memory_order_relaxed);  // the params as they are now
     const bool inbound = sa->params.direction == Direction::inbound;
@@ -207,6 +208,7 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
     pol->sa.store(raw, std::memory_order_release);
     if (replaced && replaced != raw) {
         grace_period();
+        if (replaced_spi) *replaced_spi = replaced->params.spi;
         outbound_.erase(replaced->params.spi);
     }
     return true;

@@ -118,6 +118,24 @@ class Tunnel:
         return False
 
 
+def nat_topology(topo):
+    """peer -- NAT (masquerade, random ports) -- gateway -- LAN, addressed as above; returns the
+    namespaces and the NAT's outer, the gateway's public, the gateway's and the LAN's veths."""
+    peer, nat, gwns, lan = (topo.netns(r) for r in ("peer", "nat", "gw", "lan"))
+    pp, np_ = topo.veth(peer, "pp", nat, "np")
+    nw, gp = topo.veth(nat, "nw", gwns, "gp")
+    gl, ll = topo.veth(gwns, "gl", lan, "ll")
+    topo.addr(peer, pp, f"{PEER}/24")
+    topo.route(peer, "default", via=NAT_IN)
+    topo.addr(nat, np_, f"{NAT_IN}/24")
+    topo.addr(nat, nw, f"{NAT_OUT}/24")
+    topo.forwarding(nat)
+    topo.masquerade(nat, nw)
+    topo.addr(lan, ll, f"{LAN}/24")
+    topo.route(lan, "default", via="10.1.0.1")
+    return peer, nat, gwns, lan, nw, gp, gl, ll
+
+
 def counters(gw, spi):
     return gw.sa(spi)["in"]
 
@@ -126,18 +144,7 @@ def main():
     tunnels = [Tunnel(k, s) for k, s in enumerate(SUITES)] + [Tunnel(len(SUITES), SUITES[0])]
     tunnels.append(Tunnel(len(tunnels), SUITES[1], v6=True))  # IPv6 inside, AES-256-GCM
     with Topology("esc") as topo:
-        peer, nat, gwns, lan = (topo.netns(r) for r in ("peer", "nat", "gw", "lan"))
-        pp, np_ = topo.veth(peer, "pp", nat, "np")
-        nw, gp = topo.veth(nat, "nw", gwns, "gp")
-        gl, ll = topo.veth(gwns, "gl", lan, "ll")
-        topo.addr(peer, pp, f"{PEER}/24")
-        topo.route(peer, "default", via=NAT_IN)
-        topo.addr(nat, np_, f"{NAT_IN}/24")
-        topo.addr(nat, nw, f"{NAT_OUT}/24")
-        topo.forwarding(nat)
-        topo.masquerade(nat, nw)
-        topo.addr(lan, ll, f"{LAN}/24")
-        topo.route(lan, "default", via="10.1.0.1")
+        peer, nat, gwns, lan, nw, gp, gl, ll = nat_topology(topo)
         # IPv6 on the LAN side only, for the tunnel with IPv6 inside.
         topo.run(lan, ["sysctl", "-qw", f"net.ipv6.conf.{ll}.disable_ipv6=0"])
         topo.run(lan, ["ip", "-6", "addr", "add", f"{LAN6}/64", "dev", ll, "nodad"])

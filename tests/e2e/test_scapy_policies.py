@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gateway import Gateway, sa_entry  # noqa: E402
 from netns_socket import udp_socket  # noqa: E402
-from test_scapy_peer import GW, LAN, NAT_IN, NAT_OUT, PEER, SUITES, Tunnel  # noqa: E402
+from test_scapy_peer import LAN, NAT_OUT, PEER, SUITES, Tunnel, nat_topology  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 
 from scapy.layers.inet import ICMP, IP  # noqa: E402
@@ -39,18 +39,7 @@ def main():
     t = Tunnel(0, SUITES[0])
     failures = []
     with Topology("epo") as topo:
-        peer, nat, gwns, lan = (topo.netns(r) for r in ("peer", "nat", "gw", "lan"))
-        pp, np_ = topo.veth(peer, "pp", nat, "np")
-        nw, gp = topo.veth(nat, "nw", gwns, "gp")
-        gl, ll = topo.veth(gwns, "gl", lan, "ll")
-        topo.addr(peer, pp, f"{PEER}/24")
-        topo.route(peer, "default", via=NAT_IN)
-        topo.addr(nat, np_, f"{NAT_IN}/24")
-        topo.addr(nat, nw, f"{NAT_OUT}/24")
-        topo.forwarding(nat)
-        topo.masquerade(nat, nw)
-        topo.addr(lan, ll, f"{LAN}/24")
-        topo.route(lan, "default", via="10.1.0.1")
+        peer, nat, gwns, lan, nw, gp, gl, ll = nat_topology(topo)
 
         sas = [sa_entry("site-in", "site", "in", t.spi_in, t.cipher, t.key_in, policy="site"),
                sa_entry("site-out", "site", "out", t.spi_out, t.cipher, t.key_out, policy="site")]

@@ -53,7 +53,8 @@ public:
     // is bound to it. Without, an outbound SA gets a policy of its own from its params
     // (local_ts/remote_ts) - or, if one for the same remote selector exists, replaces that
     // policy's SA (rekey; the replaced SA is removed). An inbound SA with a known SPI is refused.
-    bool install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id = 0);
+    // replaced (optional): the SPI of the outbound SA this one replaced and removed, or 0.
+    bool install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id = 0, uint32_t* replaced = nullptr);
     // Puts fresh in the place of the installed outbound SA with its SPI (same policies), frees
     // the old one after a grace period. fresh continues the old SA's sequence numbers (past
     // any a worker took meanwhile). For what cannot change in place (encapsulation).
