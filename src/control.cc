@@ -1,7 +1,7 @@
 // The control core of the gateway: the loop (lib/control) with a source for each ring the
 // workers fill and timers for what is periodic. It takes the news of peers the workers moved,
-// sends NAT keepalives and resolves neighbours. IKE itself arrives in later work; for now IKE
-// messages are parsed into datagrams, counted and logged.
+// sends NAT keepalives, resolves neighbours, and runs the IKE engine on the datagrams the
+// workers hand over.
 #include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -15,6 +15,7 @@
 #include "espgw/control/control_loop.h"
 #include "espgw/control/event_handler.h"
 #include "espgw/control/ike_io.h"
+#include "espgw/control/ike_kernel.h"
 #include "espgw/control/ndp.h"
 #include "espgw/control/neighbour_resolver.h"
 #include "espgw/log.h"
@@ -51,6 +52,8 @@ void send_keepalives(Gateway& gw, control::TxPath& tx) {
     }
 }
 
+uint64_t now_ms(const Gateway& gw) { return rte_rdtsc() / (gw.tsc_hz / 1000); }
+
 void handle_ike(Gateway& gw, rte_mbuf* m) {
     const auto d = control::datagram_from_packet(m);
     rte_pktmbuf_free(m);
@@ -59,11 +62,27 @@ void handle_ike(Gateway& gw, rte_mbuf* m) {
         return;
     }
     const uint64_t n = ++gw.control_stats.ike_messages;
-    // No IKE daemon yet: log the first messages so an operator sees IKE arriving.
-    const std::string from = d->src.is_v4() ? d->src.str() : "[" + d->src.str() + "]";
-    if (n <= 10)
-        log_line("IKE message (%zu bytes) from %s:%u to port %u: no IKE responder yet, dropped", d->message.size(),
-                 from.c_str(), d->sport, d->dport);
+    if (!gw.ike) {
+        // No connection configured: log the first messages so an operator sees IKE arriving.
+        const std::string from = d->src.is_v4() ? d->src.str() : "[" + d->src.str() + "]";
+        if (n <= 10)
+            log_line("IKE message (%zu bytes) from %s:%u to port %u: no IKE connections configured, dropped",
+                     d->message.size(), from.c_str(), d->sport, d->dport);
+        return;
+    }
+    std::lock_guard lock(gw.control_mutex);
+    gw.ike->receive(*d, now_ms(gw));
+}
+
+ike::EngineConfig engine_config(const config::Config& c) {
+    ike::EngineConfig e;
+    e.connections = c.ike.connections;
+    e.pools = c.ike.pools;
+    e.ike_port = c.ike_port;
+    e.natt_port = c.natt_port;
+    e.cookie_threshold = c.ike.cookie_threshold;
+    e.half_open_per_source = c.ike.half_open_per_source;
+    return e;
 }
 
 // Takes up to a burst of pointers from ring and hands each to fn.
@@ -90,6 +109,14 @@ void control_main(Gateway& gw) {
     control::Ndp ndp(env, resolver);
     arp_ptr = &arp;
     ndp_ptr = &ndp;
+
+    control::IkeKernel ike_kernel(*gw.ipsec, gw.peers, s, tx, [] { return rte_rdtsc(); });
+    if (!gw.cfg.ike.connections.empty()) {
+        std::lock_guard lock(gw.control_mutex);
+        gw.ike = std::make_unique<ike::Engine>(engine_config(gw.cfg), ike_kernel);
+        log_line("IKE: %zu connection(s), listening on UDP %u and %u", gw.cfg.ike.connections.size(), gw.cfg.ike_port,
+                 gw.cfg.natt_port);
+    }
 
     control::ControlLoop loop([] { return rte_rdtsc(); }, gw.tsc_hz);
     loop.add_source("ike", [&](uint64_t) { return drain(s.ike_ring, [&](rte_mbuf* m) { handle_ike(gw, m); }); });
@@ -124,12 +151,25 @@ void control_main(Gateway& gw) {
     timers.every("SA lifetimes", gw.tsc_hz, now + gw.tsc_hz, [&](uint64_t t) {
         std::lock_guard lock(gw.control_mutex);
         gw.ipsec->check_lifetimes(t);
+        // The engine hears of limits after the check (which must not see SAs change under it).
+        std::vector<control::SaEvent> events;
+        events.swap(gw.sa_events);
+        if (gw.ike)
+            for (const control::SaEvent& e : events)
+                gw.ike->child_limit(e.spi, e.kind == control::SaEvent::hard_expired, now_ms(gw));
     });
+    if (gw.ike)
+        timers.every("IKE", gw.tsc_hz / 4, now, [&](uint64_t) {
+            std::lock_guard lock(gw.control_mutex);
+            gw.ike->tick(now_ms(gw));
+        });
     if (gw.cfg.keepalive_interval_s) {
         const uint64_t period = gw.tsc_hz * gw.cfg.keepalive_interval_s;
         timers.every("NAT keepalives", period, now + period, [&](uint64_t) { send_keepalives(gw, tx); });
     }
     loop.run(gw.stop);
+    std::lock_guard lock(gw.control_mutex);
+    gw.ike.reset();  // it refers to ike_kernel, which goes now
 }
 
 }  // namespace espgw

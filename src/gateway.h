@@ -15,6 +15,7 @@
 #include "espgw/control/neighbour_resolver.h"
 #include "espgw/control/peer_table.h"
 #include "espgw/dp/datapath.h"
+#include "espgw/ike/engine.h"
 
 namespace espgw {
 
@@ -30,6 +31,11 @@ struct Gateway {
     std::vector<dp::Worker> workers;
     std::unique_ptr<dp::WorkerCounters[]> counters;
     std::mutex control_mutex;  // SA table changes vs. telemetry readers (never taken by workers)
+    // The IKE engine (control core; telemetry reads it under control_mutex). Null until the
+    // control core starts, and when no connection is configured.
+    std::unique_ptr<ike::Engine> ike;
+    // Soft and hard limits IpsecApi reported, for the engine (after the lifetime check).
+    std::vector<control::SaEvent> sa_events;
     std::atomic<bool> stop{false};
     uint64_t tsc_hz = 0;
 

@@ -173,7 +173,7 @@ void setup_gateway(Gateway& gw) {
     gw.control_mgr = crypto::make_mb_mgr();
     if (!gw.control_mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
     gw.ipsec = std::make_unique<control::IpsecApi>(*gw.sas, gw.peers, gw.control_mgr, gw.tsc_hz,
-                                                   [](const control::SaEvent& e) {
+                                                   [&gw](const control::SaEvent& e) {
         if (e.kind == control::SaEvent::acquire) {
             log_line("traffic to %s for policy %s, which has no SA: acquire (no IKE initiator yet)",
                      e.dst.str().c_str(), e.name.c_str());
@@ -184,6 +184,8 @@ void setup_gateway(Gateway& gw) {
         static const char* const limits[] = {"bytes", "packets", "seconds", "sequence", "-"};
         log_line("SA %s (%s spi 0x%08x) %s (%s)", e.name.c_str(), e.dir == sa::Direction::inbound ? "in" : "out",
                  e.spi, kinds[e.kind], limits[e.limit]);
+        if (e.kind == control::SaEvent::soft_expired || e.kind == control::SaEvent::hard_expired)
+            gw.sa_events.push_back(e);
     });
     gw.counters.reset(new dp::WorkerCounters[n_workers]);
     gw.workers.resize(n_workers);

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <string>
 
+#include <cinttypes>
+
 #include "gateway.h"
 
 namespace espgw {
@@ -232,6 +234,89 @@ int cmd_peers(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+std::string where_str(const ike::UdpEnd& e) {
+    return (e.addr.is_v4() ? e.addr.str() : "[" + e.addr.str() + "]") + ":" + std::to_string(e.port);
+}
+
+// IKE SAs: one dict per IKE SA (telemetry nests one level, so CHILD SAs are their own command).
+int cmd_ike_sas(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    if (!gw.ike) return 0;
+    unsigned n = 0;
+    for (const ike::IkeSaInfo& i : gw.ike->list(rte_rdtsc() / (gw.tsc_hz / 1000))) {
+        if (++n > RTE_TEL_MAX_DICT_ENTRIES) break;
+        rte_tel_data* p = new_dict();
+        char spis[40];
+        snprintf(spis, sizeof spis, "%016" PRIx64 "_%016" PRIx64, i.spi_i, i.spi_r);
+        rte_tel_data_add_dict_string(p, "connection", i.connection.c_str());
+        rte_tel_data_add_dict_string(p, "state", i.state.c_str());
+        rte_tel_data_add_dict_string(p, "local", where_str(i.local).c_str());
+        rte_tel_data_add_dict_string(p, "remote", where_str(i.remote).c_str());
+        rte_tel_data_add_dict_string(p, "local_id", i.local_id.c_str());
+        rte_tel_data_add_dict_string(p, "remote_id", i.remote_id.c_str());
+        rte_tel_data_add_dict_string(p, "nat_here", i.nat_here ? "yes" : "no");
+        rte_tel_data_add_dict_string(p, "nat_there", i.nat_there ? "yes" : "no");
+        rte_tel_data_add_dict_string(p, "proposal", i.proposal.c_str());
+        std::string vips;
+        for (const std::string& v : i.vips) vips += (vips.empty() ? "" : ",") + v;
+        rte_tel_data_add_dict_string(p, "virtual_ips", vips.c_str());
+        rte_tel_data_add_dict_u64(p, "age_s", i.age_s);
+        rte_tel_data_add_dict_u64(p, "child_sas", i.children.size());
+        rte_tel_data_add_dict_container(d, spis, p, 0);
+    }
+    return 0;
+}
+
+int cmd_child_sas(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    if (!gw.ike) return 0;
+    unsigned n = 0;
+    for (const ike::IkeSaInfo& i : gw.ike->list(rte_rdtsc() / (gw.tsc_hz / 1000)))
+        for (const ike::IkeSaInfo::Child& c : i.children) {
+            if (++n > RTE_TEL_MAX_DICT_ENTRIES) return 0;
+            rte_tel_data* p = new_dict();
+            rte_tel_data_add_dict_string(p, "remote_id", i.remote_id.c_str());
+            rte_tel_data_add_dict_u64(p, "spi_in", c.spi_in);
+            rte_tel_data_add_dict_u64(p, "spi_out", c.spi_out);
+            rte_tel_data_add_dict_string(p, "local_ts", c.local_ts.c_str());
+            rte_tel_data_add_dict_string(p, "remote_ts", c.remote_ts.c_str());
+            rte_tel_data_add_dict_string(p, "mode", c.transport ? "transport" : "tunnel");
+            rte_tel_data_add_dict_string(p, "encap", c.udp ? "udp" : "esp");
+            rte_tel_data_add_dict_string(p, "proposal", c.proposal.c_str());
+            rte_tel_data_add_dict_u64(p, "packets_in", c.usage.packets_in);
+            rte_tel_data_add_dict_u64(p, "bytes_in", c.usage.bytes_in);
+            rte_tel_data_add_dict_u64(p, "packets_out", c.usage.packets_out);
+            rte_tel_data_add_dict_u64(p, "bytes_out", c.usage.bytes_out);
+            rte_tel_data_add_dict_u64(p, "age_s", c.age_s);
+            rte_tel_data_add_dict_u64(p, "rekey_in_s", c.rekey_in_s);
+            rte_tel_data_add_dict_container(d, key_of(c.name).c_str(), p, 0);
+        }
+    return 0;
+}
+
+int cmd_ike_stats(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    rte_tel_data_start_dict(d);
+    std::lock_guard lock(gw.control_mutex);
+    if (!gw.ike) return 0;
+    const ike::EngineStats& s = gw.ike->stats();
+    const std::pair<const char*, uint64_t> fields[] = {
+        {"received", s.received}, {"sent", s.sent}, {"retransmitted_responses", s.retransmitted_responses},
+        {"retransmitted_requests", s.retransmitted_requests}, {"malformed", s.malformed}, {"no_ike_sa", s.no_ike_sa},
+        {"bad_message_id", s.bad_message_id}, {"undecryptable", s.undecryptable}, {"cookies_sent", s.cookies_sent},
+        {"half_open_limit", s.half_open_limit}, {"no_proposal", s.no_proposal}, {"invalid_ke", s.invalid_ke},
+        {"auth_failed", s.auth_failed}, {"ts_unacceptable", s.ts_unacceptable}, {"pool_exhausted", s.pool_exhausted},
+        {"established", s.established}, {"children_installed", s.children_installed}, {"child_rekeys", s.child_rekeys},
+        {"deleted", s.deleted}, {"dead_peers", s.dead_peers}, {"replaced", s.replaced},
+        {"ike_sas", gw.ike->ike_sa_count()}, {"half_open", gw.ike->half_open_count()}};
+    for (const auto& [k, v] : fields) rte_tel_data_add_dict_u64(d, k, v);
+    return 0;
+}
+
 int cmd_policies(const char*, const char*, rte_tel_data* d) {
     Gateway& gw = *g_gw;
     rte_tel_data_start_dict(d);
@@ -277,6 +362,9 @@ void register_telemetry(Gateway& gw) {
     rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs. No parameters");
     rte_telemetry_register_cmd("/espgw/policies", cmd_policies, "Policies: selectors, action, outbound SA. No parameters");
     rte_telemetry_register_cmd("/espgw/neighbours", cmd_neighbours, "ARP table. No parameters");
+    rte_telemetry_register_cmd("/espgw/ike_sas", cmd_ike_sas, "IKE SAs: peer, identities, NAT, state. No parameters");
+    rte_telemetry_register_cmd("/espgw/child_sas", cmd_child_sas, "CHILD SAs negotiated by IKE, with counters. No parameters");
+    rte_telemetry_register_cmd("/espgw/ike", cmd_ike_stats, "IKE engine counters. No parameters");
 }
 
 }  // namespace espgw

@@ -6,9 +6,11 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "espgw/config/config.h"
+#include "espgw/ike/key_exchange.h"
 #include "parse_util.h"
 
 namespace espgw::config {
@@ -145,6 +147,162 @@ public:
                                           : sa::PolicyAction::protect;
             c.policies.push_back(std::move(p));
         }
+    }
+
+    // A list of strings, or one string.
+    std::vector<std::string> strings(const Setting& s) const {
+        if (s.getType() == Setting::TypeString) return {str(s)};
+        if (!s.isArray() && !s.isList()) fail(s, "must be a string or a list of strings");
+        std::vector<std::string> out;
+        for (int k = 0; k < s.getLength(); ++k) out.push_back(str(s[k]));
+        if (out.empty()) fail(s, "must not be empty");
+        return out;
+    }
+
+    std::vector<ike::OurProposal> proposals(const Setting& s, ike::ProtocolId protocol) const {
+        std::vector<ike::OurProposal> out;
+        const std::vector<std::string> texts = strings(s);
+        for (size_t k = 0; k < texts.size(); ++k) {
+            std::string err;
+            auto p = ike::parse_proposal(texts[k], protocol, err);
+            if (!p) fail(s.getType() == Setting::TypeString ? s : s[static_cast<int>(k)], err);
+            if (protocol == ike::ProtocolId::kEsp)
+                for (const ike::Transform& t : p->encr)
+                    if (t.key_length && *t.key_length == 192)
+                        fail(s, "AES-192 is not supported by the data plane: " + texts[k]);
+            out.push_back(std::move(*p));
+        }
+        return out;
+    }
+
+    ike::Identity identity(const Setting& s) const {
+        std::string err;
+        auto id = ike::Identity::parse(str(s), err);
+        if (!id) fail(s, err);
+        return *id;
+    }
+
+    void ike_pools(const Setting& list, Config& c) const {
+        if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+        std::set<std::string> names;
+        for (int k = 0; k < list.getLength(); ++k) {
+            const Setting& g = list[k];
+            only(g, {"name", "range"});
+            ike::PoolConfig p;
+            const Setting& name_s = need(g, "name");
+            p.name = str(name_s);
+            if (!names.insert(p.name).second) fail(name_s, "pool name used twice");
+            p.range = prefix(need(g, "range"));
+            if ((p.range.family == 4 && p.range.len > 30) || (p.range.family == 6 && p.range.len > 126))
+                fail(g["range"], "too small for a pool");
+            c.ike.pools.push_back(p);
+        }
+    }
+
+    ike::ChildConfig child(const Setting& g) const {
+        only(g, {"name", "local_ts", "remote_ts", "esp_proposals", "mode", "replay_window", "rekey_time", "life_time",
+                 "rekey_jitter", "rekey_bytes", "life_bytes", "rekey_packets", "life_packets"});
+        ike::ChildConfig ch;
+        ch.name = str(need(g, "name"));
+        if (g.exists("local_ts")) ch.local_ts = prefixes(g["local_ts"]);
+        if (g.exists("remote_ts")) ch.remote_ts = prefixes(g["remote_ts"]);
+        ch.esp = g.exists("esp_proposals") ? proposals(g["esp_proposals"], ike::ProtocolId::kEsp)
+                                           : default_esp();
+        if (g.exists("mode"))
+            ch.mode = choice<ike::ChildMode>(g["mode"], {{"tunnel", ike::ChildMode::kTunnel},
+                                                         {"transport", ike::ChildMode::kTransport}});
+        opt_int(g, "replay_window", ch.replay_window, 0, 32768);
+        constexpr long long kMax = 0x7fffffffffffffffLL;
+        opt_int(g, "rekey_time", ch.rekey_s, 0, 10LL * 365 * 86400);
+        opt_int(g, "life_time", ch.life_s, 0, 10LL * 365 * 86400);
+        opt_int(g, "rekey_jitter", ch.rekey_jitter_s, 0, 86400);
+        opt_int(g, "rekey_bytes", ch.rekey_bytes, 0, kMax);
+        opt_int(g, "life_bytes", ch.life_bytes, 0, kMax);
+        opt_int(g, "rekey_packets", ch.rekey_packets, 0, kMax);
+        opt_int(g, "life_packets", ch.life_packets, 0, kMax);
+        if (g.exists("rekey_time") && !g.exists("life_time")) ch.life_s = ch.rekey_s + ch.rekey_s / 10;
+        if (ch.life_s && ch.rekey_s >= ch.life_s) fail(g.exists("life_time") ? g["life_time"] : g["rekey_time"], "life_time must be longer than rekey_time");
+        if (ch.rekey_jitter_s >= ch.rekey_s && ch.rekey_s) fail(g.exists("rekey_jitter") ? g["rekey_jitter"] : g, "rekey_jitter must be below rekey_time");
+        if (ch.life_bytes && ch.rekey_bytes >= ch.life_bytes) fail(g["rekey_bytes"], "must be below life_bytes");
+        if (ch.life_packets && ch.rekey_packets >= ch.life_packets) fail(g["rekey_packets"], "must be below life_packets");
+        return ch;
+    }
+
+    void connections(const Setting& list, Config& c) const {
+        if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
+        std::set<std::string> names;
+        for (int k = 0; k < list.getLength(); ++k) {
+            const Setting& g = list[k];
+            only(g, {"name", "remote_addrs", "local_id", "remote_id", "auth", "psk", "proposals", "children", "pools",
+                     "dns", "dpd_delay", "dpd_timeout", "unique"});
+            ike::Connection conn;
+            const Setting& name_s = need(g, "name");
+            conn.name = str(name_s);
+            if (!names.insert(conn.name).second) fail(name_s, "connection name used twice");
+            if (g.exists("remote_addrs")) conn.remote_addrs = prefixes(g["remote_addrs"]);
+            conn.local_id = identity(need(g, "local_id"));
+            if (conn.local_id.any || conn.local_id.wildcard) fail(g["local_id"], "our own identity must be exact");
+            conn.remote_id = g.exists("remote_id") ? identity(g["remote_id"]) : identity_any();
+            const std::string auth = g.exists("auth") ? str(g["auth"]) : "psk";
+            if (auth != "psk") fail(g["auth"], "unknown authentication (psk)");
+            conn.psk = str(need(g, "psk"));
+            if (conn.psk.size() < 16) fail(g["psk"], "a pre-shared key needs at least 16 characters");
+            conn.ike = g.exists("proposals") ? proposals(g["proposals"], ike::ProtocolId::kIke)
+                                             : proposals_default();
+            for (const ike::OurProposal& p : conn.ike)
+                for (const ike::Transform& t : p.dh)
+                    if (!ike::supported(ike::DhGroup{t.id})) fail(g["proposals"], "Diffie-Hellman group not supported");
+            if (g.exists("pools")) {
+                for (const std::string& pn : strings(g["pools"])) {
+                    const bool known = std::any_of(c.ike.pools.begin(), c.ike.pools.end(),
+                                                   [&](const ike::PoolConfig& p) { return p.name == pn; });
+                    if (!known) fail(g["pools"], "no pool named " + pn + " in pools");
+                    conn.pools.push_back(pn);
+                }
+            }
+            if (g.exists("dns"))
+                for (const std::string& d : strings(g["dns"])) {
+                    const auto p = net::parse_prefix(d);
+                    if (!p || d.find('/') != std::string::npos) fail(g["dns"], "not an address: " + d);
+                    conn.dns.push_back(p->addr);
+                }
+            opt_int(g, "dpd_delay", conn.dpd_delay_s, 0, 86400);
+            opt_int(g, "dpd_timeout", conn.dpd_timeout_s, 1, 86400);
+            if (g.exists("unique"))
+                conn.unique = choice<ike::Unique>(g["unique"], {{"no", ike::Unique::kNo},
+                                                                {"replace", ike::Unique::kReplace},
+                                                                {"keep", ike::Unique::kKeep}});
+            const Setting& children = need(g, "children");
+            if (!children.isList() || children.getLength() < 1) fail(children, "must be a list of at least one child");
+            std::set<std::string> child_names;
+            for (int j = 0; j < children.getLength(); ++j) {
+                ike::ChildConfig ch = child(children[j]);
+                if (!child_names.insert(ch.name).second) fail(children[j]["name"], "child name used twice");
+                conn.children.push_back(std::move(ch));
+            }
+            c.ike.connections.push_back(std::move(conn));
+        }
+    }
+
+    static std::vector<ike::OurProposal> default_esp() {
+        std::string err;
+        return {*ike::parse_proposal("aes128gcm16-aes256gcm16-chacha20poly1305", ike::ProtocolId::kEsp, err),
+                *ike::parse_proposal("aes128-aes256-sha256-sha1", ike::ProtocolId::kEsp, err)};
+    }
+
+    static ike::Identity identity_any() {
+        ike::Identity id;
+        id.any = true;
+        return id;
+    }
+
+    static std::vector<ike::OurProposal> proposals_default() {
+        std::vector<ike::OurProposal> out;
+        std::string err;
+        for (const char* p : {"aes128gcm16-aes256gcm16-chacha20poly1305-prfsha256-prfsha384-curve25519-ecp256-modp3072-modp2048",
+                              "aes128-aes256-sha256-sha384-sha1-curve25519-ecp256-modp3072-modp2048"})
+            out.push_back(*ike::parse_proposal(p, ike::ProtocolId::kIke, err));
+        return out;
     }
 
     std::vector<uint8_t> hex(const Setting& s) const {
@@ -353,7 +511,8 @@ public:
         const Setting& root = lc.getRoot();
         only(root, {"eal", "lcores", "polling", "idle_sleep_max_us", "mtu_policy", "natt_port", "ike_port",
                     "keepalive_interval", "neighbour_timeout", "mapping_event_interval_ms", "mbufs",
-                    "ring_size", "max_sas", "ports", "neighbours", "routes", "peers", "policies", "sas"});
+                    "ring_size", "max_sas", "ports", "neighbours", "routes", "peers", "policies", "sas", "pools",
+                    "connections", "ike"});
         if (root.exists("eal")) {
             const Setting& e = root["eal"];
             if (!e.isArray()) fail(e, "must be an array of strings");
@@ -417,6 +576,14 @@ public:
         if (root.exists("peers")) peers(root["peers"], c, by_name);
         if (root.exists("policies")) policies(root["policies"], c);
         if (root.exists("sas")) sas(root["sas"], c, by_name);
+        if (root.exists("pools")) ike_pools(root["pools"], c);
+        if (root.exists("connections")) connections(root["connections"], c);
+        if (root.exists("ike")) {
+            const Setting& g = root["ike"];
+            only(g, {"cookie_threshold", "half_open_per_source"});
+            opt_int(g, "cookie_threshold", c.ike.cookie_threshold, 0, 1 << 20);
+            opt_int(g, "half_open_per_source", c.ike.half_open_per_source, 1, 1 << 20);
+        }
         return c;
     }
 

@@ -1,5 +1,7 @@
 #include "espgw/ike/proposals.h"
 
+#include "espgw/ike/encrypted.h"
+
 #include <algorithm>
 #include <map>
 
@@ -188,10 +190,22 @@ std::optional<Proposal> choose(std::span<const OurProposal> ours, const SaPayloa
     return std::nullopt;
 }
 
-uint16_t dh_group_of(const Proposal& p) {
+uint16_t transform_of(const Proposal& p, TransformType t) {
     for (const Transform& x : p.transforms)
-        if (x.type == TransformType::kDh) return x.id;
+        if (x.type == t) return x.id;
     return 0;
+}
+
+uint16_t dh_group_of(const Proposal& p) { return transform_of(p, TransformType::kDh); }
+
+uint16_t key_bits_of(const Proposal& p) {
+    for (const Transform& x : p.transforms)
+        if (x.type == TransformType::kEncr) return x.key_length.value_or(0);
+    return 0;
+}
+
+SkSuite suite_of(const Proposal& p) {
+    return SkSuite{transform_of(p, TransformType::kEncr), key_bits_of(p), transform_of(p, TransformType::kInteg)};
 }
 
 }  // namespace espgw::ike

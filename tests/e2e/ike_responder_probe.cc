@@ -39,18 +39,6 @@ int udp_socket(const char* addr, uint16_t port) {
     return s;
 }
 
-uint16_t transform_of(const Proposal& p, TransformType t) {
-    for (const Transform& x : p.transforms)
-        if (x.type == t) return x.id;
-    return 0;
-}
-
-uint16_t key_bits_of(const Proposal& p) {
-    for (const Transform& x : p.transforms)
-        if (x.type == TransformType::kEncr) return x.key_length.value_or(0);
-    return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,8 +98,7 @@ int main(int argc, char** argv) {
             }
             if (msg[18] == 35 && init.outcome == SaInitResult::established) {  // IKE_AUTH
                 const auto prf = Prf{transform_of(init.chosen, TransformType::kPrf)};
-                const SkSuite suite{transform_of(init.chosen, TransformType::kEncr), key_bits_of(init.chosen),
-                                    transform_of(init.chosen, TransformType::kInteg)};
+                const SkSuite suite = suite_of(init.chosen);
                 const Secret seed = skeyseed(prf, init.ni, init.nr, init.g_ir->bytes());
                 const auto keys = ike_sa_keys(prf, seed.bytes(), init.ni, init.nr, init.spi_i, init.spi_r,
                                               integ_key_size(suite), encr_key_size(suite));

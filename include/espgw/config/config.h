@@ -12,6 +12,7 @@
 #include "espgw/net/route.h"
 #include "espgw/sa/sa.h"
 #include "espgw/sa/policy.h"
+#include "espgw/ike/connection.h"
 #include "espgw/sa/sa_spec.h"
 
 namespace espgw::config {
@@ -88,6 +89,14 @@ struct SaConfig : sa::SaSpec {
     int line = 0;
 };
 
+// IKE: connections the engine accepts (ike/connection.h) and how it protects itself.
+struct IkeConfig {
+    std::vector<ike::Connection> connections;
+    std::vector<ike::PoolConfig> pools;
+    unsigned cookie_threshold = 64;      // half-open IKE SAs before IKE_SA_INIT needs a cookie
+    unsigned half_open_per_source = 16;  // half-open IKE SAs one address may hold
+};
+
 enum class PollMode : uint8_t { busy, backoff };
 using net::MtuPolicy;
 
@@ -115,6 +124,7 @@ struct Config {
     std::vector<PeerConfig> peers;
     std::vector<PolicyConfig> policies;
     std::vector<SaConfig> sas;
+    IkeConfig ike;
 };
 
 Config load_config_file(const std::string& path);

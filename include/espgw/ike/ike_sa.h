@@ -1,0 +1,86 @@
+// The state of one IKE SA and its CHILD SAs, as the engine keeps it (RFC 7296 §2): keys,
+// nonces and the IKE_SA_INIT messages that AUTH signs, where the peer is and what NAT
+// detection found, the message ID windows of both directions with the cached last response
+// (§2.1, §2.2), the request we are waiting on, the identities and the virtual IPs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "espgw/ike/connection.h"
+#include "espgw/ike/encrypted.h"
+#include "espgw/ike/kdf.h"
+#include "espgw/ike/nat_detection.h"
+#include "espgw/ike/payloads.h"
+#include "espgw/ike/sa_init.h"
+
+namespace espgw::ike {
+
+struct ChildSa {
+    std::string name;
+    const ChildConfig* config = nullptr;
+    uint32_t spi_in = 0, spi_out = 0;  // ours (inbound) and the peer's (outbound)
+    uint32_t policy = 0;               // the Kernel's policy id
+    Proposal proposal;                 // ESP, as accepted
+    std::vector<TrafficSelector> tsi, tsr;
+    std::vector<net::Prefix> local, remote;
+    bool transport = false, udp = true;
+    uint64_t created_ms = 0, rekey_ms = 0, expire_ms = 0;  // 0: never
+    bool rekeyed = false;  // replaced by a newer SA, waiting for its deletion
+};
+
+// A request we sent and wait on (our window is one request, §2.3).
+struct Pending {
+    enum class Kind : uint8_t { kLiveness, kDeleteIke, kDeleteChild, kRekeyChild } kind{};
+    uint32_t message_id = 0;
+    std::vector<uint8_t> message;  // as sent, for retransmission
+    unsigned tries = 0;
+    uint64_t first_ms = 0, next_ms = 0;
+    uint32_t child_spi = 0;  // kDeleteChild, kRekeyChild: our inbound SPI of that child
+};
+
+struct IkeSa {
+    enum class State : uint8_t { kHalfOpen, kEstablished, kDeleting };
+    State state = State::kHalfOpen;
+    uint64_t spi_i = 0, spi_r = 0;
+    bool we_initiated = false;
+    const Connection* conn = nullptr;  // the one the peer authenticated for (half-open: a candidate)
+
+    Proposal proposal;
+    Prf prf{};
+    SkSuite suite;
+    IkeSaKeys keys;
+    std::vector<uint8_t> ni, nr;
+    std::vector<uint8_t> init_request, init_response;  // IKE_SA_INIT as sent (AUTH signs them)
+
+    UdpEnd local, remote;  // where IKE runs now (the peer's address as the NAT shows it)
+    UdpEnd init_from;      // where IKE_SA_INIT came from (half-open SAs are indexed by it)
+    NatVerdict nat{};
+    bool peer_fragmentation = false;
+
+    // The peer's requests: the next message ID we expect and our answer to the one before.
+    uint32_t next_request_id = 1;  // IKE_SA_INIT was 0
+    std::vector<uint8_t> last_response;
+    // Our requests.
+    uint32_t next_own_id = 0;
+    std::optional<Pending> pending;
+    uint64_t iv_counter = 0;
+
+    IdPayload peer_id, our_id;
+    std::string peer_name;  // the peer's identity as text
+    uint32_t peer = 0;      // the Kernel's peer id (0 before IKE_AUTH)
+    std::vector<std::pair<std::string, net::IpAddr>> vips;  // pool name, address
+    std::vector<ChildSa> children;
+    uint64_t created_ms = 0, established_ms = 0, last_heard_ms = 0;
+
+    uint64_t our_spi() const { return we_initiated ? spi_i : spi_r; }
+    // The keys we encrypt with and those the peer encrypts with.
+    SkKeys out_keys() const { return we_initiated ? SkKeys{keys.ei, keys.ai} : SkKeys{keys.er, keys.ar}; }
+    SkKeys in_keys() const { return we_initiated ? SkKeys{keys.er, keys.ar} : SkKeys{keys.ei, keys.ai}; }
+    ChildSa* child_by_spi_in(uint32_t spi);
+    ChildSa* child_by_spi_out(uint32_t spi);
+};
+
+}  // namespace espgw::ike

@@ -1,0 +1,627 @@
+#include "espgw/ike/engine.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+
+#include "engine_core.h"
+#include "espgw/ike/sa_init.h"
+
+namespace espgw::ike {
+
+// ---- payload helpers ----------------------------------------------------------------------
+
+RawPayload notify_payload(NotifyType t, std::vector<uint8_t> data, ProtocolId proto, std::vector<uint8_t> spi) {
+    NotifyPayload n;
+    n.type = t;
+    n.protocol = proto;
+    n.spi = std::move(spi);
+    n.data = std::move(data);
+    return RawPayload{PayloadType::kNotify, false, 0, build_notify(n)};
+}
+
+bool has_notify(const std::vector<RawPayload>& payloads, NotifyType t) {
+    for (const RawPayload& p : payloads) {
+        if (p.type != PayloadType::kNotify) continue;
+        const auto n = parse_notify(p.body);
+        if (n.ok() && n->type == t) return true;
+    }
+    return false;
+}
+
+const RawPayload* find_payload(const std::vector<RawPayload>& payloads, PayloadType t) {
+    for (const RawPayload& p : payloads)
+        if (p.type == t) return &p;
+    return nullptr;
+}
+
+// ---- the core -----------------------------------------------------------------------------
+
+EngineCore::EngineCore(EngineConfig c, Kernel& k) : cfg(std::move(c)), kernel(k) {
+    for (const PoolConfig& p : cfg.pools) pools.emplace(p.name, AddressPool(p.name, p.range));
+}
+
+void EngineCore::log(const char* fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    kernel.log(buf);
+}
+
+std::vector<uint8_t> EngineCore::random_bytes(size_t n) {
+    std::vector<uint8_t> v(n);
+    kernel.random(v);
+    return v;
+}
+
+uint64_t EngineCore::new_spi() {
+    for (;;) {
+        uint64_t s = 0;
+        kernel.random(std::span(reinterpret_cast<uint8_t*>(&s), sizeof s));
+        if (s && !sas.count(s)) return s;
+    }
+}
+
+IkeSa* EngineCore::find(uint64_t our_spi) {
+    auto it = sas.find(our_spi);
+    return it == sas.end() ? nullptr : it->second.get();
+}
+
+std::string EngineCore::where(const UdpEnd& e) const {
+    return (e.addr.is_v4() ? e.addr.str() : "[" + e.addr.str() + "]") + ":" + std::to_string(e.port);
+}
+
+std::string EngineCore::name(const IkeSa& ike) const {
+    char spi[20];
+    snprintf(spi, sizeof spi, "%016" PRIx64, ike.spi_i);
+    return (ike.conn ? ike.conn->name : std::string("?")) + "[" + spi + "]";
+}
+
+std::vector<uint8_t> EngineCore::seal(IkeSa& ike, ExchangeType ex, bool response, uint32_t mid,
+                                      const std::vector<RawPayload>& inner) {
+    Header h;
+    h.spi_i = ike.spi_i;
+    h.spi_r = ike.spi_r;
+    h.exchange = ex;
+    h.initiator = ike.we_initiated;
+    h.response = response;
+    h.message_id = mid;
+    const std::vector<uint8_t> iv = random_bytes(iv_size(ike.suite));
+    return seal_sk(ike.suite, ike.out_keys(), h, inner, iv);
+}
+
+void EngineCore::send_to(IkeSa&, const std::vector<uint8_t>& bytes, const UdpEnd& from, const UdpEnd& to) {
+    if (bytes.empty()) return;
+    Datagram d;
+    d.src = from.addr;
+    d.sport = from.port;
+    d.dst = to.addr;
+    d.dport = to.port;
+    d.non_esp_marker = from.port != cfg.ike_port;  // RFC 3948 §2.2: IKE on the NAT-T port
+    d.message = bytes;
+    kernel.send(d);
+    stats.sent++;
+}
+
+bool EngineCore::request(IkeSa& ike, ExchangeType ex, const std::vector<RawPayload>& inner, Pending::Kind kind,
+                         uint64_t now_ms, uint32_t child_spi) {
+    if (ike.pending) return false;
+    Pending p;
+    p.kind = kind;
+    p.message_id = ike.next_own_id++;
+    p.message = seal(ike, ex, false, p.message_id, inner);
+    p.tries = 1;
+    p.first_ms = now_ms;
+    p.next_ms = now_ms + cfg.retransmit_ms;
+    p.child_spi = child_spi;
+    // The data plane may know the peer's newest mapping (it follows ESP): send there.
+    if (ike.peer && ike.nat.nat_there && !ike.nat.nat_here)
+        if (auto at = kernel.peer_location(ike.peer); at && at->port) ike.remote = *at;
+    send_to(ike, p.message, ike.local, ike.remote);
+    ike.pending = std::move(p);
+    return true;
+}
+
+bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKeys& k, uint32_t spi_in,
+                               uint32_t policy, uint64_t now_ms, std::string& error) {
+    const ChildConfig& cc = *ch.config;
+    ChildInstall ci;
+    char tag[16];
+    snprintf(tag, sizeof tag, "%08x", spi_in);
+    ci.name = ike.conn->name + "/" + cc.name + "#" + tag;
+    ci.peer = ike.peer;
+    ci.spi_in = spi_in;
+    const auto& ps = ch.proposal.spi;
+    ci.spi_out = ps.size() == 4 ? uint32_t{ps[0]} << 24 | uint32_t{ps[1]} << 16 | uint32_t{ps[2]} << 8 | ps[3] : 0;
+    const SkSuite s = suite_of(ch.proposal);
+    ci.encr = s.encr;
+    ci.key_bits = s.key_bits;
+    ci.integ = s.integ;
+    ci.esn = transform_of(ch.proposal, TransformType::kEsn) == esn_id::kYes;
+    ci.transport = ch.transport;
+    ci.udp = ike.nat.nat_here || ike.nat.nat_there;
+    // We answer the exchange: the peer initiated it, so its traffic uses the "i" keys.
+    ci.key_in = k.encr_i;
+    ci.auth_in = k.integ_i;
+    ci.key_out = k.encr_r;
+    ci.auth_out = k.integ_r;
+    ci.local = ch.tsr.prefixes;
+    ci.remote = ch.tsi.prefixes;
+    ci.replay_window = cc.replay_window;
+    ci.life_bytes = cc.life_bytes;
+    ci.life_packets = cc.life_packets;
+    ci.rekey_bytes = cc.rekey_bytes;
+    ci.rekey_packets = cc.rekey_packets;
+    ci.policy = policy;
+    const uint32_t pol = kernel.install_child(ci, error);
+    if (!pol) return false;
+    ChildSa c;
+    c.name = ci.name;
+    c.config = &cc;
+    c.spi_in = spi_in;
+    c.spi_out = ci.spi_out;
+    c.policy = pol;
+    c.proposal = ch.proposal;
+    c.tsi = ch.tsi.selectors;
+    c.tsr = ch.tsr.selectors;
+    c.local = ci.local;
+    c.remote = ci.remote;
+    c.transport = ci.transport;
+    c.udp = ci.udp;
+    c.created_ms = now_ms;
+    if (cc.rekey_s) {
+        uint64_t jitter = 0;
+        if (cc.rekey_jitter_s) {
+            uint32_t r = 0;
+            kernel.random(std::span(reinterpret_cast<uint8_t*>(&r), sizeof r));
+            jitter = r % (cc.rekey_jitter_s * 1000);
+        }
+        c.rekey_ms = now_ms + cc.rekey_s * 1000 - std::min(jitter, cc.rekey_s * 1000);
+    }
+    c.expire_ms = cc.life_s ? now_ms + cc.life_s * 1000 : 0;
+    ike.children.push_back(std::move(c));
+    stats.children_installed++;
+    return true;
+}
+
+void EngineCore::remove_child(IkeSa& ike, uint32_t spi_in) {
+    auto it = std::find_if(ike.children.begin(), ike.children.end(), [&](const ChildSa& c) { return c.spi_in == spi_in; });
+    if (it == ike.children.end()) return;
+    const bool shared = std::any_of(ike.children.begin(), ike.children.end(),
+                                    [&](const ChildSa& c) { return c.spi_in != spi_in && c.policy == it->policy; });
+    kernel.remove_child(it->policy, it->spi_in, it->spi_out, !shared);
+    ike.children.erase(it);
+}
+
+void EngineCore::leave_half_open(IkeSa& ike) {
+    if (ike.state != IkeSa::State::kHalfOpen) return;
+    init_index.erase({ike.spi_i, ike.init_from.addr, ike.init_from.port});
+    auto it = half_open_by_source.find(ike.init_from.addr);
+    if (it != half_open_by_source.end() && --it->second == 0) half_open_by_source.erase(it);
+    half_open--;
+}
+
+void EngineCore::drop(uint64_t our_spi, const char* why) {
+    IkeSa* ike = find(our_spi);
+    if (!ike) return;
+    leave_half_open(*ike);
+    while (!ike->children.empty()) remove_child(*ike, ike->children.back().spi_in);
+    for (const auto& [pool, addr] : ike->vips) {
+        auto p = pools.find(pool);
+        if (p != pools.end()) p->second.release(addr);
+    }
+    if (ike->peer) kernel.remove_peer(ike->peer);
+    if (ike->established_ms) {
+        stats.deleted++;
+        log("IKE SA %s with %s (%s) deleted: %s", name(*ike).c_str(), where(ike->remote).c_str(),
+            ike->peer_name.c_str(), why);
+    }
+    sas.erase(our_spi);
+}
+
+void EngineCore::remove(IkeSa& ike, uint64_t now_ms, const char* why) {
+    if (ike.state != IkeSa::State::kEstablished) {
+        drop(ike.our_spi(), why);
+        return;
+    }
+    // The CHILD SAs go now: nothing is sent under an IKE SA that is going.
+    while (!ike.children.empty()) remove_child(ike, ike.children.back().spi_in);
+    ike.state = IkeSa::State::kDeleting;
+    ike.pending.reset();  // a liveness check or rekey in flight no longer matters
+    DeletePayload del;
+    del.protocol = ProtocolId::kIke;
+    log("IKE SA %s: deleting (%s)", name(ike).c_str(), why);
+    if (!request(ike, ExchangeType::kInformational, {RawPayload{PayloadType::kDelete, false, 0, build_delete(del)}},
+                 Pending::Kind::kDeleteIke, now_ms))
+        drop(ike.our_spi(), why);
+}
+
+void EngineCore::heard_from(IkeSa& ike, const Datagram& d, uint64_t now_ms) {
+    ike.last_heard_ms = now_ms;
+    const UdpEnd from{d.src, d.sport}, to{d.dst, d.dport};
+    if (from.addr == ike.remote.addr && from.port == ike.remote.port && to.port == ike.local.port) return;
+    const std::string before = where(ike.remote);
+    ike.remote = from;
+    ike.local = to;
+    if (ike.state != IkeSa::State::kEstablished || !ike.peer) return;
+    // §2.23: a NAT in front of the peer may remap it; follow, unless we are the NATed side.
+    if (ike.nat.nat_there && !ike.nat.nat_here) {
+        kernel.move_peer(ike.peer, from);
+        log("IKE SA %s: peer moved from %s to %s", name(ike).c_str(), before.c_str(), where(from).c_str());
+    }
+}
+
+// ---- IKE_SA_INIT --------------------------------------------------------------------------
+
+namespace {
+
+void respond_init(EngineCore& core, const Datagram& d, const Message& m, uint64_t now_ms) {
+    const UdpEnd from{d.src, d.sport}, to{d.dst, d.dport};
+    const uint64_t spi_i = m.header.spi_i;
+    // A retransmitted IKE_SA_INIT gets the same answer, not a second IKE SA.
+    if (auto it = core.init_index.find({spi_i, from.addr, from.port}); it != core.init_index.end()) {
+        if (IkeSa* ike = core.find(it->second); ike && ike->init_request == d.message) {
+            core.send_to(*ike, ike->init_response, to, from);
+            core.stats.retransmitted_responses++;
+        }
+        return;
+    }
+    std::vector<const Connection*> candidates;
+    for (const Connection& c : core.cfg.connections)
+        if (c.accepts(from.addr)) candidates.push_back(&c);
+    if (candidates.empty()) {
+        core.stats.no_proposal++;
+        core.log("IKE_SA_INIT from %s refused: no connection accepts that address", core.where(from).c_str());
+        return;
+    }
+    if (core.half_open_by_source[from.addr] >= core.cfg.half_open_per_source) {
+        core.stats.half_open_limit++;
+        return;
+    }
+    if (core.half_open_by_source[from.addr] == 0) core.half_open_by_source.erase(from.addr);
+    SaInitConfig sc;
+    for (const Connection* c : candidates)
+        sc.proposals.insert(sc.proposals.end(), c->ike.begin(), c->ike.end());
+    const uint64_t spi_r = core.new_spi();
+    const std::vector<uint8_t> nr = core.random_bytes(32);
+    const CookieJar* jar = core.half_open >= core.cfg.cookie_threshold ? &core.cookies : nullptr;
+    SaInitResult r = respond_sa_init(sc, d.message, from, to, spi_r, nr, jar);
+    Datagram out;
+    switch (r.outcome) {
+    case SaInitResult::drop:
+        core.stats.malformed++;
+        return;
+    case SaInitResult::cookie:
+        core.stats.cookies_sent++;
+        break;
+    case SaInitResult::invalid_ke:
+        core.stats.invalid_ke++;
+        break;
+    case SaInitResult::no_proposal:
+        core.stats.no_proposal++;
+        core.log("IKE_SA_INIT from %s: %s", core.where(from).c_str(), r.reason.c_str());
+        break;
+    case SaInitResult::established:
+        break;
+    }
+    if (r.outcome != SaInitResult::established) {
+        out.src = to.addr;
+        out.sport = to.port;
+        out.dst = from.addr;
+        out.dport = from.port;
+        out.non_esp_marker = to.port != core.cfg.ike_port;
+        out.message = std::move(r.response);
+        core.kernel.send(out);
+        core.stats.sent++;
+        return;
+    }
+    auto ike = std::make_unique<IkeSa>();
+    ike->spi_i = spi_i;
+    ike->spi_r = spi_r;
+    ike->conn = candidates.front();
+    ike->proposal = r.chosen;
+    ike->prf = Prf{transform_of(r.chosen, TransformType::kPrf)};
+    ike->suite = suite_of(r.chosen);
+    ike->ni = r.ni;
+    ike->nr = r.nr;
+    const Secret seed = skeyseed(ike->prf, ike->ni, ike->nr, r.g_ir->bytes());
+    auto keys = ike_sa_keys(ike->prf, seed.bytes(), ike->ni, ike->nr, spi_i, spi_r, integ_key_size(ike->suite),
+                            encr_key_size(ike->suite));
+    if (!keys) {
+        core.stats.malformed++;
+        return;
+    }
+    ike->keys = std::move(*keys);
+    ike->init_request = d.message;
+    ike->init_response = r.response;
+    ike->local = to;
+    ike->remote = ike->init_from = from;
+    ike->nat = r.nat;
+    ike->peer_fragmentation = r.peer_fragmentation;
+    ike->created_ms = ike->last_heard_ms = now_ms;
+    core.init_index[{spi_i, from.addr, from.port}] = spi_r;
+    core.half_open_by_source[from.addr]++;
+    core.half_open++;
+    IkeSa& ref = *ike;
+    core.sas.emplace(spi_r, std::move(ike));
+    core.send_to(ref, ref.init_response, to, from);
+}
+
+}  // namespace
+
+// ---- requests and responses under an IKE SA ------------------------------------------------
+
+namespace {
+
+void on_request(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m, uint64_t now_ms) {
+    const uint32_t mid = m.header.message_id;
+    const UdpEnd from{d.src, d.sport}, to{d.dst, d.dport};
+    if (mid + 1 == ike.next_request_id && !ike.last_response.empty()) {
+        core.send_to(ike, ike.last_response, to, from);  // §2.1: a retransmission, answered again
+        core.stats.retransmitted_responses++;
+        return;
+    }
+    if (mid != ike.next_request_id) {
+        core.stats.bad_message_id++;
+        return;
+    }
+    if (m.payloads.empty() || m.payloads.back().type != PayloadType::kEncrypted) {
+        core.stats.malformed++;
+        return;
+    }
+    const Opened o = open_sk(ike.suite, ike.in_keys(), d.message);
+    if (!o.ok) {
+        core.stats.undecryptable++;
+        return;
+    }
+    core.heard_from(ike, d, now_ms);
+    std::vector<RawPayload> answer;
+    switch (m.header.exchange) {
+    case ExchangeType::kIkeAuth:
+        if (ike.state != IkeSa::State::kHalfOpen) return;
+        answer = respond_ike_auth(core, ike, o.payloads, now_ms);
+        break;
+    case ExchangeType::kCreateChildSa:
+        if (ike.state != IkeSa::State::kEstablished) return;
+        answer = respond_create_child(core, ike, o.payloads, now_ms);
+        break;
+    case ExchangeType::kInformational:
+        if (ike.state == IkeSa::State::kHalfOpen) return;
+        answer = respond_informational(core, ike, o.payloads, now_ms);
+        break;
+    default:
+        core.stats.malformed++;
+        return;
+    }
+    ike.last_response = core.seal(ike, m.header.exchange, true, mid, answer);
+    ike.next_request_id = mid + 1;
+    core.send_to(ike, ike.last_response, ike.local, ike.remote);
+    // An IKE SA that failed authentication, or that the peer deleted, ends with this answer.
+    if (ike.state == IkeSa::State::kDeleting && !ike.pending) core.drop(ike.our_spi(), "deleted by the peer");
+}
+
+void on_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m, uint64_t now_ms) {
+    if (!ike.pending || m.header.message_id != ike.pending->message_id) {
+        core.stats.bad_message_id++;
+        return;
+    }
+    const Opened o = open_sk(ike.suite, ike.in_keys(), d.message);
+    if (!o.ok) {
+        core.stats.undecryptable++;
+        return;
+    }
+    core.heard_from(ike, d, now_ms);
+    const Pending p = *ike.pending;
+    ike.pending.reset();
+    if (p.kind == Pending::Kind::kDeleteIke) core.drop(ike.our_spi(), "deleted");
+}
+
+}  // namespace
+
+// ---- the engine ---------------------------------------------------------------------------
+
+Engine::Engine(EngineConfig cfg, Kernel& kernel) : core_(std::make_unique<EngineCore>(std::move(cfg), kernel)) {}
+Engine::~Engine() = default;
+
+const EngineStats& Engine::stats() const { return core_->stats; }
+size_t Engine::ike_sa_count() const { return core_->sas.size(); }
+size_t Engine::half_open_count() const { return core_->half_open; }
+
+void Engine::receive(const Datagram& d, uint64_t now_ms) {
+    EngineCore& core = *core_;
+    core.stats.received++;
+    auto m = parse_message(d.message);
+    if (!m) {
+        core.stats.malformed++;
+        return;
+    }
+    const Header& h = m->header;
+    if (h.exchange == ExchangeType::kIkeSaInit) {
+        if (!h.response && h.spi_r == 0 && h.message_id == 0)
+            respond_init(core, d, *m, now_ms);
+        else
+            core.stats.no_ike_sa++;
+        return;
+    }
+    // The I flag says who sent it: the original initiator's messages name our SPI second.
+    const uint64_t ours = h.initiator ? h.spi_r : h.spi_i;
+    IkeSa* ike = core.find(ours);
+    if (!ike || (h.initiator ? h.spi_i != ike->spi_i : h.spi_r != ike->spi_r) || h.initiator == ike->we_initiated) {
+        core.stats.no_ike_sa++;
+        return;
+    }
+    if (h.response)
+        on_response(core, *ike, d, *m, now_ms);
+    else
+        on_request(core, *ike, d, *m, now_ms);
+}
+
+void Engine::tick(uint64_t now_ms) {
+    EngineCore& core = *core_;
+    std::vector<uint64_t> spis;
+    for (const auto& [spi, ike] : core.sas) spis.push_back(spi);
+    for (uint64_t spi : spis) {
+        IkeSa* ike = core.find(spi);
+        if (!ike) continue;
+        if (ike->state == IkeSa::State::kHalfOpen) {
+            if (now_ms - ike->created_ms >= uint64_t{core.cfg.half_open_timeout_s} * 1000)
+                core.drop(spi, "no IKE_AUTH in time");
+            continue;
+        }
+        // Our request: retransmit with back-off, or give the peer up.
+        if (ike->pending && now_ms >= ike->pending->next_ms) {
+            Pending& p = *ike->pending;
+            const bool liveness = p.kind == Pending::Kind::kLiveness;
+            const uint64_t dpd_timeout = ike->conn ? uint64_t{ike->conn->dpd_timeout_s} * 1000 : 0;
+            const bool give_up = liveness ? now_ms - p.first_ms >= dpd_timeout : p.tries >= core.cfg.retransmit_tries;
+            if (give_up) {
+                if (p.kind != Pending::Kind::kDeleteIke) {
+                    core.stats.dead_peers++;
+                    core.log("IKE SA %s: peer %s does not answer: dead", core.name(*ike).c_str(),
+                             core.where(ike->remote).c_str());
+                }
+                core.drop(spi, p.kind == Pending::Kind::kDeleteIke ? "deleted (unanswered)" : "peer dead");
+                continue;
+            }
+            core.send_to(*ike, p.message, ike->local, ike->remote);
+            core.stats.retransmitted_requests++;
+            p.tries++;
+            p.next_ms = now_ms + (uint64_t{core.cfg.retransmit_ms} << std::min(p.tries - 1, 6u));
+            if (liveness && p.first_ms + dpd_timeout < p.next_ms) p.next_ms = p.first_ms + dpd_timeout;
+        }
+        if (ike->state != IkeSa::State::kEstablished) continue;
+        // CHILD SAs at the end of their life go; a replaced one goes when its successor has run a while.
+        for (size_t k = 0; k < ike->children.size();) {
+            const ChildSa& c = ike->children[k];
+            if (c.expire_ms && now_ms >= c.expire_ms) {
+                core.log("CHILD SA %s: lifetime over, deleted", c.name.c_str());
+                const uint32_t spi_in = c.spi_in;
+                DeletePayload del{ProtocolId::kEsp, {spi_in}};
+                core.request(*ike, ExchangeType::kInformational,
+                             {RawPayload{PayloadType::kDelete, false, 0, build_delete(del)}},
+                             Pending::Kind::kDeleteChild, now_ms, spi_in);
+                core.remove_child(*ike, spi_in);
+                continue;
+            }
+            ++k;
+        }
+        // Liveness (DPD): after dpd_delay without anything from the peer, IKE or ESP.
+        const Connection* conn = ike->conn;
+        if (!ike->pending && conn && conn->dpd_delay_s && now_ms - ike->last_heard_ms >= uint64_t{conn->dpd_delay_s} * 1000) {
+            uint64_t esp_idle_s = UINT64_MAX;
+            for (const ChildSa& c : ike->children)
+                if (auto u = core.kernel.child_usage(c.spi_in, c.spi_out); u) esp_idle_s = std::min(esp_idle_s, u->idle_in_s);
+            if (esp_idle_s >= conn->dpd_delay_s)
+                core.request(*ike, ExchangeType::kInformational, {}, Pending::Kind::kLiveness, now_ms);
+        }
+    }
+}
+
+void Engine::child_limit(uint32_t spi, bool hard, uint64_t now_ms) {
+    EngineCore& core = *core_;
+    for (auto& [our, ike] : core.sas) {
+        ChildSa* c = ike->child_by_spi_in(spi);
+        if (!c) c = ike->child_by_spi_out(spi);
+        if (!c) continue;
+        if (hard) {
+            // The data plane deleted that SA: the pair goes, and the peer is told.
+            const uint32_t spi_in = c->spi_in;
+            core.log("CHILD SA %s: hard limit reached, deleted", c->name.c_str());
+            core.request(*ike, ExchangeType::kInformational,
+                         {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kEsp, {spi_in}})}},
+                         Pending::Kind::kDeleteChild, now_ms, spi_in);
+            core.remove_child(*ike, spi_in);
+        } else {
+            // Rekeying is the initiator's (RFC 7296 §2.8); as responder we wait for it, and
+            // the hard limit ends the SA if it never comes.
+            core.log("CHILD SA %s: soft limit reached", c->name.c_str());
+        }
+        return;
+    }
+}
+
+void Engine::peer_moved(uint32_t peer, const UdpEnd& where) {
+    for (auto& [our, ike] : core_->sas)
+        if (ike->peer == peer && ike->nat.nat_there && !ike->nat.nat_here) ike->remote = where;
+}
+
+void Engine::shutdown(uint64_t now_ms) {
+    std::vector<uint64_t> spis;
+    for (const auto& [spi, ike] : core_->sas) spis.push_back(spi);
+    for (uint64_t spi : spis)
+        if (IkeSa* ike = core_->find(spi)) core_->remove(*ike, now_ms, "shutdown");
+}
+
+namespace {
+
+std::string prefixes_str(const std::vector<net::Prefix>& v) {
+    std::string s;
+    for (const net::Prefix& p : v) s += (s.empty() ? "" : ",") + p.str();
+    return s;
+}
+
+std::string proposal_str(const Proposal& p) {
+    std::string s;
+    for (const Transform& t : p.transforms) {
+        s += s.empty() ? "" : "/";
+        s += std::to_string(static_cast<int>(t.type)) + ":" + std::to_string(t.id);
+        if (t.key_length) s += "-" + std::to_string(*t.key_length);
+    }
+    return s;
+}
+
+}  // namespace
+
+std::vector<IkeSaInfo> Engine::list(uint64_t now_ms) {
+    std::vector<IkeSaInfo> out;
+    for (auto& [our, ike] : core_->sas) {
+        IkeSaInfo i;
+        i.connection = ike->conn ? ike->conn->name : "";
+        i.state = ike->state == IkeSa::State::kHalfOpen ? "half-open"
+                  : ike->state == IkeSa::State::kEstablished ? "established" : "deleting";
+        i.local_id = ike->our_id.data.empty() ? "" : to_string(ike->our_id);
+        i.remote_id = ike->peer_name;
+        i.proposal = proposal_str(ike->proposal);
+        i.local = ike->local;
+        i.remote = ike->remote;
+        i.nat_here = ike->nat.nat_here;
+        i.nat_there = ike->nat.nat_there;
+        i.spi_i = ike->spi_i;
+        i.spi_r = ike->spi_r;
+        i.age_s = (now_ms - ike->created_ms) / 1000;
+        for (const auto& [pool, a] : ike->vips) i.vips.push_back(a.str());
+        for (const ChildSa& c : ike->children) {
+            IkeSaInfo::Child ch;
+            ch.name = c.name;
+            ch.local_ts = prefixes_str(c.local);
+            ch.remote_ts = prefixes_str(c.remote);
+            ch.proposal = proposal_str(c.proposal);
+            ch.spi_in = c.spi_in;
+            ch.spi_out = c.spi_out;
+            ch.transport = c.transport;
+            ch.udp = c.udp;
+            ch.age_s = (now_ms - c.created_ms) / 1000;
+            ch.rekey_in_s = c.rekey_ms > now_ms ? (c.rekey_ms - now_ms) / 1000 : 0;
+            if (auto u = core_->kernel.child_usage(c.spi_in, c.spi_out)) ch.usage = *u;
+            i.children.push_back(std::move(ch));
+        }
+        out.push_back(std::move(i));
+    }
+    return out;
+}
+
+ChildSa* IkeSa::child_by_spi_in(uint32_t spi) {
+    for (ChildSa& c : children)
+        if (c.spi_in == spi) return &c;
+    return nullptr;
+}
+
+ChildSa* IkeSa::child_by_spi_out(uint32_t spi) {
+    for (ChildSa& c : children)
+        if (c.spi_out == spi) return &c;
+    return nullptr;
+}
+
+}  // namespace espgw::ike
