@@ -11,7 +11,15 @@ ChildChoice choose_child(const std::vector<ChildConfig>& children, const ChildRe
     c.error = NotifyType::kTsUnacceptable;
     c.reason = "no child of the connection covers the proposed traffic selectors";
     bool proposal_failed = false, mode_failed = false;
-    for (const ChildConfig& child : children) {
+    // A child of the mode asked for first; a tunnel child may still answer a transport request
+    // (the answer without USE_TRANSPORT_MODE means tunnel, §1.3.1).
+    std::vector<const ChildConfig*> order;
+    for (const ChildConfig& child : children)
+        if ((child.mode == ChildMode::kTransport) == req.transport) order.push_back(&child);
+    for (const ChildConfig& child : children)
+        if ((child.mode == ChildMode::kTransport) != req.transport) order.push_back(&child);
+    for (const ChildConfig* cp : order) {
+        const ChildConfig& child = *cp;
         const auto& local = child.local_ts.empty() ? local_dynamic : child.local_ts;
         const auto& remote = child.remote_ts.empty() ? remote_dynamic : child.remote_ts;
         Narrowed tsi = narrow(req.tsi, remote, sa::Selectors::kMax);

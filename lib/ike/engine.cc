@@ -195,6 +195,14 @@ void EngineCore::remove_child(IkeSa& ike, uint32_t spi_in) {
     ike.children.erase(it);
 }
 
+void EngineCore::release_vips(IkeSa& ike) {
+    for (const auto& [pool, addr] : ike.vips) {
+        auto p = pools.find(pool);
+        if (p != pools.end()) p->second.release(addr);
+    }
+    ike.vips.clear();
+}
+
 void EngineCore::leave_half_open(IkeSa& ike) {
     if (ike.state != IkeSa::State::kHalfOpen) return;
     init_index.erase({ike.spi_i, ike.init_from.addr, ike.init_from.port});
@@ -208,10 +216,7 @@ void EngineCore::drop(uint64_t our_spi, const char* why) {
     if (!ike) return;
     leave_half_open(*ike);
     while (!ike->children.empty()) remove_child(*ike, ike->children.back().spi_in);
-    for (const auto& [pool, addr] : ike->vips) {
-        auto p = pools.find(pool);
-        if (p != pools.end()) p->second.release(addr);
-    }
+    release_vips(*ike);
     if (ike->peer) kernel.remove_peer(ike->peer);
     if (ike->established_ms) {
         stats.deleted++;
@@ -226,8 +231,10 @@ void EngineCore::remove(IkeSa& ike, uint64_t now_ms, const char* why) {
         drop(ike.our_spi(), why);
         return;
     }
-    // The CHILD SAs go now: nothing is sent under an IKE SA that is going.
+    // The CHILD SAs and virtual IPs go now: nothing is sent under an IKE SA that is going, and
+    // a reconnecting peer gets its address back at once.
     while (!ike.children.empty()) remove_child(ike, ike.children.back().spi_in);
+    release_vips(ike);
     ike.state = IkeSa::State::kDeleting;
     ike.pending.reset();  // a liveness check or rekey in flight no longer matters
     DeletePayload del;

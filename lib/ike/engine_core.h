@@ -56,6 +56,7 @@ public:
     void drop(uint64_t our_spi, const char* why);
     void remove(IkeSa& ike, uint64_t now_ms, const char* why);
     void leave_half_open(IkeSa& ike);
+    void release_vips(IkeSa& ike);
 
     // Authenticated traffic from where: follow the peer (RFC 7296 §2.23).
     void heard_from(IkeSa& ike, const Datagram& d, uint64_t now_ms);

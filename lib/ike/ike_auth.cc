@@ -32,8 +32,8 @@ bool accepts_proposal(const Connection& c, const Proposal& chosen) {
 }
 
 std::vector<RawPayload> fail(EngineCore& core, IkeSa& ike, NotifyType t, const std::string& why) {
+    core.leave_half_open(ike);  // while still half-open: it counts itself out
     ike.state = IkeSa::State::kDeleting;
-    core.leave_half_open(ike);
     if (t == NotifyType::kAuthenticationFailed) core.stats.auth_failed++;
     core.log("IKE_AUTH from %s failed: %s", core.where(ike.remote).c_str(), why.c_str());
     return {notify_payload(t)};

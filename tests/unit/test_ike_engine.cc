@@ -1,0 +1,442 @@
+// The IKEv2 engine as responder, driven by a test initiator made of lib/ike's parts and a
+// Kernel in memory: the exchanges (IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL),
+// what reaches the data plane (keys, SPIs, selectors, encapsulation, virtual IPs), message IDs
+// and retransmissions, failures (wrong key, unknown identity, selectors, pool), liveness checks
+// and dead peers, uniqueness, cookies.
+#include <gtest/gtest.h>
+
+#include "espgw/ike/config_payload.h"
+#include "espgw/ike/engine.h"
+#include "espgw/ike/key_exchange.h"
+#include "ike_test_peer.h"
+
+using namespace espgw;
+using namespace espgw::ike;
+using namespace espgw::ike::test;
+
+namespace {
+
+const std::string kPsk = "a-pre-shared-key-of-some-length";
+const UdpEnd kGw{net::IpAddr::v4(0xc0000201), 500};           // 192.0.2.1
+const UdpEnd kClient{net::IpAddr::v4(0x0a090002), 500};       // 10.9.0.2, behind ...
+const UdpEnd kNat{net::IpAddr::v4(0xc00002fe), 31000};        // ... 192.0.2.254:31000
+const UdpEnd kDirect{net::IpAddr::v4(0xc6336402), 500};       // 198.51.100.2, no NAT
+
+EngineConfig config() {
+    EngineConfig c;
+    Connection conn;
+    conn.name = "rw";
+    std::string err;
+    conn.local_id = *Identity::parse("gw.example.net", err);
+    conn.remote_id = *Identity::parse("*@example.net", err);
+    conn.psk = kPsk;
+    conn.ike = {*parse_proposal("aes128gcm16-prfsha256-curve25519-ecp256", ProtocolId::kIke, err)};
+    ChildConfig ch;
+    ch.name = "lan";
+    ch.local_ts = {*net::parse_prefix("10.1.0.0/24")};
+    ch.esp = {*parse_proposal("aes128gcm16", ProtocolId::kEsp, err),
+              *parse_proposal("aes256-sha256-modp2048", ProtocolId::kEsp, err)};
+    conn.children = {ch};
+    conn.pools = {"rw"};
+    conn.dns = {net::IpAddr::v4(0x0a010035)};
+    conn.dpd_delay_s = 30;
+    conn.dpd_timeout_s = 60;
+    c.connections = {conn};
+    c.pools = {PoolConfig{"rw", *net::parse_prefix("10.3.0.0/29")}};
+    return c;
+}
+
+struct Fixture : ::testing::Test {
+    MemoryKernel kernel;
+    std::unique_ptr<Engine> engine;
+    uint64_t now = 1000000;
+
+    void make(EngineConfig c = config()) { engine = std::make_unique<Engine>(std::move(c), kernel); }
+    void SetUp() override { make(); }
+
+    // Runs IKE_SA_INIT to the end; false if the gateway did not answer with keys.
+    bool init(TestInitiator& t) {
+        engine->receive(t.sa_init(), now);
+        if (kernel.sent.empty()) return false;
+        return t.on_sa_init(kernel.take());
+    }
+    // IKE_AUTH; the payloads of the gateway's answer.
+    std::vector<RawPayload> auth(TestInitiator& t, const AuthAsk& ask = {}) {
+        engine->receive(t.ike_auth(ask), now);
+        EXPECT_FALSE(kernel.sent.empty());
+        if (kernel.sent.empty()) return {};
+        auto p = t.open(kernel.take_last());
+        EXPECT_TRUE(p.has_value());
+        return p.value_or(std::vector<RawPayload>{});
+    }
+    TestInitiator natted(const std::string& id = "alice@example.net") { return TestInitiator(kClient, kGw, kPsk, id, kNat); }
+};
+
+const RawPayload* find(const std::vector<RawPayload>& p, PayloadType t) {
+    for (const RawPayload& r : p)
+        if (r.type == t) return &r;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_F(Fixture, RoadWarriorBehindANatGetsAVirtualIpAndAChildSa) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    EXPECT_EQ(engine->half_open_count(), 1u);
+    const auto r = auth(t);
+    EXPECT_TRUE(t.responder_auth_ok(r)) << "the gateway's AUTH must verify with the PSK";
+    EXPECT_EQ(engine->half_open_count(), 0u);
+
+    // CP: the first pool address (10.3.0.1; .0 is the network) and the DNS server asked for.
+    const RawPayload* cp_p = find(r, PayloadType::kConfig);
+    ASSERT_NE(cp_p, nullptr);
+    const auto cp = parse_cp(cp_p->body);
+    ASSERT_TRUE(cp.ok());
+    EXPECT_EQ(cp->type, CfgType::kReply);
+    ASSERT_EQ(cp->attributes.size(), 2u);
+    EXPECT_EQ(cp->attributes[0], ip4_attribute(cfg_attr::kInternalIp4Address, net::IpAddr::v4(0x0a030001)));
+    EXPECT_EQ(cp->attributes[1], ip4_attribute(cfg_attr::kInternalIp4Dns, net::IpAddr::v4(0x0a010035)));
+
+    // Narrowed selectors: the peer's side to its virtual IP, ours to the LAN.
+    const auto tsi = parse_ts(find(r, PayloadType::kTsi)->body);
+    const auto tsr = parse_ts(find(r, PayloadType::kTsr)->body);
+    ASSERT_TRUE(tsi.ok() && tsr.ok());
+    EXPECT_EQ(tsi->selectors, std::vector<TrafficSelector>{ts("10.3.0.1/32")});
+    EXPECT_EQ(tsr->selectors, std::vector<TrafficSelector>{ts("10.1.0.0/24")});
+
+    // The data plane got the pair: our SPI in the SA payload, the peer's SPI outbound, the keys
+    // of RFC 7296 §2.17 (initiator's direction first), ESP in UDP because of the NAT.
+    const auto sa = parse_sa(find(r, PayloadType::kSa)->body, SaKind::kAccepted);
+    ASSERT_TRUE(sa.ok());
+    const Proposal& p = sa->proposals.front();
+    ASSERT_EQ(p.spi.size(), 4u);
+    const uint32_t spi_in = uint32_t{p.spi[0]} << 24 | uint32_t{p.spi[1]} << 16 | uint32_t{p.spi[2]} << 8 | p.spi[3];
+    ASSERT_EQ(kernel.children.count(spi_in), 1u);
+    const ChildInstall& c = kernel.children.at(spi_in);
+    EXPECT_EQ(c.spi_out, 0xa1a2a3a4u);
+    EXPECT_TRUE(c.udp);
+    EXPECT_FALSE(c.transport);
+    EXPECT_EQ(c.encr, 20);
+    EXPECT_EQ(c.key_bits, 128);
+    const auto keys = t.child_keys_for(p, t.ni, t.nr);
+    ASSERT_TRUE(keys);
+    EXPECT_EQ(c.key_in, keys->encr_i);
+    EXPECT_EQ(c.key_out, keys->encr_r);
+    EXPECT_EQ(c.key_in.size(), 20u);  // AES-128 key and the 4-octet salt
+    EXPECT_NE(c.key_in, c.key_out);
+    EXPECT_EQ(c.local, std::vector<net::Prefix>{*net::parse_prefix("10.1.0.0/24")});
+    EXPECT_EQ(c.remote, std::vector<net::Prefix>{*net::parse_prefix("10.3.0.1/32")});
+
+    // The peer object: where the NAT shows it, NAT in front of it.
+    ASSERT_EQ(kernel.peers.size(), 1u);
+    const auto& peer = kernel.peers.begin()->second;
+    EXPECT_EQ(peer.where.addr, kNat.addr);
+    EXPECT_TRUE(peer.nat_there);
+    EXPECT_FALSE(peer.nat_here);
+    EXPECT_EQ(c.peer, kernel.peers.begin()->first);
+
+    const auto list = engine->list(now);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].state, "established");
+    EXPECT_EQ(list[0].remote_id, "alice@example.net");
+    EXPECT_EQ(list[0].vips, std::vector<std::string>{"10.3.0.1"});
+    EXPECT_EQ(engine->stats().established, 1u);
+}
+
+TEST_F(Fixture, WithoutANatTheChildSaIsPlainEsp) {
+    TestInitiator t(kDirect, kGw, kPsk, "bob@example.net");
+    ASSERT_TRUE(init(t));
+    auth(t);
+    ASSERT_EQ(kernel.children.size(), 1u);
+    EXPECT_FALSE(kernel.children.begin()->second.udp);
+    EXPECT_FALSE(kernel.peers.begin()->second.nat_there);
+}
+
+TEST_F(Fixture, ARetransmittedRequestGetsTheSameAnswerAndNothingTwice) {
+    TestInitiator t = natted();
+    const Datagram init_req = t.sa_init();
+    engine->receive(init_req, now);
+    const Datagram init_resp = kernel.take();
+    engine->receive(init_req, now);  // retransmitted IKE_SA_INIT: the same answer, no second SA
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_EQ(kernel.take().message, init_resp.message);
+    EXPECT_EQ(engine->ike_sa_count(), 1u);
+    ASSERT_TRUE(t.on_sa_init(init_resp));
+
+    engine->receive(t.ike_auth({}), now);
+    const Datagram first = kernel.take();
+    engine->receive(t.last_auth, now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_EQ(kernel.take().message, first.message);
+    EXPECT_EQ(kernel.children.size(), 1u);
+    EXPECT_EQ(engine->stats().retransmitted_responses, 2u);
+}
+
+TEST_F(Fixture, AMessageIdOutsideTheWindowIsDropped) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    auth(t);
+    t.next_mid = 5;  // skips 2..4
+    engine->receive(t.request(ExchangeType::kInformational, {}), now);
+    EXPECT_TRUE(kernel.sent.empty());
+    EXPECT_EQ(engine->stats().bad_message_id, 1u);
+    t.next_mid = 2;
+    engine->receive(t.request(ExchangeType::kInformational, {}), now);
+    ASSERT_EQ(kernel.sent.size(), 1u);  // a liveness check, answered
+    EXPECT_TRUE(t.open(kernel.take()).has_value());
+}
+
+TEST_F(Fixture, AWrongKeyIsRefusedAndNothingInstalled) {
+    TestInitiator t(kClient, kGw, "not-the-key-the-gateway-has!", "alice@example.net", kNat);
+    ASSERT_TRUE(init(t));
+    const auto r = auth(t);
+    EXPECT_TRUE(find_notify(r, NotifyType::kAuthenticationFailed).has_value());
+    EXPECT_EQ(find(r, PayloadType::kAuth), nullptr);
+    EXPECT_TRUE(kernel.children.empty());
+    EXPECT_TRUE(kernel.peers.empty());
+    EXPECT_EQ(engine->ike_sa_count(), 0u);
+    EXPECT_EQ(engine->half_open_count(), 0u);
+    EXPECT_EQ(engine->stats().auth_failed, 1u);
+}
+
+TEST_F(Fixture, AnIdentityNoConnectionNamesIsRefused) {
+    TestInitiator t(kClient, kGw, kPsk, "mallory@example.org", kNat);
+    ASSERT_TRUE(init(t));
+    EXPECT_TRUE(find_notify(auth(t), NotifyType::kAuthenticationFailed).has_value());
+    EXPECT_EQ(engine->ike_sa_count(), 0u);
+}
+
+TEST_F(Fixture, UnacceptableSelectorsLeaveTheIkeSaUpWithoutAChild) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    AuthAsk ask;
+    ask.tsr = TsPayload{{ts("172.16.0.0/16")}};  // not our LAN
+    const auto r = auth(t, ask);
+    EXPECT_TRUE(t.responder_auth_ok(r));
+    EXPECT_TRUE(find_notify(r, NotifyType::kTsUnacceptable).has_value());
+    EXPECT_TRUE(kernel.children.empty());
+    EXPECT_EQ(engine->ike_sa_count(), 1u);
+    EXPECT_EQ(engine->stats().ts_unacceptable, 1u);
+}
+
+TEST_F(Fixture, AnEmptyPoolAnswersInternalAddressFailure) {
+    // 10.3.0.0/29 has six addresses for six identities; the seventh gets none.
+    for (int k = 0; k < 7; ++k) {
+        TestInitiator t = natted("user" + std::to_string(k) + "@example.net");
+        ASSERT_TRUE(init(t));
+        const auto r = auth(t);
+        if (k < 6) {
+            EXPECT_NE(find(r, PayloadType::kConfig), nullptr) << k;
+        } else {
+            EXPECT_TRUE(find_notify(r, NotifyType::kInternalAddressFailure).has_value());
+            EXPECT_EQ(find(r, PayloadType::kSa), nullptr);
+        }
+    }
+    EXPECT_EQ(kernel.children.size(), 6u);
+}
+
+TEST_F(Fixture, ThePeerDeletesAChildThenTheIkeSa) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    auth(t);
+    ASSERT_EQ(kernel.children.size(), 1u);
+    const uint32_t spi_in = kernel.children.begin()->first;
+    engine->receive(t.request(ExchangeType::kInformational,
+                              {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kEsp, {0xa1a2a3a4}})}}),
+                    now);
+    auto r = t.open(kernel.take());
+    ASSERT_TRUE(r);
+    const auto del = parse_delete(find(*r, PayloadType::kDelete)->body);
+    ASSERT_TRUE(del.ok());
+    EXPECT_EQ(del->spis, std::vector<uint32_t>{spi_in});  // our half of the pair, §1.4.1
+    EXPECT_TRUE(kernel.children.empty());
+    EXPECT_EQ(kernel.removed_policies.size(), 1u);
+
+    engine->receive(t.request(ExchangeType::kInformational,
+                              {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kIke, {}})}}),
+                    now);
+    r = t.open(kernel.take());
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->empty());
+    EXPECT_EQ(engine->ike_sa_count(), 0u);
+    EXPECT_TRUE(kernel.peers.empty());
+}
+
+TEST_F(Fixture, AChildRekeyIsMakeBeforeBreakWithPfs) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    auth(t);
+    const uint32_t old_in = kernel.children.begin()->first;
+    const uint32_t old_policy = kernel.policy_of.at(old_in);
+
+    // CREATE_CHILD_SA with REKEY_SA, the CBC proposal with MODP-2048 (PFS).
+    std::string err;
+    const OurProposal esp = *parse_proposal("aes256-sha256-modp2048", ProtocolId::kEsp, err);
+    Proposal p;
+    p.protocol = ProtocolId::kEsp;
+    p.spi = {0xb1, 0xb2, 0xb3, 0xb4};
+    for (const auto* list : {&esp.encr, &esp.integ, &esp.dh, &esp.esn})
+        for (const Transform& x : *list) p.transforms.push_back(x);
+    auto ke = KeyExchange::generate(DhGroup::modp2048);
+    std::vector<uint8_t> ni(32, 0x11);
+    const std::vector<RawPayload> req = {
+        RawPayload{PayloadType::kNotify, false, 0,
+                   build_notify(NotifyPayload{ProtocolId::kEsp, NotifyType::kRekeySa, {0xa1, 0xa2, 0xa3, 0xa4}, {}})},
+        RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{p}})},
+        RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{ni})},
+        RawPayload{PayloadType::kKe, false, 0, build_ke(KePayload{dh_id::kModp2048, ke->public_value()})},
+        RawPayload{PayloadType::kTsi, false, 0, build_ts(TsPayload{{ts("10.3.0.1/32")}})},
+        RawPayload{PayloadType::kTsr, false, 0, build_ts(TsPayload{{ts("10.1.0.0/24")}})}};
+    engine->receive(t.request(ExchangeType::kCreateChildSa, req), now);
+    const auto r = t.open(kernel.take());
+    ASSERT_TRUE(r);
+    const auto sa = parse_sa(find(*r, PayloadType::kSa)->body, SaKind::kAccepted);
+    const auto nr = parse_nonce(find(*r, PayloadType::kNonce)->body);
+    const auto ker = parse_ke(find(*r, PayloadType::kKe)->body);
+    ASSERT_TRUE(sa.ok() && nr.ok() && ker.ok());
+    const auto g = ke->shared(ker->data);
+    ASSERT_TRUE(g);
+
+    // Both pairs installed; the new one took over the old one's policy.
+    ASSERT_EQ(kernel.children.size(), 2u);
+    const auto& sp = sa->proposals.front().spi;
+    const uint32_t new_in = uint32_t{sp[0]} << 24 | uint32_t{sp[1]} << 16 | uint32_t{sp[2]} << 8 | sp[3];
+    const ChildInstall& c = kernel.children.at(new_in);
+    EXPECT_EQ(c.policy, old_policy);
+    EXPECT_EQ(c.spi_out, 0xb1b2b3b4u);
+    const auto keys = t.child_keys_for(sa->proposals.front(), ni, nr->nonce, g->bytes());
+    ASSERT_TRUE(keys);
+    EXPECT_EQ(c.key_in, keys->encr_i);
+    EXPECT_EQ(c.auth_in, keys->integ_i);
+    EXPECT_EQ(c.key_out, keys->encr_r);
+    EXPECT_EQ(c.auth_out, keys->integ_r);
+    EXPECT_EQ(c.auth_in.size(), 32u);
+
+    // The initiator deletes the old pair: the policy stays (the new pair has it).
+    engine->receive(t.request(ExchangeType::kInformational,
+                              {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kEsp, {0xa1a2a3a4}})}}),
+                    now);
+    ASSERT_TRUE(t.open(kernel.take()));
+    EXPECT_EQ(kernel.children.size(), 1u);
+    EXPECT_EQ(kernel.children.count(new_in), 1u);
+    EXPECT_EQ(kernel.removed, std::vector<uint32_t>{old_in});
+    EXPECT_TRUE(kernel.removed_policies.empty());
+    EXPECT_EQ(engine->stats().child_rekeys, 1u);
+}
+
+TEST_F(Fixture, ASilentPeerIsCheckedThenGivenUp) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    auth(t);
+    engine->tick(now + 29'000);
+    EXPECT_TRUE(kernel.sent.empty()) << "no check before dpd_delay";
+    // ESP still arriving: no check needed.
+    kernel.esp_idle_s = 5;
+    engine->tick(now + 31'000);
+    EXPECT_TRUE(kernel.sent.empty());
+    kernel.esp_idle_s = 1000;
+    engine->tick(now + 31'000);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    const Datagram check = kernel.take();
+    EXPECT_EQ(check.dst, kNat.addr);
+    const auto inner = t.open(check);
+    ASSERT_TRUE(inner);
+    EXPECT_TRUE(inner->empty());  // an empty INFORMATIONAL
+
+    // Answered: the SA stays. The next check is retransmitted, then the peer is given up.
+    engine->receive(t.answer(check, {}), now + 31'500);
+    engine->tick(now + 40'000);
+    EXPECT_TRUE(kernel.sent.empty());
+    engine->tick(now + 62'000);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    kernel.take();
+    for (uint64_t ms = 62'000; ms <= 62'000 + 61'000; ms += 500) engine->tick(now + ms);
+    EXPECT_GE(engine->stats().retransmitted_requests, 3u);
+    EXPECT_EQ(engine->ike_sa_count(), 0u);
+    EXPECT_TRUE(kernel.children.empty());
+    EXPECT_TRUE(kernel.peers.empty());
+    EXPECT_EQ(engine->stats().dead_peers, 1u);
+}
+
+TEST_F(Fixture, AReconnectingIdentityReplacesItsOldIkeSa) {
+    TestInitiator first = natted();
+    ASSERT_TRUE(init(first));
+    auth(first);
+    const uint32_t old_in = kernel.children.begin()->first;
+    TestInitiator second = natted();
+    ASSERT_TRUE(init(second));
+    const auto r = auth(second);
+    // The old IKE SA was told (a DELETE to it) and its CHILD SA removed; the new one has the
+    // same virtual IP (the identity's address is kept for it).
+    ASSERT_FALSE(kernel.sent.empty());
+    bool delete_to_old = false;
+    for (const Datagram& d : kernel.sent)
+        if (auto in = first.open(d); in && find(*in, PayloadType::kDelete)) delete_to_old = true;
+    EXPECT_TRUE(delete_to_old);
+    EXPECT_EQ(kernel.children.count(old_in), 0u);
+    EXPECT_EQ(kernel.children.size(), 1u);
+    EXPECT_EQ(kernel.children.begin()->second.remote, std::vector<net::Prefix>{*net::parse_prefix("10.3.0.1/32")});
+    EXPECT_EQ(engine->stats().replaced, 1u);
+    (void)r;
+}
+
+TEST_F(Fixture, UnderLoadIkeSaInitNeedsACookieFirst) {
+    EngineConfig c = config();
+    c.cookie_threshold = 0;
+    make(c);
+    TestInitiator t = natted();
+    engine->receive(t.sa_init(), now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_FALSE(t.on_sa_init(kernel.take()));
+    EXPECT_EQ(t.last_notify, NotifyType::kCookie);
+    EXPECT_EQ(engine->ike_sa_count(), 0u) << "no state before the cookie returns";
+    ASSERT_TRUE(!t.cookie_seen.empty());
+    engine->receive(t.sa_init(t.cookie_seen), now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_TRUE(t.on_sa_init(kernel.take()));
+    EXPECT_EQ(engine->stats().cookies_sent, 1u);
+}
+
+TEST_F(Fixture, HalfOpenSasExpireAndArePerSourceLimited) {
+    EngineConfig c = config();
+    c.half_open_per_source = 3;
+    make(c);
+    for (int k = 0; k < 5; ++k) {
+        TestInitiator t = natted();
+        engine->receive(t.sa_init(), now);
+    }
+    EXPECT_EQ(engine->half_open_count(), 3u);
+    EXPECT_EQ(engine->stats().half_open_limit, 2u);
+    engine->tick(now + 31'000);
+    EXPECT_EQ(engine->half_open_count(), 0u);
+    EXPECT_EQ(engine->ike_sa_count(), 0u);
+}
+
+TEST_F(Fixture, TheDataPlaneFailingToInstallIsNotAnEstablishedChild) {
+    kernel.fail_install = true;
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    const auto r = auth(t);
+    EXPECT_TRUE(find_notify(r, NotifyType::kNoAdditionalSas).has_value());
+    EXPECT_EQ(find(r, PayloadType::kSa), nullptr);
+    EXPECT_EQ(kernel.released.size(), 1u) << "the SPI allocated for it goes back";
+}
+
+TEST_F(Fixture, GarbageNeverCreatesState) {
+    std::mt19937 rng(3);
+    TestInitiator t = natted();
+    const Datagram good = t.sa_init();
+    for (int k = 0; k < 2000; ++k) {
+        Datagram d = good;
+        const int flips = 1 + static_cast<int>(rng() % 4);
+        for (int f = 0; f < flips; ++f) d.message[rng() % d.message.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+        if (rng() % 4 == 0) d.message.resize(rng() % d.message.size());
+        engine->receive(d, now);
+    }
+    // Whatever was accepted is half-open and goes; nothing reached the data plane.
+    EXPECT_TRUE(kernel.children.empty());
+    EXPECT_TRUE(kernel.peers.empty());
+    engine->tick(now + 60'000);
+    EXPECT_EQ(engine->ike_sa_count(), 0u);
+}
