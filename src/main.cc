@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (check) {
-        printf("%s: OK (%zu peers, %zu SAs)\n", gw.cfg.source.c_str(), gw.cfg.peers.size(), gw.cfg.sas.size());
+        printf("%s: OK (%zu peers, %zu SAs, %zu IKE connections)\n", gw.cfg.source.c_str(), gw.cfg.peers.size(),
+               gw.cfg.sas.size(), gw.cfg.ike.connections.size());
         return 0;
     }
 

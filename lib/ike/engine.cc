@@ -569,16 +569,6 @@ std::string prefixes_str(const std::vector<net::Prefix>& v) {
     return s;
 }
 
-std::string proposal_str(const Proposal& p) {
-    std::string s;
-    for (const Transform& t : p.transforms) {
-        s += s.empty() ? "" : "/";
-        s += std::to_string(static_cast<int>(t.type)) + ":" + std::to_string(t.id);
-        if (t.key_length) s += "-" + std::to_string(*t.key_length);
-    }
-    return s;
-}
-
 }  // namespace
 
 std::vector<IkeSaInfo> Engine::list(uint64_t now_ms) {
@@ -590,7 +580,7 @@ std::vector<IkeSaInfo> Engine::list(uint64_t now_ms) {
                   : ike->state == IkeSa::State::kEstablished ? "established" : "deleting";
         i.local_id = ike->our_id.data.empty() ? "" : to_string(ike->our_id);
         i.remote_id = ike->peer_name;
-        i.proposal = proposal_str(ike->proposal);
+        i.proposal = to_string(ike->proposal);
         i.local = ike->local;
         i.remote = ike->remote;
         i.nat_here = ike->nat.nat_here;
@@ -604,7 +594,7 @@ std::vector<IkeSaInfo> Engine::list(uint64_t now_ms) {
             ch.name = c.name;
             ch.local_ts = prefixes_str(c.local);
             ch.remote_ts = prefixes_str(c.remote);
-            ch.proposal = proposal_str(c.proposal);
+            ch.proposal = to_string(c.proposal);
             ch.spi_in = c.spi_in;
             ch.spi_out = c.spi_out;
             ch.transport = c.transport;

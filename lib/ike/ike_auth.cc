@@ -117,8 +117,8 @@ std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std
     snprintf(pname, sizeof pname, "%s#%016llx", conn->name.c_str(), static_cast<unsigned long long>(ike.spi_r));
     ike.peer = core.kernel.add_peer(pname, ike.remote, ike.nat.nat_here, ike.nat.nat_there);
     core.stats.established++;
-    core.log("IKE SA %s established with %s (%s)%s%s", core.name(ike).c_str(), core.where(ike.remote).c_str(),
-             peer_name.c_str(), ike.nat.nat_there ? ", NAT in front of the peer" : "",
+    core.log("IKE SA %s established with %s (%s), %s%s%s", core.name(ike).c_str(), core.where(ike.remote).c_str(),
+             peer_name.c_str(), to_string(ike.proposal).c_str(), ike.nat.nat_there ? ", NAT in front of the peer" : "",
              ike.nat.nat_here ? ", NAT in front of us" : "");
 
     // Virtual IPs (CP): one per family asked for, from the connection's pools.

@@ -208,4 +208,45 @@ SkSuite suite_of(const Proposal& p) {
     return SkSuite{transform_of(p, TransformType::kEncr), key_bits_of(p), transform_of(p, TransformType::kInteg)};
 }
 
+std::string to_string(const Proposal& p) {
+    std::string s;
+    for (const Transform& t : p.transforms) {
+        std::string name;
+        const std::string bits = t.key_length ? "_" + std::to_string(*t.key_length) : "";
+        switch (t.type) {
+        case TransformType::kEncr:
+            name = t.id == encr_id::kAesCbc ? "AES_CBC" + bits
+                   : t.id == encr_id::kAesGcm16 ? "AES_GCM_16" + bits
+                   : t.id == encr_id::kChacha20Poly1305 ? "CHACHA20_POLY1305" : "ENCR_" + std::to_string(t.id) + bits;
+            break;
+        case TransformType::kPrf:
+            name = t.id == prf_id::kHmacSha1 ? "PRF_HMAC_SHA1"
+                   : t.id == prf_id::kHmacSha2_256 ? "PRF_HMAC_SHA2_256"
+                   : t.id == prf_id::kHmacSha2_384 ? "PRF_HMAC_SHA2_384"
+                   : t.id == prf_id::kHmacSha2_512 ? "PRF_HMAC_SHA2_512" : "PRF_" + std::to_string(t.id);
+            break;
+        case TransformType::kInteg:
+            name = t.id == integ_id::kHmacSha1_96 ? "HMAC_SHA1_96"
+                   : t.id == integ_id::kHmacSha2_256_128 ? "HMAC_SHA2_256_128"
+                   : t.id == integ_id::kHmacSha2_384_192 ? "HMAC_SHA2_384_192"
+                   : t.id == integ_id::kHmacSha2_512_256 ? "HMAC_SHA2_512_256" : "INTEG_" + std::to_string(t.id);
+            break;
+        case TransformType::kDh:
+            name = t.id == dh_id::kModp1024 ? "MODP_1024"
+                   : t.id == dh_id::kModp2048 ? "MODP_2048"
+                   : t.id == dh_id::kModp3072 ? "MODP_3072"
+                   : t.id == dh_id::kModp4096 ? "MODP_4096"
+                   : t.id == dh_id::kEcp256 ? "ECP_256"
+                   : t.id == dh_id::kEcp384 ? "ECP_384"
+                   : t.id == dh_id::kCurve25519 ? "CURVE_25519" : "DH_" + std::to_string(t.id);
+            break;
+        case TransformType::kEsn:
+            name = t.id == esn_id::kYes ? "ESN" : "NO_ESN";
+            break;
+        }
+        s += (s.empty() ? "" : "/") + name;
+    }
+    return s;
+}
+
 }  // namespace espgw::ike

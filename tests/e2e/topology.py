@@ -128,7 +128,7 @@ class Topology:
         (DPDK af_packet) then forwards frames whose L4 checksum was never filled in, and their
         receiver drops them. Needed on every link on which a kernel sends toward the gateway.
         """
-        self.run(ns, ["/usr/bin/python3", "-c", _TX_CSUM_OFF, *devs])
+        self.run(ns, ["/usr/bin/python3", _TX_CSUM_OFF, *devs])
 
     def addr(self, ns, dev, cidr):
         """Add address `cidr` (e.g. '192.0.2.1/24') to `dev` in `ns`."""
@@ -253,14 +253,7 @@ class Topology:
 
 # SIOCETHTOOL (0x8946) with ETHTOOL_STXCSUM (0x17), data 0: tx checksum offload off, per device
 # named on the command line (there is no ethtool here).
-_TX_CSUM_OFF = """
-import ctypes, fcntl, socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for dev in sys.argv[1:]:
-    buf = bytearray(struct.pack("II", 0x17, 0))
-    c = (ctypes.c_char * len(buf)).from_buffer(buf)
-    fcntl.ioctl(s.fileno(), 0x8946, struct.pack("16sP", dev.encode(), ctypes.addressof(c)))
-"""
+_TX_CSUM_OFF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "tx_csum_off.py")
 
 
 def _in_ns(ns, cmd):

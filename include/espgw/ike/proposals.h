@@ -36,6 +36,8 @@ uint16_t dh_group_of(const Proposal& p);
 // The ID of the transform of type t in a chosen proposal (0: none), and its key length in bits.
 uint16_t transform_of(const Proposal& p, TransformType t);
 uint16_t key_bits_of(const Proposal& p);
+// "AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519", as strongSwan logs them.
+std::string to_string(const Proposal& p);
 // The ciphers of a chosen IKE or ESP proposal (their key sizes are the same, RFC 5282/4106).
 struct SkSuite;
 SkSuite suite_of(const Proposal& p);
