@@ -3,8 +3,8 @@
 // installed and takes over the old one's policy at once, the old inbound SA keeps accepting
 // what is still in flight until the initiator deletes the old pair (§2.8). With a KE
 // payload the new keys include a fresh Diffie-Hellman (PFS, §1.3.1).
-// Rekeying the IKE SA itself (§1.3.2) is refused with NO_ADDITIONAL_SAS for now: the peer then
-// keeps its IKE SA until it reauthenticates.
+// Rekeying the IKE SA itself (§1.3.2, §2.18): a new IKE SA with fresh Diffie-Hellman takes over
+// the CHILD SAs, the peer and the virtual IPs; the old one waits for the peer's DELETE.
 #include "engine_core.h"
 #include "espgw/ike/key_exchange.h"
 
@@ -23,6 +23,87 @@ std::vector<RawPayload> refuse(EngineCore& core, IkeSa& ike, NotifyType t, const
     return {notify_payload(t, std::move(data))};
 }
 
+uint64_t spi64(const std::vector<uint8_t>& b) {
+    uint64_t v = 0;
+    for (uint8_t x : b) v = v << 8 | x;
+    return v;
+}
+
+std::vector<uint8_t> spi64_bytes(uint64_t v) {
+    std::vector<uint8_t> b(8);
+    for (int k = 7; k >= 0; --k, v >>= 8) b[static_cast<size_t>(k)] = static_cast<uint8_t>(v);
+    return b;
+}
+
+std::vector<RawPayload> rekey_ike_sa(EngineCore& core, IkeSa& old, const SaPayload& offer, const std::vector<uint8_t>& ni,
+                                     const RawPayload* ke_p, uint64_t now_ms) {
+    if (old.rekeyed) return refuse(core, old, NotifyType::kTemporaryFailure, "IKE SA already rekeyed");
+    auto chosen = choose(old.conn->ike, offer);
+    if (!chosen || chosen->spi.size() != 8) {
+        core.stats.no_proposal++;
+        return refuse(core, old, NotifyType::kNoProposalChosen, "no acceptable proposal for the new IKE SA");
+    }
+    const uint16_t group = dh_group_of(*chosen);
+    const auto ke = ke_p ? parse_ke(ke_p->body) : Parsed<KePayload>(ParseError{});
+    if (!ke_p || !ke || ke->group != group) {
+        core.stats.invalid_ke++;
+        return refuse(core, old, NotifyType::kInvalidKePayload, "KE of another group for the new IKE SA",
+                      {static_cast<uint8_t>(group >> 8), static_cast<uint8_t>(group)});
+    }
+    auto ours = KeyExchange::generate(DhGroup{group});
+    const auto g_ir = ours ? ours->shared(ke->data) : std::nullopt;
+    if (!g_ir) return refuse(core, old, NotifyType::kNoProposalChosen, "Diffie-Hellman failed");
+
+    auto fresh = std::make_unique<IkeSa>();
+    IkeSa& n = *fresh;
+    n.state = IkeSa::State::kEstablished;
+    n.spi_i = spi64(chosen->spi);  // the rekey's initiator is the new SA's original initiator
+    n.spi_r = core.new_spi();
+    n.we_initiated = false;
+    n.conn = old.conn;
+    n.proposal = *chosen;
+    n.proposal.spi.clear();
+    n.prf = Prf{transform_of(*chosen, TransformType::kPrf)};
+    n.suite = suite_of(*chosen);
+    n.ni = ni;
+    n.nr = core.random_bytes(32);
+    // §2.18: SKEYSEED from the old SA's SK_d (with the old SA's PRF), then its keys as usual.
+    const Secret seed = rekey_skeyseed(old.prf, old.keys.d.bytes(), g_ir->bytes(), n.ni, n.nr);
+    auto keys = ike_sa_keys(n.prf, seed.bytes(), n.ni, n.nr, n.spi_i, n.spi_r, integ_key_size(n.suite),
+                            encr_key_size(n.suite));
+    if (!keys) return refuse(core, old, NotifyType::kNoProposalChosen, "key derivation failed");
+    n.keys = std::move(*keys);
+    n.local = old.local;
+    n.remote = old.remote;
+    n.init_from = old.init_from;
+    n.nat = old.nat;
+    n.peer_fragmentation = old.peer_fragmentation;
+    n.next_request_id = 0;  // §2.18: the new IKE SA's message IDs start at 0
+    n.peer_id = old.peer_id;
+    n.our_id = old.our_id;
+    n.peer_name = old.peer_name;
+    n.created_ms = n.established_ms = n.last_heard_ms = now_ms;
+    // Everything the old SA held moves.
+    n.peer = old.peer;
+    n.vips = std::move(old.vips);
+    n.children = std::move(old.children);
+    old.peer = 0;
+    old.vips.clear();
+    old.children.clear();
+    old.pending.reset();
+    old.rekeyed = true;
+    old.rekeyed_ms = now_ms;
+    core.sas.emplace(n.spi_r, std::move(fresh));
+    core.stats.ike_rekeys++;
+    core.log("IKE SA %s rekeyed: now %s, %s", core.name(old).c_str(), core.name(n).c_str(), to_string(n.proposal).c_str());
+
+    Proposal accepted = *chosen;
+    accepted.spi = spi64_bytes(n.spi_r);
+    return {RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{accepted}})},
+            RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{n.nr})},
+            RawPayload{PayloadType::kKe, false, 0, build_ke(KePayload{group, ours->public_value()})}};
+}
+
 }  // namespace
 
 std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& in,
@@ -34,7 +115,7 @@ std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const
     const auto ni = parse_nonce(ni_p->body);
     if (!sa || !ni) return refuse(core, ike, NotifyType::kInvalidSyntax, "malformed SA or nonce");
     if (!sa->proposals.empty() && sa->proposals.front().protocol == ProtocolId::kIke)
-        return refuse(core, ike, NotifyType::kNoAdditionalSas, "IKE SA rekeying is not supported yet");
+        return rekey_ike_sa(core, ike, *sa, ni->nonce, find_payload(in, PayloadType::kKe), now_ms);
 
     // A rekey names the SA it replaces by the SPI the peer receives on (our outbound SPI).
     ChildSa* old = nullptr;

@@ -218,7 +218,7 @@ void EngineCore::drop(uint64_t our_spi, const char* why) {
     while (!ike->children.empty()) remove_child(*ike, ike->children.back().spi_in);
     release_vips(*ike);
     if (ike->peer) kernel.remove_peer(ike->peer);
-    if (ike->established_ms) {
+    if (ike->established_ms && !ike->rekeyed) {
         stats.deleted++;
         log("IKE SA %s with %s (%s) deleted: %s", name(*ike).c_str(), where(ike->remote).c_str(),
             ike->peer_name.c_str(), why);
@@ -499,6 +499,10 @@ void Engine::tick(uint64_t now_ms) {
             if (liveness && p.first_ms + dpd_timeout < p.next_ms) p.next_ms = p.first_ms + dpd_timeout;
         }
         if (ike->state != IkeSa::State::kEstablished) continue;
+        if (ike->rekeyed) {
+            if (now_ms - ike->rekeyed_ms >= 60'000) core.drop(spi, "rekeyed, the peer never deleted it");
+            continue;
+        }
         // CHILD SAs at the end of their life go; a replaced one goes when its successor has run a while.
         for (size_t k = 0; k < ike->children.size();) {
             const ChildSa& c = ike->children[k];

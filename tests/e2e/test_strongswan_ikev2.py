@@ -11,7 +11,8 @@ ESP) behind an nftables masquerade NAT with random ports:
    of the pings to the LAN host (the first included) is answered, and a multi-MB TCP transfer
    goes through whole both ways.
 2. A second client behind the same NAT at the same time: its own virtual IP and traffic.
-3. The client rekeys its CHILD SA (make-before-break) during a ping: no echo lost.
+3. The client rekeys its CHILD SA (make-before-break) during a ping: no echo lost; then its
+   IKE SA: the CHILD SA moves to the new IKE SA and traffic goes on.
 4. The client deletes its IKE SA: espgw removes the IKE SA, the CHILD SAs and the peer.
 5. A client with a wrong PSK is refused (AUTHENTICATION_FAILED), nothing installed.
 """
@@ -145,6 +146,23 @@ def main():
             time.sleep(0.5)
             kids = [c for c in gw.telemetry("/espgw/child_sas").values() if c.get("remote_ts") == f"{vip_a}/32"]
             check(len(kids) == 1, f"the old CHILD SA was deleted after the rekey ({len(kids)} left for a)")
+
+        # The client rekeys its IKE SA: the CHILD SA stays and carries on.
+        if vip_a:
+            rk = a.swanctl("--rekey", "--ike", "a", check=False)
+            try:
+                wait_for(lambda: gw.telemetry("/espgw/ike").get("ike_rekeys", 0) >= 1, 5, "the IKE SA rekey")
+                wait_for(lambda: len([x for x in gw.telemetry("/espgw/ike_sas").values()
+                                      if x.get("remote_id") == "alice@example.net"]) == 1, 5, "the old IKE SA to go")
+                ok = rk.returncode == 0
+            except TimeoutError:
+                ok = False
+            check(ok, "client a rekeyed its IKE SA; espgw has one IKE SA for alice again")
+            missing, summary = ping(topo, client, vip_a, 10)
+            check(not missing, f"after the IKE SA rekey: all 10 pings answered ({missing}) {summary}")
+            r = a.swanctl("--list-sas", "--ike", "a", check=False)
+            check("ESTABLISHED" in r.stdout and "INSTALLED" in r.stdout,
+                  "strongSwan lists the new IKE SA ESTABLISHED with its CHILD SA INSTALLED")
 
         # The client leaves: everything of it goes.
         a.terminate()

@@ -141,7 +141,7 @@ public:
 private:
     Datagram wrap(std::vector<uint8_t> msg, bool marker) const;
     std::string proposal_;
-    std::unique_ptr<KeyExchange> ke_;
+    std::shared_ptr<KeyExchange> ke_;  // shared: a copy carries on under a rekeyed IKE SA
     std::vector<uint8_t> init_request_, init_response_;
 };
 

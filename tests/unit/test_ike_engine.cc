@@ -440,3 +440,79 @@ TEST_F(Fixture, GarbageNeverCreatesState) {
     engine->tick(now + 60'000);
     EXPECT_EQ(engine->ike_sa_count(), 0u);
 }
+
+TEST_F(Fixture, TheIkeSaIsRekeyedAndKeepsItsChildren) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    auth(t);
+    ASSERT_EQ(kernel.children.size(), 1u);
+    const uint32_t spi_in = kernel.children.begin()->first;
+
+    // CREATE_CHILD_SA with an IKE proposal: the new SPIi, a nonce, a Curve25519 KE.
+    std::string err;
+    const OurProposal ike = *parse_proposal("aes256gcm16-prfsha384-curve25519", ProtocolId::kIke, err);
+    Proposal p;
+    p.protocol = ProtocolId::kIke;
+    p.spi = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (const auto* list : {&ike.encr, &ike.prf, &ike.dh})
+        for (const Transform& x : *list) p.transforms.push_back(x);
+    EngineConfig c = config();
+    auto ke = KeyExchange::generate(DhGroup::curve25519);
+    const std::vector<uint8_t> ni(32, 0x44);
+    // The connection offers AES-GCM-256/SHA-384 too? No: only what config() has. Offer both.
+    const OurProposal ike2 = *parse_proposal("aes128gcm16-prfsha256-curve25519", ProtocolId::kIke, err);
+    Proposal p2 = p;
+    p2.number = 2;
+    p2.transforms.clear();
+    for (const auto* list : {&ike2.encr, &ike2.prf, &ike2.dh})
+        for (const Transform& x : *list) p2.transforms.push_back(x);
+    engine->receive(t.request(ExchangeType::kCreateChildSa,
+                              {RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{p, p2}})},
+                               RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{ni})},
+                               RawPayload{PayloadType::kKe, false, 0, build_ke(KePayload{dh_id::kCurve25519, ke->public_value()})}}),
+                    now);
+    const auto r = t.open(kernel.take());
+    ASSERT_TRUE(r);
+    const auto sa = parse_sa(find(*r, PayloadType::kSa)->body, SaKind::kAccepted);
+    const auto nr = parse_nonce(find(*r, PayloadType::kNonce)->body);
+    const auto ker = parse_ke(find(*r, PayloadType::kKe)->body);
+    ASSERT_TRUE(sa.ok() && nr.ok() && ker.ok());
+    EXPECT_EQ(sa->proposals.front().number, 2) << "the second offer is the one the connection allows";
+    ASSERT_EQ(sa->proposals.front().spi.size(), 8u);
+    const auto g = ke->shared(ker->data);
+    ASSERT_TRUE(g);
+    EXPECT_EQ(engine->ike_sa_count(), 2u);
+
+    // The new IKE SA's keys, §2.18: SKEYSEED = prf(SK_d (old), g^ir | Ni | Nr).
+    TestInitiator n = t;
+    n.spi_i = 0x0102030405060708;
+    n.spi_r = 0;
+    for (uint8_t b : sa->proposals.front().spi) n.spi_r = n.spi_r << 8 | b;
+    std::vector<uint8_t> seed_in(g->bytes().begin(), g->bytes().end());
+    seed_in.insert(seed_in.end(), ni.begin(), ni.end());
+    seed_in.insert(seed_in.end(), nr->nonce.begin(), nr->nonce.end());
+    const Secret seed = prf(t.prf, t.keys.d.bytes(), seed_in);
+    n.suite = suite_of(sa->proposals.front());
+    n.keys = *ike_sa_keys(Prf::hmac_sha256, seed.bytes(), ni, nr->nonce, n.spi_i, n.spi_r, 0, encr_key_size(n.suite));
+    n.next_mid = 0;
+
+    // The old one is deleted by the peer: the CHILD SA and the peer stay, with the new IKE SA.
+    engine->receive(t.request(ExchangeType::kInformational,
+                              {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kIke, {}})}}),
+                    now);
+    ASSERT_TRUE(t.open(kernel.take()));
+    EXPECT_EQ(engine->ike_sa_count(), 1u);
+    EXPECT_EQ(kernel.children.count(spi_in), 1u);
+    EXPECT_EQ(kernel.peers.size(), 1u);
+
+    // The new IKE SA answers under its own keys, message IDs from 0.
+    engine->receive(n.request(ExchangeType::kInformational, {}), now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_TRUE(n.open(kernel.take()).has_value());
+    const auto list = engine->list(now);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].children.size(), 1u);
+    EXPECT_EQ(list[0].vips, std::vector<std::string>{"10.3.0.1"});
+    EXPECT_EQ(engine->stats().ike_rekeys, 1u);
+    (void)c;
+}

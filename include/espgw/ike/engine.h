@@ -47,7 +47,7 @@ struct EngineStats {
     uint64_t malformed = 0, no_ike_sa = 0, bad_message_id = 0, undecryptable = 0;
     uint64_t cookies_sent = 0, half_open_limit = 0, no_proposal = 0, invalid_ke = 0;
     uint64_t auth_failed = 0, ts_unacceptable = 0, pool_exhausted = 0;
-    uint64_t established = 0, children_installed = 0, child_rekeys = 0, deleted = 0, dead_peers = 0;
+    uint64_t established = 0, children_installed = 0, child_rekeys = 0, ike_rekeys = 0, deleted = 0, dead_peers = 0;
     uint64_t replaced = 0;
 };
 

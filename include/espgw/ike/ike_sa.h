@@ -74,6 +74,10 @@ struct IkeSa {
     std::vector<std::pair<std::string, net::IpAddr>> vips;  // pool name, address
     std::vector<ChildSa> children;
     uint64_t created_ms = 0, established_ms = 0, last_heard_ms = 0;
+    // Replaced by a rekey (§2.18): its CHILD SAs, peer and virtual IPs moved to the new IKE
+    // SA; it only waits for the peer's DELETE (or rekeyed_ms + a minute).
+    bool rekeyed = false;
+    uint64_t rekeyed_ms = 0;
 
     uint64_t our_spi() const { return we_initiated ? spi_i : spi_r; }
     // The keys we encrypt with and those the peer encrypts with.
