@@ -1,5 +1,8 @@
 #include "espgw/ike/encrypted.h"
 
+#include <functional>
+#include <optional>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -53,7 +56,6 @@ struct CtxFree {
     void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
 
-constexpr size_t kAadSize = kHeaderSize + kPayloadHeaderSize;  // unfragmented SK
 
 // AEAD encryption or decryption in place of out; tag is written (encrypt) or checked.
 bool aead(const SkSuite& s, const SkKeys& k, bool encrypt, std::span<const uint8_t> iv, std::span<const uint8_t> aad,
@@ -123,60 +125,54 @@ size_t integ_key_size(const SkSuite& s) {
 
 size_t iv_size(const SkSuite& s) { return mode_of(s) == Mode::cbc ? 16 : 8; }
 
-Opened open_sk(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> message) {
-    Opened r;
-    const auto msg = parse_message(message);
-    if (!msg.ok()) {
-        r.error = describe(msg.error());
-        return r;
-    }
-    if (msg->payloads.empty() || msg->payloads.back().type != PayloadType::kEncrypted) {
-        r.error = "no Encrypted payload at the end of the message";
-        return r;
-    }
+namespace {
+
+// The plaintext, padding removed, of the encrypted part that starts at enc_off in message:
+// IV | ciphertext | ICV to the message's end. message[0, enc_off) is the associated data of an
+// AEAD cipher (the IKE header and the SK/SKF payload header, RFC 5282 §5.1, RFC 7383 §2.5.3);
+// with CBC the ICV covers the whole message before it (§3.14).
+std::optional<std::vector<uint8_t>> decrypt_tail(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> message,
+                                                 size_t enc_off, std::string& error) {
     if (!supported(s) || k.encr.size() != encr_key_size(s) || k.integ.size() != integ_key_size(s)) {
-        r.error = "keys do not fit the cipher suite";
-        return r;
+        error = "keys do not fit the cipher suite";
+        return std::nullopt;
     }
-    const RawPayload& sk = msg->payloads.back();
     const size_t iv_len = iv_size(s), icv = icv_size(s);
-    if (sk.body.size() < iv_len + icv + 1) {
-        r.error = "Encrypted payload too short for IV, padding length and ICV";
-        return r;
+    if (message.size() < enc_off + iv_len + icv + 1) {
+        error = "Encrypted payload too short for IV, padding length and ICV";
+        return std::nullopt;
     }
-    // The SK payload is the message's last bytes: its header starts body + 4 from the end.
-    const size_t sk_start = message.size() - sk.body.size() - kPayloadHeaderSize;
-    const std::span<const uint8_t> iv(sk.body.data(), iv_len);
-    const std::span<const uint8_t> ct(sk.body.data() + iv_len, sk.body.size() - iv_len - icv);
-    std::vector<uint8_t> icv_bytes(sk.body.end() - static_cast<long>(icv), sk.body.end());
+    const std::span<const uint8_t> iv = message.subspan(enc_off, iv_len);
+    const std::span<const uint8_t> ct = message.subspan(enc_off + iv_len, message.size() - enc_off - iv_len - icv);
+    std::vector<uint8_t> icv_bytes(message.end() - static_cast<long>(icv), message.end());
     std::vector<uint8_t> plain(ct.size() + 32);
     bool ok;
     if (mode_of(s) == Mode::cbc) {
-        // Integrity first (§3.14: the ICV covers the message through the ciphertext).
         const auto mac = hmac(s, k, message.first(message.size() - icv));
         ok = CRYPTO_memcmp(mac.data(), icv_bytes.data(), icv) == 0 && ct.size() % 16 == 0 &&
              cbc(s, k, false, iv, ct, plain.data());
-        if (!ok) r.error = "integrity check failed";
     } else {
-        if (sk_start != kHeaderSize) {
-            r.error = "an Encrypted payload after other payloads is not supported";
-            return r;
-        }
-        ok = aead(s, k, false, iv, message.first(kAadSize), ct, plain.data(), icv_bytes.data());
-        if (!ok) r.error = "integrity check failed";
+        ok = aead(s, k, false, iv, message.first(enc_off), ct, plain.data(), icv_bytes.data());
     }
-    if (!ok) {
+    if (!ok || ct.empty()) {
         OPENSSL_cleanse(plain.data(), plain.size());
-        return r;
+        error = "integrity check failed";
+        return std::nullopt;
     }
     plain.resize(ct.size());
     const size_t pad = plain.back();
     if (pad + 1 > plain.size()) {
-        r.error = "padding length runs past the plaintext";
-        return r;
+        OPENSSL_cleanse(plain.data(), plain.size());
+        error = "padding length runs past the plaintext";
+        return std::nullopt;
     }
     plain.resize(plain.size() - pad - 1);
-    auto inner = parse_payloads(plain, sk.inner_next);
+    return plain;
+}
+
+Opened parse_inner(std::vector<uint8_t>& plain, uint8_t first) {
+    Opened r;
+    auto inner = parse_payloads(plain, first);
     OPENSSL_cleanse(plain.data(), plain.size());
     if (!inner.ok()) {
         r.error = "inside the Encrypted payload: " + describe(inner.error());
@@ -192,24 +188,28 @@ Opened open_sk(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> messa
     return r;
 }
 
-std::vector<uint8_t> seal_sk(const SkSuite& s, const SkKeys& k, const Header& h, const std::vector<RawPayload>& inner,
-                             std::span<const uint8_t> iv, size_t pad) {
+// A message whose last payload (type t, body `fixed` then IV | padded plaintext | ICV) is
+// encrypted in place. AEAD needs the encrypted payload first (nothing else is authenticated).
+std::vector<uint8_t> seal_tail(const SkSuite& s, const SkKeys& k, const Header& h, PayloadType t, uint8_t inner_next,
+                               std::span<const uint8_t> fixed, std::vector<uint8_t> plain, std::span<const uint8_t> iv,
+                               size_t pad) {
     if (!supported(s) || iv.size() != iv_size(s) || k.encr.size() != encr_key_size(s)) return {};
-    std::vector<uint8_t> plain = build_payloads(inner);
     if (mode_of(s) == Mode::cbc) pad += (16 - (plain.size() + pad + 1) % 16) % 16;
     plain.insert(plain.end(), pad, 0);
     plain.push_back(static_cast<uint8_t>(pad));
     const size_t icv = icv_size(s);
-    // The message with an SK payload of the right size, then encrypted in place.
     Message m;
     m.header = h;
-    RawPayload& sk = m.payloads.emplace_back();
-    sk.type = PayloadType::kEncrypted;
-    sk.inner_next = inner.empty() ? 0 : static_cast<uint8_t>(inner.front().type);
-    sk.body.assign(iv.size() + plain.size() + icv, 0);
-    std::copy(iv.begin(), iv.end(), sk.body.begin());
+    RawPayload& p = m.payloads.emplace_back();
+    p.type = t;
+    p.inner_next = inner_next;
+    p.body.assign(fixed.begin(), fixed.end());
+    p.body.insert(p.body.end(), iv.begin(), iv.end());
+    p.body.resize(p.body.size() + plain.size() + icv, 0);
     std::vector<uint8_t> out = build_message(m);
-    uint8_t* ct = out.data() + kAadSize + iv.size();
+    if (out.empty()) return {};
+    const size_t enc_off = kHeaderSize + kPayloadHeaderSize + fixed.size();
+    uint8_t* ct = out.data() + enc_off + iv.size();
     bool ok;
     if (mode_of(s) == Mode::cbc) {
         ok = cbc(s, k, true, iv, plain, ct);
@@ -218,10 +218,105 @@ std::vector<uint8_t> seal_sk(const SkSuite& s, const SkKeys& k, const Header& h,
             std::copy(mac.begin(), mac.end(), out.end() - static_cast<long>(icv));
         }
     } else {
-        ok = aead(s, k, true, iv, std::span<const uint8_t>(out).first(kAadSize), plain, ct, out.data() + out.size() - icv);
+        ok = aead(s, k, true, iv, std::span<const uint8_t>(out).first(enc_off), plain, ct, out.data() + out.size() - icv);
     }
     OPENSSL_cleanse(plain.data(), plain.size());
     return ok ? out : std::vector<uint8_t>{};
+}
+
+}  // namespace
+
+Opened open_sk(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> message) {
+    Opened r;
+    const auto msg = parse_message(message);
+    if (!msg.ok()) {
+        r.error = describe(msg.error());
+        return r;
+    }
+    if (msg->payloads.empty() || msg->payloads.back().type != PayloadType::kEncrypted) {
+        r.error = "no Encrypted payload at the end of the message";
+        return r;
+    }
+    const RawPayload& sk = msg->payloads.back();
+    // The SK payload is the message's last bytes: its header starts body + 4 from the end.
+    const size_t sk_start = message.size() - sk.body.size() - kPayloadHeaderSize;
+    if (mode_of(s) != Mode::cbc && sk_start != kHeaderSize) {
+        r.error = "an Encrypted payload after other payloads is not supported";
+        return r;
+    }
+    auto plain = decrypt_tail(s, k, message, sk_start + kPayloadHeaderSize, r.error);
+    if (!plain) return r;
+    return parse_inner(*plain, sk.inner_next);
+}
+
+std::vector<uint8_t> seal_sk(const SkSuite& s, const SkKeys& k, const Header& h, const std::vector<RawPayload>& inner,
+                             std::span<const uint8_t> iv, size_t pad) {
+    const uint8_t next = inner.empty() ? 0 : static_cast<uint8_t>(inner.front().type);
+    return seal_tail(s, k, h, PayloadType::kEncrypted, next, {}, build_payloads(inner), iv, pad);
+}
+
+OpenedFragment open_skf(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> message) {
+    OpenedFragment r;
+    const auto msg = parse_message(message);
+    if (!msg.ok()) {
+        r.error = describe(msg.error());
+        return r;
+    }
+    if (msg->payloads.size() != 1 || msg->payloads.back().type != PayloadType::kEncryptedFragment) {
+        r.error = "not a message of one Encrypted Fragment payload";
+        return r;
+    }
+    const RawPayload& skf = msg->payloads.back();
+    if (skf.body.size() < 4) {
+        r.error = "Encrypted Fragment payload shorter than its numbers";
+        return r;
+    }
+    r.number = static_cast<uint16_t>(skf.body[0] << 8 | skf.body[1]);
+    r.total = static_cast<uint16_t>(skf.body[2] << 8 | skf.body[3]);
+    // RFC 7383 §2.5: numbered from 1, never past the total; only the first names the first payload.
+    if (r.number == 0 || r.total == 0 || r.number > r.total) {
+        r.error = "fragment number out of range";
+        return r;
+    }
+    r.inner_next = skf.inner_next;
+    if (r.number != 1 && r.inner_next != 0) {
+        r.error = "a fragment other than the first names a payload";
+        return r;
+    }
+    auto plain = decrypt_tail(s, k, message, kHeaderSize + kPayloadHeaderSize + 4, r.error);
+    if (!plain) return r;
+    r.plaintext = std::move(*plain);
+    r.ok = true;
+    return r;
+}
+
+Opened open_reassembled(std::vector<uint8_t> plaintext, uint8_t first) { return parse_inner(plaintext, first); }
+
+std::vector<std::vector<uint8_t>> seal_fragments(const SkSuite& s, const SkKeys& k, const Header& h,
+                                                 const std::vector<RawPayload>& inner, size_t max_message,
+                                                 const std::function<std::vector<uint8_t>()>& next_iv) {
+    const std::vector<uint8_t> plain = build_payloads(inner);
+    // What each fragment carries besides its share of the plaintext: the IKE header, the SKF
+    // header with its numbers, IV, ICV, the pad-length octet and (CBC) up to a block of padding.
+    const size_t overhead = kHeaderSize + kPayloadHeaderSize + 4 + iv_size(s) + icv_size(s) + 1 +
+                            (mode_of(s) == Mode::cbc ? 15 : 0);
+    if (max_message <= overhead + 16) return {};
+    const size_t chunk = max_message - overhead;
+    const size_t total = (plain.size() + chunk - 1) / chunk;
+    if (total == 0 || total > 0xffff) return {};
+    std::vector<std::vector<uint8_t>> out;
+    for (size_t n = 0; n < total; ++n) {
+        const size_t from = n * chunk, len = std::min(chunk, plain.size() - from);
+        const uint8_t numbers[4] = {static_cast<uint8_t>((n + 1) >> 8), static_cast<uint8_t>(n + 1),
+                                    static_cast<uint8_t>(total >> 8), static_cast<uint8_t>(total)};
+        const uint8_t next = n == 0 && !inner.empty() ? static_cast<uint8_t>(inner.front().type) : 0;
+        std::vector<uint8_t> part(plain.begin() + static_cast<long>(from), plain.begin() + static_cast<long>(from + len));
+        const std::vector<uint8_t> iv = next_iv();
+        auto m = seal_tail(s, k, h, PayloadType::kEncryptedFragment, next, numbers, std::move(part), iv, 0);
+        if (m.empty()) return {};
+        out.push_back(std::move(m));
+    }
+    return out;
 }
 
 }  // namespace espgw::ike

@@ -18,8 +18,10 @@ namespace espgw::ike {
 
 namespace {
 
+void free_stack_only(STACK_OF(X509) * s) { sk_X509_free(s); }  // sk_X509_free is a macro
+
 using Bio = ossl::Handle<BIO, BIO_free_all>;
-using X509Stack = ossl::Handle<STACK_OF(X509), sk_X509_free>;  // does not own the certificates
+using X509Stack = ossl::Handle<STACK_OF(X509), free_stack_only>;  // does not own the certificates
 using StoreCtx = ossl::Handle<X509_STORE_CTX, X509_STORE_CTX_free>;
 using Name = ossl::Handle<X509_NAME, X509_NAME_free>;
 using GeneralNames = ossl::Handle<GENERAL_NAMES, GENERAL_NAMES_free>;

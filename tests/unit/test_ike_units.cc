@@ -6,6 +6,7 @@
 #include "espgw/ike/child_sa.h"
 #include "espgw/ike/config_payload.h"
 #include "espgw/ike/connection.h"
+#include "espgw/ike/encrypted.h"
 #include "espgw/ike/traffic_selectors.h"
 
 using namespace espgw;
@@ -203,4 +204,46 @@ TEST(ChildKeys, SplitInitiatorDirectionFirst) {
     EXPECT_EQ(k->integ_i, km->slice(16, 32));
     EXPECT_EQ(k->encr_r, km->slice(48, 16));
     EXPECT_EQ(k->integ_r, km->slice(64, 32));
+}
+
+TEST(Fragments, SealedInPiecesOpenedWhole) {
+    // RFC 7383: each fragment on its own, the numbers authenticated, joined in order.
+    for (const SkSuite s : {SkSuite{encr_id::kAesGcm16, 256, 0}, SkSuite{encr_id::kAesCbc, 128, integ_id::kHmacSha2_256_128}}) {
+        SkKeys k{Secret(std::vector<uint8_t>(encr_key_size(s), 0x5a)), Secret(std::vector<uint8_t>(integ_key_size(s), 0x3c))};
+        Header h;
+        h.spi_i = 1;
+        h.spi_r = 2;
+        h.exchange = ExchangeType::kIkeAuth;
+        h.response = true;
+        h.message_id = 1;
+        std::vector<RawPayload> inner = {
+            RawPayload{PayloadType::kIdr, false, 0, build_id(IdPayload{IdType::kFqdn, {'g', 'w'}})},
+            RawPayload{PayloadType::kCert, false, 0, build_cert(CertPayload{4, std::vector<uint8_t>(3000, 0xce)})},
+            RawPayload{PayloadType::kAuth, false, 0, build_auth(AuthPayload{AuthMethod::kSharedKeyMic, std::vector<uint8_t>(32, 1)})}};
+        uint8_t ctr = 0;
+        const auto frags = seal_fragments(s, k, h, inner, 1000, [&] { return std::vector<uint8_t>(iv_size(s), ++ctr); });
+        ASSERT_EQ(frags.size(), 4u);
+        std::vector<uint8_t> joined;
+        uint8_t first = 0;
+        for (size_t n = 0; n < frags.size(); ++n) {
+            EXPECT_LE(frags[n].size(), 1000u);
+            const OpenedFragment f = open_skf(s, k, frags[n]);
+            ASSERT_TRUE(f.ok) << f.error;
+            EXPECT_EQ(f.number, n + 1);
+            EXPECT_EQ(f.total, 4);
+            if (n == 0) first = f.inner_next;
+            EXPECT_EQ(f.inner_next, n == 0 ? static_cast<uint8_t>(PayloadType::kIdr) : 0);
+            joined.insert(joined.end(), f.plaintext.begin(), f.plaintext.end());
+        }
+        const Opened o = open_reassembled(joined, first);
+        ASSERT_TRUE(o.ok) << o.error;
+        EXPECT_EQ(o.payloads, inner);
+        // A changed fragment number (authenticated data) or ciphertext octet: refused.
+        auto bad = frags[1];
+        bad[kHeaderSize + kPayloadHeaderSize + 1] ^= 1;
+        EXPECT_FALSE(open_skf(s, k, bad).ok);
+        bad = frags[2];
+        bad[bad.size() - 20] ^= 0x40;
+        EXPECT_FALSE(open_skf(s, k, bad).ok);
+    }
 }

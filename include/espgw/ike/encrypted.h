@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,5 +48,25 @@ Opened open_sk(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> messa
 // the block size on top).
 std::vector<uint8_t> seal_sk(const SkSuite& s, const SkKeys& k, const Header& h, const std::vector<RawPayload>& inner,
                              std::span<const uint8_t> iv, size_t pad = 0);
+
+// IKE fragmentation (RFC 7383): a message too big for the path goes as several messages, each
+// with one Encrypted Fragment payload (SKF: fragment number, total, then IV | ciphertext | ICV,
+// each fragment encrypted on its own; the associated data is the IKE header and the SKF header
+// with its numbers). Only the first fragment names the first inner payload.
+struct OpenedFragment {
+    bool ok = false;
+    std::string error;
+    uint16_t number = 0, total = 0;
+    uint8_t inner_next = 0;          // the first inner payload's type (fragment 1 only)
+    std::vector<uint8_t> plaintext;  // this fragment's share of the inner payload chain
+};
+OpenedFragment open_skf(const SkSuite& s, const SkKeys& k, std::span<const uint8_t> message);
+// The inner payloads of the fragments' plaintexts joined in order.
+Opened open_reassembled(std::vector<uint8_t> plaintext, uint8_t first);
+// The message as fragments of at most max_message octets each (from the IKE header on);
+// next_iv gives each fragment a fresh IV. Empty if it cannot be done.
+std::vector<std::vector<uint8_t>> seal_fragments(const SkSuite& s, const SkKeys& k, const Header& h,
+                                                 const std::vector<RawPayload>& inner, size_t max_message,
+                                                 const std::function<std::vector<uint8_t>()>& next_iv);
 
 }  // namespace espgw::ike
