@@ -233,20 +233,14 @@ public:
         std::set<std::string> names;
         for (int k = 0; k < list.getLength(); ++k) {
             const Setting& g = list[k];
-            only(g, {"name", "remote_addrs", "local_id", "remote_id", "auth", "psk", "proposals", "children", "pools",
-                     "dns", "dpd_delay", "dpd_timeout", "unique"});
+            only(g, {"name", "remote_addrs", "local_id", "remote_id", "auth", "local_auth", "remote_auth", "psk", "cert",
+                     "key", "cacerts", "proposals", "children", "pools", "dns", "dpd_delay", "dpd_timeout", "unique"});
             ike::Connection conn;
             const Setting& name_s = need(g, "name");
             conn.name = str(name_s);
             if (!names.insert(conn.name).second) fail(name_s, "connection name used twice");
             if (g.exists("remote_addrs")) conn.remote_addrs = prefixes(g["remote_addrs"]);
-            conn.local_id = identity(need(g, "local_id"));
-            if (conn.local_id.any || conn.local_id.wildcard) fail(g["local_id"], "our own identity must be exact");
-            conn.remote_id = g.exists("remote_id") ? identity(g["remote_id"]) : identity_any();
-            const std::string auth = g.exists("auth") ? str(g["auth"]) : "psk";
-            if (auth != "psk") fail(g["auth"], "unknown authentication (psk)");
-            conn.psk = str(need(g, "psk"));
-            if (conn.psk.size() < 16) fail(g["psk"], "a pre-shared key needs at least 16 characters");
+            authentication(g, conn);
             conn.ike = g.exists("proposals") ? proposals(g["proposals"], ike::ProtocolId::kIke)
                                              : proposals_default();
             for (const ike::OurProposal& p : conn.ike)
@@ -288,6 +282,61 @@ public:
         std::string err;
         return {*ike::parse_proposal("aes128gcm16-aes256gcm16-chacha20poly1305", ike::ProtocolId::kEsp, err),
                 *ike::parse_proposal("aes128-aes256-sha256-sha1", ike::ProtocolId::kEsp, err)};
+    }
+
+    // A file the config names, relative to the config file's directory.
+    std::string path_of(const Setting& s) const {
+        const std::string p = str(s);
+        if (p.empty() || p[0] == '/') return p;
+        const size_t slash = file_.rfind('/');
+        return slash == std::string::npos ? p : file_.substr(0, slash + 1) + p;
+    }
+
+    // auth (both sides) or local_auth / remote_auth: "psk" or "pubkey"; then the key, or our
+    // certificate and private key and the CAs a peer's certificate must chain to.
+    void authentication(const Setting& g, ike::Connection& conn) const {
+        const auto kind = [&](const char* name, ike::AuthKind dflt) {
+            if (!g.exists(name)) return dflt;
+            return choice<ike::AuthKind>(g[name], {{"psk", ike::AuthKind::kPsk}, {"pubkey", ike::AuthKind::kPubkey}});
+        };
+        const ike::AuthKind both = kind("auth", ike::AuthKind::kPsk);
+        conn.local_auth = kind("local_auth", both);
+        conn.remote_auth = kind("remote_auth", both);
+        const bool psk = conn.local_auth == ike::AuthKind::kPsk || conn.remote_auth == ike::AuthKind::kPsk;
+        if (psk) {
+            conn.psk = str(need(g, "psk"));
+            if (conn.psk.size() < 16) fail(g["psk"], "a pre-shared key needs at least 16 characters");
+        }
+        if (conn.local_auth == ike::AuthKind::kPubkey) {
+            std::string err;
+            const Setting& cert = need(g, "cert");
+            const Setting& key = need(g, "key");
+            auto creds = ike::OurCredentials::load(path_of(cert), path_of(key), err);
+            if (!creds) fail(cert, err);
+            conn.credentials = std::make_shared<const ike::OurCredentials>(std::move(*creds));
+        }
+        if (conn.remote_auth == ike::AuthKind::kPubkey) {
+            const Setting& cas = need(g, "cacerts");
+            auto store = std::make_shared<ike::TrustStore>();
+            std::string err;
+            for (int k = 0; k < (cas.getType() == Setting::TypeString ? 1 : cas.getLength()); ++k) {
+                const Setting& one = cas.getType() == Setting::TypeString ? cas : cas[k];
+                if (!store->add_pem_file(path_of(one), err)) fail(one, err);
+            }
+            if (!store->size()) fail(cas, "no CA certificate");
+            conn.cas = std::move(store);
+        }
+        if (g.exists("local_id")) {
+            conn.local_id = identity(g["local_id"]);
+            if (conn.local_id.any || conn.local_id.wildcard) fail(g["local_id"], "our own identity must be exact");
+            if (conn.credentials && !conn.credentials->id_matches(conn.local_id.id))
+                fail(g["local_id"], "not in our certificate (subject or subjectAltName)");
+        } else if (conn.credentials) {
+            conn.local_id.id = conn.credentials->default_id();
+        } else {
+            need(g, "local_id");
+        }
+        conn.remote_id = g.exists("remote_id") ? identity(g["remote_id"]) : identity_any();
     }
 
     static ike::Identity identity_any() {

@@ -6,6 +6,7 @@
 
 #include "engine_core.h"
 #include "espgw/ike/sa_init.h"
+#include "espgw/ike/signature_auth.h"
 
 namespace espgw::ike {
 
@@ -90,6 +91,24 @@ std::vector<uint8_t> EngineCore::seal(IkeSa& ike, ExchangeType ex, bool response
     h.message_id = mid;
     const std::vector<uint8_t> iv = random_bytes(iv_size(ike.suite));
     return seal_sk(ike.suite, ike.out_keys(), h, inner, iv);
+}
+
+std::vector<std::vector<uint8_t>> EngineCore::seal_all(IkeSa& ike, ExchangeType ex, bool response, uint32_t mid,
+                                                       const std::vector<RawPayload>& inner) {
+    std::vector<uint8_t> whole = seal(ike, ex, response, mid, inner);
+    if (whole.size() <= cfg.fragment_size || !ike.peer_fragmentation || ex == ExchangeType::kIkeSaInit) return {whole};
+    Header h;
+    h.spi_i = ike.spi_i;
+    h.spi_r = ike.spi_r;
+    h.exchange = ex;
+    h.initiator = ike.we_initiated;
+    h.response = response;
+    h.message_id = mid;
+    auto parts = seal_fragments(ike.suite, ike.out_keys(), h, inner, cfg.fragment_size,
+                                [&] { return random_bytes(iv_size(ike.suite)); });
+    if (parts.empty()) return {whole};
+    stats.fragments_out += parts.size();
+    return parts;
 }
 
 void EngineCore::send_to(IkeSa&, const std::vector<uint8_t>& bytes, const UdpEnd& from, const UdpEnd& to) {
@@ -289,8 +308,11 @@ void respond_init(EngineCore& core, const Datagram& d, const Message& m, uint64_
     }
     if (core.half_open_by_source[from.addr] == 0) core.half_open_by_source.erase(from.addr);
     SaInitConfig sc;
-    for (const Connection* c : candidates)
+    for (const Connection* c : candidates) {
         sc.proposals.insert(sc.proposals.end(), c->ike.begin(), c->ike.end());
+        if (c->remote_auth == AuthKind::kPubkey && c->cas && sc.certreq.empty()) sc.certreq = c->cas->certreq_data();
+    }
+    sc.signature_hashes = {kOurSignatureHashes.begin(), kOurSignatureHashes.end()};
     const uint64_t spi_r = core.new_spi();
     const std::vector<uint8_t> nr = core.random_bytes(32);
     const CookieJar* jar = core.half_open >= core.cfg.cookie_threshold ? &core.cookies : nullptr;
@@ -347,6 +369,7 @@ void respond_init(EngineCore& core, const Datagram& d, const Message& m, uint64_
     ike->remote = ike->init_from = from;
     ike->nat = r.nat;
     ike->peer_fragmentation = r.peer_fragmentation;
+    ike->peer_signature_hashes = r.peer_signature_hashes;
     ike->created_ms = ike->last_heard_ms = now_ms;
     core.init_index[{spi_i, from.addr, from.port}] = spi_r;
     core.half_open_by_source[from.addr]++;
@@ -362,11 +385,69 @@ void respond_init(EngineCore& core, const Datagram& d, const Message& m, uint64_
 
 namespace {
 
+// The request's payloads: opened from its SK payload, or, when it came in RFC 7383 fragments,
+// once the last one is in (nullopt until then, or if it does not open).
+std::optional<std::vector<RawPayload>> open_request(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m) {
+    const PayloadType last = m.payloads.empty() ? PayloadType::kNone : m.payloads.back().type;
+    if (last == PayloadType::kEncrypted) {
+        Opened o = open_sk(ike.suite, ike.in_keys(), d.message);
+        if (!o.ok) {
+            core.stats.undecryptable++;
+            return std::nullopt;
+        }
+        return std::move(o.payloads);
+    }
+    if (last != PayloadType::kEncryptedFragment) {
+        core.stats.malformed++;
+        return std::nullopt;
+    }
+    OpenedFragment f = open_skf(ike.suite, ike.in_keys(), d.message);
+    if (!f.ok) {
+        core.stats.undecryptable++;
+        return std::nullopt;
+    }
+    core.stats.fragments_in++;
+    auto& r = ike.reassembly;
+    if (!r || r->message_id != m.header.message_id || r->total != f.total) {
+        if (f.total > core.cfg.max_fragments) {
+            core.stats.malformed++;
+            return std::nullopt;
+        }
+        r.emplace();
+        r->message_id = m.header.message_id;
+        r->total = f.total;
+        r->parts.resize(f.total);
+        r->got.assign(f.total, false);
+    }
+    const size_t k = f.number - 1u;
+    if (r->got[k]) return std::nullopt;  // a retransmitted fragment
+    if (f.number == 1) r->first_payload = f.inner_next;
+    r->bytes += f.plaintext.size();
+    r->parts[k] = std::move(f.plaintext);
+    r->got[k] = true;
+    if (++r->have < r->total) return std::nullopt;
+    std::vector<uint8_t> joined;
+    joined.reserve(r->bytes);
+    for (const auto& part : r->parts) joined.insert(joined.end(), part.begin(), part.end());
+    const uint8_t first = r->first_payload;
+    r.reset();
+    Opened o = open_reassembled(std::move(joined), first);
+    if (!o.ok) {
+        core.stats.malformed++;
+        return std::nullopt;
+    }
+    return std::move(o.payloads);
+}
+
 void on_request(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m, uint64_t now_ms) {
     const uint32_t mid = m.header.message_id;
     const UdpEnd from{d.src, d.sport}, to{d.dst, d.dport};
     if (mid + 1 == ike.next_request_id && !ike.last_response.empty()) {
-        core.send_to(ike, ike.last_response, to, from);  // §2.1: a retransmission, answered again
+        // §2.1: a retransmission, answered again (a fragmented one once, on its first fragment).
+        const bool fragment = !m.payloads.empty() && m.payloads.back().type == PayloadType::kEncryptedFragment;
+        const RawPayload* skf = fragment ? &m.payloads.back() : nullptr;
+        if (skf && (skf->body.size() < 2 || skf->body[0] != 0 || skf->body[1] != 1)) return;
+        for (const auto& msg : ike.last_response) core.send_to(ike, msg, to, from);
         core.stats.retransmitted_responses++;
         return;
     }
@@ -374,37 +455,30 @@ void on_request(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& 
         core.stats.bad_message_id++;
         return;
     }
-    if (m.payloads.empty() || m.payloads.back().type != PayloadType::kEncrypted) {
-        core.stats.malformed++;
-        return;
-    }
-    const Opened o = open_sk(ike.suite, ike.in_keys(), d.message);
-    if (!o.ok) {
-        core.stats.undecryptable++;
-        return;
-    }
+    const auto request = open_request(core, ike, d, m);
+    if (!request) return;
     core.heard_from(ike, d, now_ms);
     std::vector<RawPayload> answer;
     switch (m.header.exchange) {
     case ExchangeType::kIkeAuth:
         if (ike.state != IkeSa::State::kHalfOpen) return;
-        answer = respond_ike_auth(core, ike, o.payloads, now_ms);
+        answer = respond_ike_auth(core, ike, *request, now_ms);
         break;
     case ExchangeType::kCreateChildSa:
         if (ike.state != IkeSa::State::kEstablished) return;
-        answer = respond_create_child(core, ike, o.payloads, now_ms);
+        answer = respond_create_child(core, ike, *request, now_ms);
         break;
     case ExchangeType::kInformational:
         if (ike.state == IkeSa::State::kHalfOpen) return;
-        answer = respond_informational(core, ike, o.payloads, now_ms);
+        answer = respond_informational(core, ike, *request, now_ms);
         break;
     default:
         core.stats.malformed++;
         return;
     }
-    ike.last_response = core.seal(ike, m.header.exchange, true, mid, answer);
+    ike.last_response = core.seal_all(ike, m.header.exchange, true, mid, answer);
     ike.next_request_id = mid + 1;
-    core.send_to(ike, ike.last_response, ike.local, ike.remote);
+    for (const auto& msg : ike.last_response) core.send_to(ike, msg, ike.local, ike.remote);
     // An IKE SA that failed authentication, or that the peer deleted, ends with this answer.
     if (ike.state == IkeSa::State::kDeleting && !ike.pending) core.drop(ike.our_spi(), "deleted by the peer");
 }

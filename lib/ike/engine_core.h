@@ -37,6 +37,9 @@ public:
     // Messages.
     std::vector<uint8_t> seal(IkeSa& ike, ExchangeType ex, bool response, uint32_t mid,
                               const std::vector<RawPayload>& inner);
+    // The same, in RFC 7383 fragments when it is too big and the peer takes them.
+    std::vector<std::vector<uint8_t>> seal_all(IkeSa& ike, ExchangeType ex, bool response, uint32_t mid,
+                                               const std::vector<RawPayload>& inner);
     void send_to(IkeSa& ike, const std::vector<uint8_t>& bytes, const UdpEnd& from, const UdpEnd& to);
     // A request of ours (an empty INFORMATIONAL for liveness, a DELETE, ...), retransmitted
     // until answered. False if one is already outstanding.

@@ -11,6 +11,8 @@
 #include "engine_core.h"
 #include "espgw/ike/config_payload.h"
 #include "espgw/ike/psk_auth.h"
+#include "espgw/ike/signature_auth.h"
+#include "espgw/ike/signed_octets.h"
 
 namespace espgw::ike {
 
@@ -62,24 +64,52 @@ std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std
         idr = *p;
     }
     const std::string peer_name = to_string(*idi);
+    // The peer's certificate and the intermediates it sent (X.509 only), for pubkey auth.
+    std::vector<std::vector<uint8_t>> certs;
+    for (const RawPayload& p : in)
+        if (p.type == PayloadType::kCert)
+            if (auto c = parse_cert(p.body); c && c->encoding == cert_encoding::kX509Signature) certs.push_back(c->data);
 
-    // The connection: the first whose addresses, identities, proposal and key all fit.
+    // The connection: the first whose addresses, identities, proposal and proof all fit.
     const Connection* conn = nullptr;
-    bool id_known = false;
+    std::string why = "no connection for identity " + peer_name;
     for (const Connection& c : core.cfg.connections) {
         if (!c.accepts(ike.remote.addr) || !c.remote_id.matches(*idi)) continue;
         if (idr && !c.local_id.any && !c.local_id.matches(*idr)) continue;
         if (!accepts_proposal(c, ike.proposal)) continue;
-        id_known = true;
-        if (psk_matches(ike, c, *idi_p, *auth)) {
-            conn = &c;
-            break;
+        if (c.remote_auth == AuthKind::kPsk) {
+            if (psk_matches(ike, c, *idi_p, *auth)) {
+                conn = &c;
+                break;
+            }
+            why = "identity " + peer_name + ": AUTH does not verify (wrong pre-shared key?)";
+            continue;
         }
+        // A certificate that chains to the connection's CAs, names the identity, and whose
+        // key made the AUTH signature.
+        if (certs.empty() || !c.cas) {
+            why = "identity " + peer_name + ": no certificate sent";
+            continue;
+        }
+        std::string err;
+        const auto cert = c.cas->verify(certs.front(), {certs.begin() + 1, certs.end()}, err);
+        if (!cert) {
+            why = "identity " + peer_name + ": certificate not trusted: " + err;
+            continue;
+        }
+        if (!cert->matches_id(*idi)) {
+            why = "identity " + peer_name + " is not in its certificate";
+            continue;
+        }
+        const auto octets = signed_octets(ike.prf, ike.init_request, ike.nr, ike.keys.pi.bytes(), idi_p->body);
+        if (!verify_auth(*cert, *auth, octets, err)) {
+            why = "identity " + peer_name + ": " + err;
+            continue;
+        }
+        conn = &c;
+        break;
     }
-    if (!conn)
-        return fail(core, ike, NotifyType::kAuthenticationFailed,
-                    id_known ? "identity " + peer_name + ": AUTH does not verify (wrong pre-shared key?)"
-                             : "no connection for identity " + peer_name);
+    if (!conn) return fail(core, ike, NotifyType::kAuthenticationFailed, why);
     ike.conn = conn;
     ike.peer_id = *idi;
     ike.peer_name = peer_name;
@@ -107,12 +137,29 @@ std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std
     ike.established_ms = now_ms;
     ike.our_id = conn->local_id.id;
     const std::vector<uint8_t> idr_body = build_id(ike.our_id);
-    const Secret our_auth = psk_auth(ike.prf, bytes_of(conn->psk), ike.init_response, ike.ni, ike.keys.pr.bytes(), idr_body);
     std::vector<RawPayload> out;
     out.push_back(RawPayload{PayloadType::kIdr, false, 0, idr_body});
-    out.push_back(RawPayload{PayloadType::kAuth, false, 0,
-                             build_auth(AuthPayload{AuthMethod::kSharedKeyMic,
-                                                    std::vector<uint8_t>(our_auth.bytes().begin(), our_auth.bytes().end())})});
+    if (conn->local_auth == AuthKind::kPsk) {
+        const Secret a = psk_auth(ike.prf, bytes_of(conn->psk), ike.init_response, ike.ni, ike.keys.pr.bytes(), idr_body);
+        out.push_back(RawPayload{PayloadType::kAuth, false, 0,
+                                 build_auth(AuthPayload{AuthMethod::kSharedKeyMic,
+                                                        std::vector<uint8_t>(a.bytes().begin(), a.bytes().end())})});
+    } else {
+        // Our certificate (and its chain), then the signature (RFC 7427 when the peer can).
+        for (const CertPayload& c : conn->credentials->cert_payloads())
+            out.push_back(RawPayload{PayloadType::kCert, false, 0, build_cert(c)});
+        std::string err;
+        const auto octets = signed_octets(ike.prf, ike.init_response, ike.ni, ike.keys.pr.bytes(), idr_body);
+        const auto a = sign_auth(*conn->credentials, octets, !ike.peer_signature_hashes.empty(), err);
+        if (!a) {
+            // Our own key failed us: nothing the peer can mend, and nothing to establish.
+            core.log("IKE SA %s: cannot sign our AUTH: %s", core.name(ike).c_str(), err.c_str());
+            ike.state = IkeSa::State::kDeleting;
+            core.stats.auth_failed++;
+            return {notify_payload(NotifyType::kAuthenticationFailed)};
+        }
+        out.push_back(RawPayload{PayloadType::kAuth, false, 0, build_auth(*a)});
+    }
     char pname[64];
     snprintf(pname, sizeof pname, "%s#%016llx", conn->name.c_str(), static_cast<unsigned long long>(ike.spi_r));
     ike.peer = core.kernel.add_peer(pname, ike.remote, ike.nat.nat_here, ike.nat.nat_there);

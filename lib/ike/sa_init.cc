@@ -74,6 +74,11 @@ SaInitResult respond_sa_init(const SaInitConfig& cfg, std::span<const uint8_t> r
         if (n->type == NotifyType::kNatDetectionDestinationIp) natd_dst = n->data;
         if (n->type == NotifyType::kCookie) cookie = n->data;
         if (n->type == NotifyType::kIkev2FragmentationSupported) r.peer_fragmentation = true;
+        if (n->type == NotifyType::kSignatureHashAlgorithms) {
+            r.peer_signature_hashes.clear();
+            for (size_t k = 0; k + 1 < n->data.size(); k += 2)
+                r.peer_signature_hashes.push_back(static_cast<uint16_t>(n->data[k] << 8 | n->data[k + 1]));
+        }
     }
 
     // §2.6: before any work, the cookie.
@@ -143,6 +148,18 @@ SaInitResult respond_sa_init(const SaInitConfig& cfg, std::span<const uint8_t> r
     resp.payloads.push_back(notify(NotifyType::kNatDetectionSourceIp, {src.begin(), src.end()}));
     resp.payloads.push_back(notify(NotifyType::kNatDetectionDestinationIp, {dst.begin(), dst.end()}));
     if (cfg.fragmentation && r.peer_fragmentation) resp.payloads.push_back(notify(NotifyType::kIkev2FragmentationSupported));
+    // RFC 7427 §4: the hashes we verify signatures with, to a peer that announced its own.
+    if (!cfg.signature_hashes.empty() && !r.peer_signature_hashes.empty()) {
+        std::vector<uint8_t> d;
+        for (uint16_t x : cfg.signature_hashes) {
+            d.push_back(static_cast<uint8_t>(x >> 8));
+            d.push_back(static_cast<uint8_t>(x));
+        }
+        resp.payloads.push_back(notify(NotifyType::kSignatureHashAlgorithms, d));
+    }
+    // CERTREQ (§3.7): the CAs we trust, when certificates are expected.
+    if (!cfg.certreq.empty())
+        resp.payloads.push_back(raw(PayloadType::kCertReq, build_cert(CertPayload{cert_encoding::kX509Signature, cfg.certreq})));
     r.response = build_message(resp);
     r.outcome = SaInitResult::established;
     return r;

@@ -7,14 +7,15 @@ import re
 import subprocess
 import time
 
-PLUGINS = ("random nonce openssl aes sha1 sha2 hmac gcm pem pkcs1 x509 pubkey gmp curve25519 kdf "
+PLUGINS = ("random nonce openssl aes sha1 sha2 hmac gcm pem pkcs1 pkcs8 x509 pubkey gmp curve25519 kdf "
            "kernel-libipsec kernel-netlink socket-default vici updown")
 
 
 class StrongSwanClient:
     def __init__(self, topo, ns, name, local, remote, psk, my_id, gw_id="gw.example.net",
                  proposals="aes128gcm16-prfsha256-curve25519", esp="aes128gcm16", remote_ts="10.1.0.0/24",
-                 vips="0.0.0.0", dpd_delay=0):
+                 vips="0.0.0.0", dpd_delay=0, cert=None, key=None, ca=None):
+        """psk, or with cert/key/ca (PEM files) certificate authentication both ways."""
         self.topo, self.ns, self.name = topo, ns, name
         self.dir = topo.tempdir(f"sw-{name}")
         for sub in ("x509", "x509ca", "private", "rsa", "ecdsa", "pubkey", "x509crl", "x509aa", "x509ac",
@@ -36,21 +37,32 @@ class StrongSwanClient:
 }}
 """)
         vip_line = f"\n    vips = {vips}" if vips else ""
+        if cert:
+            import shutil
+            shutil.copy(cert, os.path.join(self.dir, "x509", "me.pem"))
+            shutil.copy(key, os.path.join(self.dir, "private", "me.key"))
+            shutil.copy(ca, os.path.join(self.dir, "x509ca", "ca.pem"))
+            local_auth = "auth = pubkey\n      certs = me.pem"
+            remote_auth = "auth = pubkey"
+            secrets = ""
+        else:
+            local_auth = remote_auth = "auth = psk"
+            secrets = f"""secrets {{ ike-1 {{ id-1 = {my_id}
+  secret = "{psk}" }} }}
+"""
         dpd_line = f"\n    dpd_delay = {dpd_delay}s" if dpd_delay else ""
         with open(os.path.join(self.dir, "swanctl.conf"), "w") as f:
             f.write(f"""connections {{ {name} {{ version = 2
     local_addrs = {local}
     remote_addrs = {remote}
     proposals = {proposals}{vip_line}{dpd_line}
-    local {{ auth = psk
+    local {{ {local_auth}
       id = {my_id} }}
-    remote {{ auth = psk
+    remote {{ {remote_auth}
       id = {gw_id} }}
     children {{ {name} {{ remote_ts = {remote_ts}
       esp_proposals = {esp} }} }} }} }}
-secrets {{ ike-1 {{ id-1 = {my_id}
-  secret = "{psk}" }} }}
-""")
+{secrets}""")
         self.proc = None
 
     def start(self):

@@ -4,19 +4,22 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "espgw/ike/payloads.h"
 #include "espgw/ike/proposals.h"
+#include "espgw/ike/x509_credentials.h"
 #include "espgw/net/prefix.h"
 
 namespace espgw::ike {
 
 // An identity as configured: "gw.example.net" (FQDN), "user@example.net" (RFC 822),
-// "192.0.2.1" or an IPv6 address, or for a remote "%any"; a remote identity may start with
-// '*' to match any prefix ("*@example.net").
+// "192.0.2.1" or an IPv6 address, "dn:" and a distinguished name ("dn:CN=gw, O=Example"), or
+// for a remote "%any"; a remote identity may start with '*' to match any prefix
+// ("*@example.net").
 struct Identity {
     IdPayload id;          // type and data
     bool any = false;      // %any
@@ -45,11 +48,18 @@ struct ChildConfig {
 
 enum class Unique : uint8_t { kNo, kReplace, kKeep };
 
+// How a side proves who it is in IKE_AUTH: a pre-shared key, or a signature with the private
+// key of an X.509 certificate (RSA or ECDSA) that chains to a configured CA.
+enum class AuthKind : uint8_t { kPsk, kPubkey };
+
 struct Connection {
     std::string name;
     std::vector<net::Prefix> remote_addrs;  // where peers may come from; empty: anywhere
     Identity local_id, remote_id;
-    std::string psk;                        // pre-shared key
+    AuthKind local_auth = AuthKind::kPsk, remote_auth = AuthKind::kPsk;
+    std::string psk;                        // pre-shared key (when either side uses one)
+    std::shared_ptr<const OurCredentials> credentials;  // our certificate and key (local pubkey)
+    std::shared_ptr<const TrustStore> cas;              // CAs a peer's certificate must chain to
     std::vector<OurProposal> ike;           // IKE proposals, preferred first
     std::vector<ChildConfig> children;
     std::vector<std::string> pools;         // address pools (by name) for virtual IPs, IPv4 and/or IPv6

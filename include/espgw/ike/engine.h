@@ -40,6 +40,11 @@ struct EngineConfig {
     // retransmit_tries sends in all (liveness checks: until dpd_timeout instead).
     unsigned retransmit_ms = 2000;
     unsigned retransmit_tries = 5;
+    // RFC 7383: messages larger than this (IKE header on; IPv4 + UDP + marker come on top) go
+    // in fragments to peers that support it, so certificate exchanges survive NATs that drop
+    // IP fragments. A request may arrive in at most max_fragments pieces.
+    size_t fragment_size = 1200;
+    unsigned max_fragments = 64;
 };
 
 struct EngineStats {
@@ -48,7 +53,7 @@ struct EngineStats {
     uint64_t cookies_sent = 0, half_open_limit = 0, no_proposal = 0, invalid_ke = 0;
     uint64_t auth_failed = 0, ts_unacceptable = 0, pool_exhausted = 0;
     uint64_t established = 0, children_installed = 0, child_rekeys = 0, ike_rekeys = 0, deleted = 0, dead_peers = 0;
-    uint64_t replaced = 0;
+    uint64_t replaced = 0, fragments_in = 0, fragments_out = 0;
 };
 
 // For telemetry: one IKE SA as an operator reads it.

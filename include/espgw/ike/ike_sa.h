@@ -59,10 +59,22 @@ struct IkeSa {
     UdpEnd init_from;      // where IKE_SA_INIT came from (half-open SAs are indexed by it)
     NatVerdict nat{};
     bool peer_fragmentation = false;
+    std::vector<uint16_t> peer_signature_hashes;  // RFC 7427: empty if the peer did not announce it
 
-    // The peer's requests: the next message ID we expect and our answer to the one before.
+    // The peer's requests: the next message ID we expect and our answer to the one before
+    // (one message, or its RFC 7383 fragments).
     uint32_t next_request_id = 1;  // IKE_SA_INIT was 0
-    std::vector<uint8_t> last_response;
+    std::vector<std::vector<uint8_t>> last_response;
+    // A request arriving in fragments (RFC 7383): each fragment's plaintext, by number.
+    struct Reassembly {
+        uint32_t message_id = 0;
+        uint16_t total = 0;
+        uint8_t first_payload = 0;
+        size_t have = 0, bytes = 0;
+        std::vector<std::vector<uint8_t>> parts;
+        std::vector<bool> got;
+    };
+    std::optional<Reassembly> reassembly;
     // Our requests.
     uint32_t next_own_id = 0;
     std::optional<Pending> pending;

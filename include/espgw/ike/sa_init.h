@@ -32,6 +32,9 @@ struct UdpEnd {
 struct SaInitConfig {
     std::vector<OurProposal> proposals;  // IKE proposals, our preference first
     bool fragmentation = true;           // announce IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383)
+    // RFC 7427 hash algorithm IDs we verify signatures with (sent if the peer sends its own).
+    std::vector<uint16_t> signature_hashes;
+    std::vector<uint8_t> certreq;        // CA key hashes for a CERTREQ; empty: none sent
 };
 
 struct SaInitResult {
@@ -45,6 +48,7 @@ struct SaInitResult {
     std::optional<Secret> g_ir;
     NatVerdict nat{};
     bool peer_fragmentation = false;  // the initiator supports RFC 7383 too
+    std::vector<uint16_t> peer_signature_hashes;  // its SIGNATURE_HASH_ALGORITHMS (RFC 7427)
 };
 
 // cookies: non-null when the caller wants a cookie returned before it does any work.
