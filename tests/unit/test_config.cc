@@ -270,3 +270,76 @@ TEST(Config, BadPoliciesAndLifetimesAreNamed) {
         }
     }
 }
+
+namespace {
+
+const std::string kWithIke = kGood + R"(
+pools = ( { name = "rw"; range = "10.3.0.0/24"; } );
+connections = (
+  { name = "rw"; local_id = "gw.example.net"; remote_id = "*@example.net";
+    psk = "sixteen-or-more-characters";
+    proposals = ["aes128gcm16-prfsha256-curve25519"]; pools = ["rw"]; dns = ["10.1.0.53"];
+    dpd_delay = 10; unique = "keep";
+    children = ( { name = "lan"; local_ts = ["10.1.0.0/24"]; esp_proposals = ["aes256gcm16"]; rekey_time = 600; } );
+  }
+);
+ike = { cookie_threshold = 10; };
+)";
+
+}  // namespace
+
+TEST(Config, IkeConnections) {
+    const config::Config c = config::load_config_string(kWithIke, "i.conf");
+    ASSERT_EQ(c.ike.connections.size(), 1u);
+    const ike::Connection& k = c.ike.connections[0];
+    EXPECT_EQ(k.name, "rw");
+    EXPECT_EQ(k.local_auth, ike::AuthKind::kPsk);
+    EXPECT_EQ(k.unique, ike::Unique::kKeep);
+    EXPECT_EQ(k.dpd_delay_s, 10u);
+    ASSERT_EQ(k.children.size(), 1u);
+    EXPECT_EQ(k.children[0].rekey_s, 600u);
+    EXPECT_EQ(k.children[0].life_s, 660u);  // rekey_time + 10 % unless given
+    EXPECT_TRUE(k.children[0].remote_ts.empty());  // the peer's virtual IP
+    EXPECT_EQ(k.pools, std::vector<std::string>{"rw"});
+    EXPECT_EQ(c.ike.pools.size(), 1u);
+    EXPECT_EQ(c.ike.cookie_threshold, 10u);
+    // The embedded default has one too (the demo's road warriors).
+    EXPECT_EQ(config::load_config_string(config::embedded_default_config(), "<d>").ike.connections.size(), 1u);
+}
+
+TEST(Config, BadIkeConnectionsAreNamed) {
+    struct Case { std::string from, to, setting; };
+    const Case cases[] = {
+        {"psk = \"sixteen-or-more-characters\"", "psk = \"short\"", "connections.[0].psk"},
+        {"psk = \"sixteen-or-more-characters\";", "", "connections.[0].psk"},
+        {"pools = [\"rw\"]", "pools = [\"nope\"]", "connections.[0].pools"},
+        {"remote_id = \"*@example.net\"", "remote_id = \"not an id\"", "connections.[0].remote_id"},
+        {"local_id = \"gw.example.net\"", "local_id = \"%any\"", "connections.[0].local_id"},
+        {"proposals = [\"aes128gcm16-prfsha256-curve25519\"]", "proposals = [\"aes128gcm16-prfsha256-modp768\"]",
+         "connections.[0].proposals.[0]"},
+        {"esp_proposals = [\"aes256gcm16\"]", "esp_proposals = [\"aes192gcm16\"]", "connections.[0].children.[0].esp_proposals"},
+        {"unique = \"keep\"", "unique = \"maybe\"", "connections.[0].unique"},
+        {"dpd_delay = 10;", "dpd_delay = 10; dpd = 1;", "connections.[0].dpd"},
+        {"rekey_time = 600;", "rekey_time = 600; life_time = 300;", "connections.[0].children.[0].life_time"},
+        {"range = \"10.3.0.0/24\"", "range = \"10.3.0.0/31\"", "pools.[0].range"},
+        {"psk = \"sixteen-or-more-characters\";", "auth = \"pubkey\"; cert = \"/nonexistent/gw.pem\"; key = \"/nonexistent/gw.key\"; cacerts = \"/nonexistent/ca.pem\";",
+         "connections.[0].cert"},
+        {"psk = \"sixteen-or-more-characters\";", "auth = \"eap\";", "connections.[0].auth"},
+        {"children = ( { name = \"lan\"; local_ts = [\"10.1.0.0/24\"]; esp_proposals = [\"aes256gcm16\"]; rekey_time = 600; } );",
+         "children = ( );", "connections.[0].children"},
+    };
+    for (const Case& k : cases) {
+        std::string t = kWithIke;
+        const size_t at = t.find(k.from);
+        ASSERT_NE(at, std::string::npos) << k.from;
+        t.replace(at, k.from.size(), k.to);
+        try {
+            config::load_config_string(t, "i.conf");
+            ADD_FAILURE() << "no error for " << k.to;
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.setting(), k.setting) << e.what();
+            EXPECT_EQ(e.file(), "i.conf");
+            EXPECT_GT(e.line(), 17) << e.what();  // in the IKE part, not at the top
+        }
+    }
+}
