@@ -37,13 +37,16 @@ rte_mbuf* keepalive_packet(const dp::Shared& s, const net::IpAddr& peer, uint16_
     return control::packet_from_datagram(s.pool, d);
 }
 
-// RFC 3948 §2.3: a keepalive to each peer with SAs in UDP whose location is known.
+// RFC 3948 §2.3: a keepalive to each peer with SAs in UDP whose location is known: to all of
+// them with keepalive_interval set, else to those IKE found a NAT in front of us for (we must
+// keep our own mapping alive, RFC 7296 §2.23).
 void send_keepalives(Gateway& gw, control::TxPath& tx) {
     std::vector<std::pair<net::IpAddr, uint16_t>> to;
     {
         std::lock_guard lock(gw.control_mutex);
         for (const control::PeerTable::Info& p : gw.peers.list())
-            if (p.udp_sas && p.endpoint.known) to.emplace_back(p.addr, p.endpoint.port);
+            if (p.udp_sas && p.endpoint.known && (gw.cfg.keepalive_interval_s || p.peer->nat_here()))
+                to.emplace_back(p.addr, p.endpoint.port);
     }
     for (const auto& [addr, port] : to) {
         rte_mbuf* m = keepalive_packet(gw.shared, addr, port);
@@ -81,6 +84,8 @@ ike::EngineConfig engine_config(const config::Config& c) {
     e.ike_port = c.ike_port;
     e.natt_port = c.natt_port;
     e.cookie_threshold = c.ike.cookie_threshold;
+    if (c.public_port.address) e.local_v4 = net::IpAddr::v4(c.public_port.address);
+    if (c.public_port.has_v6) e.local_v6 = net::IpAddr::v6(c.public_port.address6);
     e.half_open_per_source = c.ike.half_open_per_source;
     return e;
 }
@@ -163,10 +168,9 @@ void control_main(Gateway& gw) {
             std::lock_guard lock(gw.control_mutex);
             gw.ike->tick(now_ms(gw));
         });
-    if (gw.cfg.keepalive_interval_s) {
-        const uint64_t period = gw.tsc_hz * gw.cfg.keepalive_interval_s;
-        timers.every("NAT keepalives", period, now + period, [&](uint64_t) { send_keepalives(gw, tx); });
-    }
+    // Every keepalive_interval, or every 20 s for peers behind whose NAT we are (strongSwan's default).
+    const uint64_t period = gw.tsc_hz * (gw.cfg.keepalive_interval_s ? gw.cfg.keepalive_interval_s : 20);
+    timers.every("NAT keepalives", period, now + period, [&](uint64_t) { send_keepalives(gw, tx); });
     loop.run(gw.stop);
     std::lock_guard lock(gw.control_mutex);
     gw.ike.reset();  // it refers to ike_kernel, which goes now

@@ -234,7 +234,8 @@ public:
         for (int k = 0; k < list.getLength(); ++k) {
             const Setting& g = list[k];
             only(g, {"name", "remote_addrs", "local_id", "remote_id", "auth", "local_auth", "remote_auth", "psk", "cert",
-                     "key", "cacerts", "proposals", "children", "pools", "dns", "dpd_delay", "dpd_timeout", "unique"});
+                     "key", "cacerts", "proposals", "children", "pools", "dns", "dpd_delay", "dpd_timeout", "unique",
+                     "remote_host", "start_action"});
             ike::Connection conn;
             const Setting& name_s = need(g, "name");
             conn.name = str(name_s);
@@ -266,12 +267,26 @@ public:
                 conn.unique = choice<ike::Unique>(g["unique"], {{"no", ike::Unique::kNo},
                                                                 {"replace", ike::Unique::kReplace},
                                                                 {"keep", ike::Unique::kKeep}});
+            if (g.exists("remote_host")) {
+                const auto p = net::parse_prefix(str(g["remote_host"]));
+                if (!p || str(g["remote_host"]).find('/') != std::string::npos) fail(g["remote_host"], "not an address");
+                conn.remote_host = p->addr;
+            }
+            if (g.exists("start_action")) {
+                conn.start = choice<ike::Connection::Start>(g["start_action"], {{"none", ike::Connection::Start::kNone},
+                                                                               {"start", ike::Connection::Start::kStart}});
+                if (conn.start == ike::Connection::Start::kStart && !conn.remote_host)
+                    fail(g["start_action"], "start needs remote_host (whom to initiate to)");
+            }
             const Setting& children = need(g, "children");
             if (!children.isList() || children.getLength() < 1) fail(children, "must be a list of at least one child");
             std::set<std::string> child_names;
             for (int j = 0; j < children.getLength(); ++j) {
                 ike::ChildConfig ch = child(children[j]);
                 if (!child_names.insert(ch.name).second) fail(children[j]["name"], "child name used twice");
+                if (conn.start == ike::Connection::Start::kStart && ch.mode == ike::ChildMode::kTunnel &&
+                    (ch.local_ts.empty() || ch.remote_ts.empty()))
+                    fail(children[j], "a tunnel we initiate needs local_ts and remote_ts");
                 conn.children.push_back(std::move(ch));
             }
             c.ike.connections.push_back(std::move(conn));

@@ -130,7 +130,7 @@ bool EngineCore::request(IkeSa& ike, ExchangeType ex, const std::vector<RawPaylo
     Pending p;
     p.kind = kind;
     p.message_id = ike.next_own_id++;
-    p.message = seal(ike, ex, false, p.message_id, inner);
+    p.message = seal_all(ike, ex, false, p.message_id, inner);
     p.tries = 1;
     p.first_ms = now_ms;
     p.next_ms = now_ms + cfg.retransmit_ms;
@@ -138,13 +138,13 @@ bool EngineCore::request(IkeSa& ike, ExchangeType ex, const std::vector<RawPaylo
     // The data plane may know the peer's newest mapping (it follows ESP): send there.
     if (ike.peer && ike.nat.nat_there && !ike.nat.nat_here)
         if (auto at = kernel.peer_location(ike.peer); at && at->port) ike.remote = *at;
-    send_to(ike, p.message, ike.local, ike.remote);
+    for (const auto& m : p.message) send_to(ike, m, ike.local, ike.remote);
     ike.pending = std::move(p);
     return true;
 }
 
 bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKeys& k, uint32_t spi_in,
-                               uint32_t policy, uint64_t now_ms, std::string& error) {
+                               uint32_t policy, uint64_t now_ms, std::string& error, bool we_initiated) {
     const ChildConfig& cc = *ch.config;
     ChildInstall ci;
     char tag[16];
@@ -161,13 +161,13 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
     ci.esn = transform_of(ch.proposal, TransformType::kEsn) == esn_id::kYes;
     ci.transport = ch.transport;
     ci.udp = ike.nat.nat_here || ike.nat.nat_there;
-    // We answer the exchange: the peer initiated it, so its traffic uses the "i" keys.
-    ci.key_in = k.encr_i;
-    ci.auth_in = k.integ_i;
-    ci.key_out = k.encr_r;
-    ci.auth_out = k.integ_r;
-    ci.local = ch.tsr.prefixes;
-    ci.remote = ch.tsi.prefixes;
+    // The exchange's initiator sends with the "i" keys; its TSi names its own side.
+    ci.key_in = we_initiated ? k.encr_r : k.encr_i;
+    ci.auth_in = we_initiated ? k.integ_r : k.integ_i;
+    ci.key_out = we_initiated ? k.encr_i : k.encr_r;
+    ci.auth_out = we_initiated ? k.integ_i : k.integ_r;
+    ci.local = we_initiated ? ch.tsi.prefixes : ch.tsr.prefixes;
+    ci.remote = we_initiated ? ch.tsr.prefixes : ch.tsi.prefixes;
     ci.replay_window = cc.replay_window;
     ci.life_bytes = cc.life_bytes;
     ci.life_packets = cc.life_packets;
@@ -183,8 +183,8 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
     c.spi_out = ci.spi_out;
     c.policy = pol;
     c.proposal = ch.proposal;
-    c.tsi = ch.tsi.selectors;
-    c.tsr = ch.tsr.selectors;
+    c.tsi = we_initiated ? ch.tsr.selectors : ch.tsi.selectors;  // kept as the peer's side,
+    c.tsr = we_initiated ? ch.tsi.selectors : ch.tsr.selectors;  // then ours
     c.local = ci.local;
     c.remote = ci.remote;
     c.transport = ci.transport;
@@ -234,6 +234,7 @@ void EngineCore::drop(uint64_t our_spi, const char* why) {
     IkeSa* ike = find(our_spi);
     if (!ike) return;
     leave_half_open(*ike);
+    if (ike->first_child_spi) kernel.release_spi(ike->first_child_spi);
     while (!ike->children.empty()) remove_child(*ike, ike->children.back().spi_in);
     release_vips(*ike);
     if (ike->peer) kernel.remove_peer(ike->peer);
@@ -488,15 +489,13 @@ void on_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Message&
         core.stats.bad_message_id++;
         return;
     }
-    const Opened o = open_sk(ike.suite, ike.in_keys(), d.message);
-    if (!o.ok) {
-        core.stats.undecryptable++;
-        return;
-    }
+    const auto response = open_request(core, ike, d, m);  // a response may come in fragments too
+    if (!response) return;
     core.heard_from(ike, d, now_ms);
     const Pending p = *ike.pending;
     ike.pending.reset();
     if (p.kind == Pending::Kind::kDeleteIke) core.drop(ike.our_spi(), "deleted");
+    if (p.kind == Pending::Kind::kAuth) on_auth_response(core, ike, *response, now_ms);
 }
 
 }  // namespace
@@ -520,10 +519,14 @@ void Engine::receive(const Datagram& d, uint64_t now_ms) {
     }
     const Header& h = m->header;
     if (h.exchange == ExchangeType::kIkeSaInit) {
-        if (!h.response && h.spi_r == 0 && h.message_id == 0)
+        if (!h.response && h.spi_r == 0 && h.message_id == 0) {
             respond_init(core, d, *m, now_ms);
-        else
+        } else if (IkeSa* ike = h.response && !h.initiator ? core.find(h.spi_i) : nullptr;
+                   ike && ike->we_initiated && ike->state == IkeSa::State::kInitSent) {
+            on_init_response(core, *ike, d, *m, now_ms);
+        } else {
             core.stats.no_ike_sa++;
+        }
         return;
     }
     // The I flag says who sent it: the original initiator's messages name our SPI second.
@@ -539,8 +542,25 @@ void Engine::receive(const Datagram& d, uint64_t now_ms) {
         on_request(core, *ike, d, *m, now_ms);
 }
 
+bool Engine::initiate(const std::string& name, uint64_t now_ms) {
+    for (const Connection& c : core_->cfg.connections)
+        if (c.name == name) return ike::initiate(*core_, c, now_ms);
+    return false;
+}
+
 void Engine::tick(uint64_t now_ms) {
     EngineCore& core = *core_;
+    // Connections that start on their own: up whenever they have no IKE SA, retried every 10 s.
+    for (const Connection& c : core.cfg.connections) {
+        if (c.start != Connection::Start::kStart) continue;
+        bool up = false;
+        for (const auto& [spi, ike] : core.sas)
+            up |= ike->conn == &c && ike->we_initiated && ike->state != IkeSa::State::kDeleting && !ike->rekeyed;
+        uint64_t& next = core.next_start_ms[&c];
+        if (up || now_ms < next) continue;
+        next = now_ms + 10'000;
+        ike::initiate(core, c, now_ms);
+    }
     std::vector<uint64_t> spis;
     for (const auto& [spi, ike] : core.sas) spis.push_back(spi);
     for (uint64_t spi : spis) {
@@ -557,6 +577,13 @@ void Engine::tick(uint64_t now_ms) {
             const bool liveness = p.kind == Pending::Kind::kLiveness;
             const uint64_t dpd_timeout = ike->conn ? uint64_t{ike->conn->dpd_timeout_s} * 1000 : 0;
             const bool give_up = liveness ? now_ms - p.first_ms >= dpd_timeout : p.tries >= core.cfg.retransmit_tries;
+            if (give_up && (p.kind == Pending::Kind::kInit || p.kind == Pending::Kind::kAuth)) {
+                core.stats.initiate_failed++;
+                core.log("IKE SA %s: %s unanswered by %s", core.name(*ike).c_str(),
+                         p.kind == Pending::Kind::kInit ? "IKE_SA_INIT" : "IKE_AUTH", core.where(ike->remote).c_str());
+                core.drop(spi, "initiation unanswered");
+                continue;
+            }
             if (give_up) {
                 if (p.kind != Pending::Kind::kDeleteIke) {
                     core.stats.dead_peers++;
@@ -566,7 +593,7 @@ void Engine::tick(uint64_t now_ms) {
                 core.drop(spi, p.kind == Pending::Kind::kDeleteIke ? "deleted (unanswered)" : "peer dead");
                 continue;
             }
-            core.send_to(*ike, p.message, ike->local, ike->remote);
+            for (const auto& m : p.message) core.send_to(*ike, m, ike->local, ike->remote);
             core.stats.retransmitted_requests++;
             p.tries++;
             p.next_ms = now_ms + (uint64_t{core.cfg.retransmit_ms} << std::min(p.tries - 1, 6u));
@@ -655,7 +682,9 @@ std::vector<IkeSaInfo> Engine::list(uint64_t now_ms) {
         IkeSaInfo i;
         i.connection = ike->conn ? ike->conn->name : "";
         i.state = ike->state == IkeSa::State::kHalfOpen ? "half-open"
-                  : ike->state == IkeSa::State::kEstablished ? "established" : "deleting";
+                  : ike->state == IkeSa::State::kEstablished ? "established"
+                  : ike->state == IkeSa::State::kInitSent ? "connecting"
+                  : ike->state == IkeSa::State::kAuthSent ? "authenticating" : "deleting";
         i.local_id = ike->our_id.data.empty() ? "" : to_string(ike->our_id);
         i.remote_id = ike->peer_name;
         i.proposal = to_string(ike->proposal);

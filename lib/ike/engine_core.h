@@ -28,6 +28,7 @@ public:
     std::map<net::IpAddr, unsigned> half_open_by_source;
     std::map<std::string, AddressPool> pools;
     CookieJar cookies;
+    std::map<const Connection*, uint64_t> next_start_ms;  // start connections: when to try again
 
     void log(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
     std::vector<uint8_t> random_bytes(size_t n);
@@ -46,10 +47,12 @@ public:
     bool request(IkeSa& ike, ExchangeType ex, const std::vector<RawPayload>& inner, Pending::Kind kind,
                  uint64_t now_ms, uint32_t child_spi = 0);
 
-    // CHILD SAs. ch: the negotiation's result (its proposal carries the peer's SPI), keys and
-    // spi_in: ours; policy non-zero for a rekey of a child with that policy.
+    // CHILD SAs. ch: the negotiation's result (its proposal carries the peer's SPI; tsi/tsr as
+    // the exchange's initiator and responder sent them), keys and spi_in: ours; policy
+    // non-zero for a rekey of a child with that policy. we_initiated: we started this
+    // exchange (then our traffic uses the "i" keys and TSi is our side).
     bool install_child(IkeSa& ike, const ChildChoice& ch, const ChildKeys& keys, uint32_t spi_in, uint32_t policy,
-                       uint64_t now_ms, std::string& error);
+                       uint64_t now_ms, std::string& error, bool we_initiated = false);
     // Removes the child's SAs from the data plane (its policy too when no other child uses it).
     void remove_child(IkeSa& ike, uint32_t spi_in);
 
@@ -66,6 +69,11 @@ public:
     std::string where(const UdpEnd& e) const;
     std::string name(const IkeSa& ike) const;
 };
+
+// As initiator (initiator.cc): the first request, the answers to IKE_SA_INIT and IKE_AUTH.
+bool initiate(EngineCore& core, const Connection& conn, uint64_t now_ms);
+void on_init_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m, uint64_t now_ms);
+void on_auth_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& response, uint64_t now_ms);
 
 // The exchanges, as responder: each returns the payloads of the response (inside SK).
 std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& request,

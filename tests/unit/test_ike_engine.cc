@@ -516,3 +516,142 @@ TEST_F(Fixture, TheIkeSaIsRekeyedAndKeepsItsChildren) {
     EXPECT_EQ(engine->stats().ike_rekeys, 1u);
     (void)c;
 }
+
+namespace {
+
+// Two engines, one the site that initiates, the other the responder; a NAT in front of the
+// initiator rewrites its address and port both ways (as a masquerade would).
+struct TwoSites {
+    MemoryKernel ka, kb;
+    std::unique_ptr<Engine> a, b;
+    const UdpEnd a_inside{net::IpAddr::v4(0x0a090002), 0};   // 10.9.0.2 behind the NAT
+    const net::IpAddr nat_outside = net::IpAddr::v4(0xc6336401);  // 198.51.100.1
+    const net::IpAddr b_addr = net::IpAddr::v4(0xc6336464);       // 198.51.100.100
+    bool nat = true;
+
+    static Connection site(const std::string& name, const char* me, const char* them, const char* local, const char* remote) {
+        Connection c;
+        std::string err;
+        c.name = name;
+        c.local_id = *Identity::parse(me, err);
+        c.remote_id = *Identity::parse(them, err);
+        c.psk = kPsk;
+        c.ike = {*parse_proposal("aes256gcm16-prfsha384-ecp384-curve25519", ProtocolId::kIke, err)};
+        ChildConfig ch;
+        ch.name = "nets";
+        ch.local_ts = {*net::parse_prefix(local)};
+        ch.remote_ts = {*net::parse_prefix(remote)};
+        ch.esp = {*parse_proposal("aes128-sha256", ProtocolId::kEsp, err)};
+        c.children = {ch};
+        return c;
+    }
+
+    TwoSites() {
+        EngineConfig ca, cb;
+        Connection to_b = site("to-b", "a.example.net", "b.example.net", "10.1.0.0/24", "10.2.0.0/24");
+        to_b.remote_host = b_addr;
+        // B prefers Curve25519: A's first KE (ECP-384) gets INVALID_KE_PAYLOAD first.
+        Connection from_a = site("from-a", "b.example.net", "a.example.net", "10.2.0.0/24", "10.1.0.0/24");
+        std::string err;
+        from_a.ike = {*parse_proposal("aes256gcm16-prfsha384-curve25519", ProtocolId::kIke, err)};
+        ca.connections = {to_b};
+        ca.local_v4 = a_inside.addr;
+        cb.connections = {from_a};
+        a = std::make_unique<Engine>(ca, ka);
+        b = std::make_unique<Engine>(cb, kb);
+    }
+
+    // Delivers everything either side sent until both are quiet.
+    void run(uint64_t now) {
+        for (int round = 0; round < 20 && (!ka.sent.empty() || !kb.sent.empty()); ++round) {
+            while (!ka.sent.empty()) {
+                Datagram d = ka.take();
+                if (nat) {
+                    d.src = nat_outside;
+                    d.sport = static_cast<uint16_t>(d.sport == 500 ? 40500 : 44500);  // the NAT's ports
+                }
+                b->receive(d, now);
+            }
+            while (!kb.sent.empty()) {
+                Datagram d = kb.take();
+                if (nat) {
+                    EXPECT_EQ(d.dst, nat_outside);
+                    d.dst = a_inside.addr;
+                    d.dport = static_cast<uint16_t>(d.dport == 40500 ? 500 : 4500);
+                }
+                a->receive(d, now);
+            }
+        }
+    }
+};
+
+}  // namespace
+
+TEST(Sites, AnInitiatorBehindANatBringsUpASiteToSiteTunnel) {
+    TwoSites t;
+    ASSERT_TRUE(t.a->initiate("to-b", 1000));
+    t.run(1000);
+    EXPECT_EQ(t.b->stats().invalid_ke, 1u) << "B asked for its own group first";
+    ASSERT_EQ(t.a->list(1000).size(), 1u);
+    EXPECT_EQ(t.a->list(1000)[0].state, "established");
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    ASSERT_EQ(t.kb.children.size(), 1u);
+    const ChildInstall& ca = t.ka.children.begin()->second;
+    const ChildInstall& cb = t.kb.children.begin()->second;
+    // Mirror images: A's outbound is B's inbound, with the same keys.
+    EXPECT_EQ(ca.spi_out, cb.spi_in);
+    EXPECT_EQ(ca.spi_in, cb.spi_out);
+    EXPECT_EQ(ca.key_out, cb.key_in);
+    EXPECT_EQ(ca.auth_out, cb.auth_in);
+    EXPECT_EQ(ca.key_in, cb.key_out);
+    EXPECT_EQ(ca.key_out.size(), 16u);
+    EXPECT_EQ(ca.auth_out.size(), 32u);
+    EXPECT_EQ(ca.local, std::vector<net::Prefix>{*net::parse_prefix("10.1.0.0/24")});
+    EXPECT_EQ(ca.remote, std::vector<net::Prefix>{*net::parse_prefix("10.2.0.0/24")});
+    EXPECT_EQ(cb.local, ca.remote);
+    EXPECT_EQ(cb.remote, ca.local);
+    EXPECT_TRUE(ca.udp && cb.udp);
+    // A knows it is the NATed side (it must not follow, and it keeps the mapping alive); B
+    // sees the NAT in front of its peer and answers the NAT's port.
+    const auto& pa = t.ka.peers.begin()->second;
+    const auto& pb = t.kb.peers.begin()->second;
+    EXPECT_TRUE(pa.nat_here);
+    EXPECT_FALSE(pa.nat_there);
+    EXPECT_TRUE(pb.nat_there);
+    EXPECT_EQ(pb.where.port, 44500) << "IKE_AUTH came from the NAT-T port's mapping";
+    EXPECT_EQ(pa.where.port, 4500);
+
+    // Liveness checks run both ways under the new SA.
+    t.ka.esp_idle_s = t.kb.esp_idle_s = 1000;
+    t.a->tick(1000 + 31'000);
+    t.run(1000 + 31'000);
+    EXPECT_EQ(t.a->ike_sa_count(), 1u);
+    EXPECT_EQ(t.b->ike_sa_count(), 1u);
+}
+
+TEST(Sites, AStartConnectionRetriesUntilThePeerAnswers) {
+    TwoSites t;
+    EngineConfig ca;
+    Connection c = TwoSites::site("to-b", "a.example.net", "b.example.net", "10.1.0.0/24", "10.2.0.0/24");
+    c.remote_host = t.b_addr;
+    c.start = Connection::Start::kStart;
+    ca.connections = {c};
+    ca.local_v4 = t.a_inside.addr;
+    t.a = std::make_unique<Engine>(ca, t.ka);
+    // Nobody answers: IKE_SA_INIT retransmitted with back-off, then given up, then tried anew.
+    uint64_t now = 1000;
+    t.a->tick(now);
+    ASSERT_EQ(t.ka.sent.size(), 1u);
+    t.ka.sent.clear();
+    for (; now < 1000 + 70'000; now += 500) {
+        t.a->tick(now);
+        t.ka.sent.clear();
+    }
+    EXPECT_GE(t.a->stats().initiated, 2u);
+    EXPECT_GE(t.a->stats().initiate_failed, 1u);
+    EXPECT_GE(t.a->stats().retransmitted_requests, 4u);
+    // The peer answers now: up.
+    t.a->tick(now + 10'000);
+    t.run(now + 10'000);
+    EXPECT_EQ(t.ka.children.size(), 1u);
+}

@@ -68,6 +68,10 @@ struct Connection {
     uint32_t dpd_timeout_s = 150;           // ... and give the peer up after this much more
     uint64_t ike_rekey_s = 14400;           // reauthentication is the peer's business
     Unique unique = Unique::kReplace;
+    // Site to site: the peer we initiate to (UDP 500, then 4500 behind a NAT), and when: never
+    // (it calls us), or at start and again whenever the IKE SA is gone.
+    std::optional<net::IpAddr> remote_host;
+    enum class Start : uint8_t { kNone, kStart } start = Start::kNone;
     bool accepts(const net::IpAddr& from) const;
 };
 

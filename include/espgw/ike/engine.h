@@ -29,6 +29,8 @@ namespace espgw::ike {
 
 struct EngineConfig {
     std::vector<Connection> connections;
+    // Our addresses on the public side, to initiate from (IPv4 as a mapped address).
+    std::optional<net::IpAddr> local_v4, local_v6;
     std::vector<PoolConfig> pools;
     uint16_t ike_port = 500, natt_port = 4500;
     // Half-open IKE SAs above which IKE_SA_INIT must return a cookie first (§2.6), and the
@@ -54,6 +56,7 @@ struct EngineStats {
     uint64_t auth_failed = 0, ts_unacceptable = 0, pool_exhausted = 0;
     uint64_t established = 0, children_installed = 0, child_rekeys = 0, ike_rekeys = 0, deleted = 0, dead_peers = 0;
     uint64_t replaced = 0, fragments_in = 0, fragments_out = 0;
+    uint64_t initiated = 0, initiate_failed = 0;
 };
 
 // For telemetry: one IKE SA as an operator reads it.
@@ -90,6 +93,8 @@ public:
     void child_limit(uint32_t spi, bool hard, uint64_t now_ms);
     // The data plane followed a peer to a new address or port.
     void peer_moved(uint32_t peer, const UdpEnd& where);
+    // Starts an IKE SA (and its first CHILD SA) for connection `name` toward its remote_host.
+    bool initiate(const std::string& name, uint64_t now_ms);
     // Deletes every IKE SA, telling the peers (at shutdown).
     void shutdown(uint64_t now_ms);
 

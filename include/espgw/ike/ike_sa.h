@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "espgw/ike/connection.h"
 #include "espgw/ike/encrypted.h"
 #include "espgw/ike/kdf.h"
+#include "espgw/ike/key_exchange.h"
 #include "espgw/ike/nat_detection.h"
 #include "espgw/ike/payloads.h"
 #include "espgw/ike/sa_init.h"
@@ -24,7 +26,7 @@ struct ChildSa {
     uint32_t spi_in = 0, spi_out = 0;  // ours (inbound) and the peer's (outbound)
     uint32_t policy = 0;               // the Kernel's policy id
     Proposal proposal;                 // ESP, as accepted
-    std::vector<TrafficSelector> tsi, tsr;
+    std::vector<TrafficSelector> tsi, tsr;  // the peer's side, ours (as agreed)
     std::vector<net::Prefix> local, remote;
     bool transport = false, udp = true;
     uint64_t created_ms = 0, rekey_ms = 0, expire_ms = 0;  // 0: never
@@ -33,16 +35,17 @@ struct ChildSa {
 
 // A request we sent and wait on (our window is one request, §2.3).
 struct Pending {
-    enum class Kind : uint8_t { kLiveness, kDeleteIke, kDeleteChild, kRekeyChild } kind{};
+    enum class Kind : uint8_t { kLiveness, kDeleteIke, kDeleteChild, kRekeyChild, kInit, kAuth } kind{};
     uint32_t message_id = 0;
-    std::vector<uint8_t> message;  // as sent, for retransmission
+    std::vector<std::vector<uint8_t>> message;  // as sent (or its fragments), for retransmission
     unsigned tries = 0;
     uint64_t first_ms = 0, next_ms = 0;
     uint32_t child_spi = 0;  // kDeleteChild, kRekeyChild: our inbound SPI of that child
 };
 
 struct IkeSa {
-    enum class State : uint8_t { kHalfOpen, kEstablished, kDeleting };
+    // As responder: half-open until IKE_AUTH; as initiator: init sent, then auth sent.
+    enum class State : uint8_t { kHalfOpen, kEstablished, kDeleting, kInitSent, kAuthSent };
     State state = State::kHalfOpen;
     uint64_t spi_i = 0, spi_r = 0;
     bool we_initiated = false;
@@ -86,6 +89,12 @@ struct IkeSa {
     std::vector<std::pair<std::string, net::IpAddr>> vips;  // pool name, address
     std::vector<ChildSa> children;
     uint64_t created_ms = 0, established_ms = 0, last_heard_ms = 0;
+    // As initiator until IKE_AUTH is done: our key exchange, a cookie to return, the child
+    // asked for in IKE_AUTH and the inbound SPI reserved for it.
+    std::shared_ptr<KeyExchange> ke;
+    std::vector<uint8_t> cookie;
+    const ChildConfig* first_child = nullptr;
+    uint32_t first_child_spi = 0;
     // Replaced by a rekey (§2.18): its CHILD SAs, peer and virtual IPs moved to the new IKE
     // SA; it only waits for the peer's DELETE (or rekeyed_ms + a minute).
     bool rekeyed = false;
