@@ -311,7 +311,8 @@ int cmd_ike_stats(const char*, const char*, rte_tel_data* d) {
         {"half_open_limit", s.half_open_limit}, {"no_proposal", s.no_proposal}, {"invalid_ke", s.invalid_ke},
         {"auth_failed", s.auth_failed}, {"ts_unacceptable", s.ts_unacceptable}, {"pool_exhausted", s.pool_exhausted},
         {"established", s.established}, {"children_installed", s.children_installed}, {"child_rekeys", s.child_rekeys}, {"ike_rekeys", s.ike_rekeys},
-        {"fragments_in", s.fragments_in}, {"fragments_out", s.fragments_out},
+        {"fragments_in", s.fragments_in}, {"fragments_out", s.fragments_out}, {"initiated", s.initiated},
+        {"initiate_failed", s.initiate_failed},
         {"deleted", s.deleted}, {"dead_peers", s.dead_peers}, {"replaced", s.replaced},
         {"ike_sas", gw.ike->ike_sa_count()}, {"half_open", gw.ike->half_open_count()}};
     for (const auto& [k, v] : fields) rte_tel_data_add_dict_u64(d, k, v);

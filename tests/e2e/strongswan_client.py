@@ -14,8 +14,9 @@ PLUGINS = ("random nonce openssl aes sha1 sha2 hmac gcm pem pkcs1 pkcs8 x509 pub
 class StrongSwanClient:
     def __init__(self, topo, ns, name, local, remote, psk, my_id, gw_id="gw.example.net",
                  proposals="aes128gcm16-prfsha256-curve25519", esp="aes128gcm16", remote_ts="10.1.0.0/24",
-                 vips="0.0.0.0", dpd_delay=0, cert=None, key=None, ca=None):
-        """psk, or with cert/key/ca (PEM files) certificate authentication both ways."""
+                 vips="0.0.0.0", dpd_delay=0, cert=None, key=None, ca=None, swanctl_conf=None):
+        """psk, or with cert/key/ca (PEM files) certificate authentication both ways;
+        swanctl_conf: the whole swanctl.conf instead (e.g. a responder)."""
         self.topo, self.ns, self.name = topo, ns, name
         self.dir = topo.tempdir(f"sw-{name}")
         for sub in ("x509", "x509ca", "private", "rsa", "ecdsa", "pubkey", "x509crl", "x509aa", "x509ac",
@@ -51,6 +52,11 @@ class StrongSwanClient:
   secret = "{psk}" }} }}
 """
         dpd_line = f"\n    dpd_delay = {dpd_delay}s" if dpd_delay else ""
+        if swanctl_conf:
+            with open(os.path.join(self.dir, "swanctl.conf"), "w") as f:
+                f.write(swanctl_conf)
+            self.proc = None
+            return
         with open(os.path.join(self.dir, "swanctl.conf"), "w") as f:
             f.write(f"""connections {{ {name} {{ version = 2
     local_addrs = {local}
