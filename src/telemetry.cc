@@ -67,6 +67,7 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(d, "keepalives_unmatched", gw.control_stats.keepalives_unmatched.load());
     rte_tel_data_add_dict_u64(d, "ike_malformed", gw.control_stats.ike_malformed.load());
     rte_tel_data_add_dict_u64(d, "acquires", gw.control_stats.acquires.load());
+    rte_tel_data_add_dict_u64(d, "ike_budget_hit", gw.control_stats.ike_budget_hit.load());
     const control::NeighbourStats& n = gw.neighbour_stats;
     rte_tel_data_add_dict_u64(d, "arp_requests_sent", n.arp_requests_sent.load());
     rte_tel_data_add_dict_u64(d, "arp_replies_sent", n.arp_replies_sent.load());

@@ -23,6 +23,7 @@ struct ControlStats {
     std::atomic<uint64_t> keepalives_seen{0};
     std::atomic<uint64_t> keepalives_unmatched{0};  // from no peer's known location
     std::atomic<uint64_t> acquires{0};
+    std::atomic<uint64_t> ike_budget_hit{0};  // rounds that left IKE messages for the next (DH cost)
 };
 
 class EventHandler {

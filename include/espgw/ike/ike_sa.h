@@ -70,6 +70,10 @@ struct IkeSa {
     std::vector<std::vector<uint8_t>> last_response;
     // A request arriving in fragments (RFC 7383): each fragment's plaintext, by number.
     struct Reassembly {
+        // Declared, not implicit: clang (with libstdc++'s std::optional) would otherwise find
+        // Reassembly not default-constructible, its member initializers being unusable before
+        // IkeSa is complete.
+        Reassembly() {}
         uint32_t message_id = 0;
         uint16_t total = 0;
         uint8_t first_payload = 0;
