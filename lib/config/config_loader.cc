@@ -221,6 +221,7 @@ public:
         opt_int(g, "rekey_packets", ch.rekey_packets, 0, kMax);
         opt_int(g, "life_packets", ch.life_packets, 0, kMax);
         if (g.exists("rekey_time") && !g.exists("life_time")) ch.life_s = ch.rekey_s + ch.rekey_s / 10;
+        if (g.exists("rekey_time") && !g.exists("rekey_jitter")) ch.rekey_jitter_s = ch.rekey_s / 10;
         if (ch.life_s && ch.rekey_s >= ch.life_s) fail(g.exists("life_time") ? g["life_time"] : g["rekey_time"], "life_time must be longer than rekey_time");
         if (ch.rekey_jitter_s >= ch.rekey_s && ch.rekey_s) fail(g.exists("rekey_jitter") ? g["rekey_jitter"] : g, "rekey_jitter must be below rekey_time");
         if (ch.life_bytes && ch.rekey_bytes >= ch.life_bytes) fail(g["rekey_bytes"], "must be below life_bytes");

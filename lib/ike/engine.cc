@@ -496,6 +496,9 @@ void on_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Message&
     ike.pending.reset();
     if (p.kind == Pending::Kind::kDeleteIke) core.drop(ike.our_spi(), "deleted");
     if (p.kind == Pending::Kind::kAuth) on_auth_response(core, ike, *response, now_ms);
+    if (p.kind == Pending::Kind::kRekeyChild) on_child_rekey_response(core, ike, *response, now_ms);
+    // A CHILD SA we asked the peer to delete goes once it has answered (make-before-break).
+    if (p.kind == Pending::Kind::kDeleteChild && p.child_spi) core.remove_child(ike, p.child_spi);
 }
 
 }  // namespace
@@ -619,6 +622,13 @@ void Engine::tick(uint64_t now_ms) {
             }
             ++k;
         }
+        // Rekeys that are due (time, or a soft limit the data plane reported), one at a time.
+        if (!ike->pending)
+            for (ChildSa& c : ike->children)
+                if (c.rekey_ms && now_ms >= c.rekey_ms && !c.rekeyed) {
+                    c.rekey_ms = 0;  // once; a failure schedules it again
+                    if (start_child_rekey(core, *ike, c, now_ms)) break;
+                }
         // Liveness (DPD): after dpd_delay without anything from the peer, IKE or ESP.
         const Connection* conn = ike->conn;
         if (!ike->pending && conn && conn->dpd_delay_s && now_ms - ike->last_heard_ms >= uint64_t{conn->dpd_delay_s} * 1000) {
@@ -646,9 +656,9 @@ void Engine::child_limit(uint32_t spi, bool hard, uint64_t now_ms) {
                          Pending::Kind::kDeleteChild, now_ms, spi_in);
             core.remove_child(*ike, spi_in);
         } else {
-            // Rekeying is the initiator's (RFC 7296 §2.8); as responder we wait for it, and
-            // the hard limit ends the SA if it never comes.
-            core.log("CHILD SA %s: soft limit reached", c->name.c_str());
+            // Rekey now (the next tick starts it); the peer may beat us to it, which is fine.
+            core.log("CHILD SA %s: soft limit reached, rekeying", c->name.c_str());
+            if (!c->rekeyed) c->rekey_ms = now_ms;
         }
         return;
     }

@@ -75,6 +75,10 @@ bool initiate(EngineCore& core, const Connection& conn, uint64_t now_ms);
 void on_init_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m, uint64_t now_ms);
 void on_auth_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& response, uint64_t now_ms);
 
+// CHILD SA rekeys we start (rekey_child.cc).
+bool start_child_rekey(EngineCore& core, IkeSa& ike, ChildSa& old, uint64_t now_ms);
+void on_child_rekey_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& response, uint64_t now_ms);
+
 // The exchanges, as responder: each returns the payloads of the response (inside SK).
 std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& request,
                                          uint64_t now_ms);

@@ -7,7 +7,8 @@
 
 1. start_action = start: espgw initiates by itself; NAT detected on OUR side (nat_here),
    the CHILD SA 10.1.0.0/24 === 10.2.0.0/24 in UDP; every ping both ways answered, the first
-   included; espgw keeps its NAT mapping alive with keepalives although none are configured.
+   included; espgw rekeys the CHILD SA itself (rekey_time 6 s, PFS) under a steady ping with
+   nothing lost; it keeps its NAT mapping alive with keepalives although none are configured.
 2. The site deletes the IKE SA: espgw notices, removes everything and brings the tunnel up
    again by itself; traffic flows again.
 3. The site's charon dies: espgw's liveness check (dpd_delay 2 s, dpd_timeout 6 s) gives the
@@ -36,7 +37,7 @@ connections = (
     local_id = "a.example.net"; remote_id = "b.example.net"; psk = "{PSK}";
     proposals = ["aes256gcm16-prfsha384-curve25519"]; dpd_delay = 2; dpd_timeout = 6;
     children = ( {{ name = "nets"; local_ts = ["10.1.0.0/24"]; remote_ts = ["10.2.0.0/24"];
-                    esp_proposals = ["aes256gcm16"]; }} ); }}
+                    esp_proposals = ["aes256gcm16-curve25519"]; rekey_time = 6; life_time = 120; }} ); }}
 );
 '''
 
@@ -49,7 +50,7 @@ SITE_SWANCTL = f'''connections {{ b {{ version = 2
       id = a.example.net }}
     children {{ b {{ local_ts = 10.2.0.0/24
       remote_ts = 10.1.0.0/24
-      esp_proposals = aes256gcm16 }} }} }} }}
+      esp_proposals = aes256gcm16-curve25519 }} }} }} }}
 secrets {{ ike-1 {{ id-1 = a.example.net
   id-2 = b.example.net
   secret = "{PSK}" }} }}
@@ -122,6 +123,14 @@ def main():
         check(not missing, f"LAN -> site: every ping answered, the first included (missing {missing})")
         missing = ping(topo, site, SITE_NET, LAN)
         check(not missing, f"site -> LAN: every ping answered (missing {missing})")
+        # espgw rekeys its CHILD SA every ~6 s (rekey_time, with PFS): a steady ping across rekeys.
+        before = gw.telemetry("/espgw/ike")["child_rekeys"]
+        missing = ping(topo, lan, LAN, SITE_NET, count=60)
+        rekeys = gw.telemetry("/espgw/ike")["child_rekeys"] - before
+        check(rekeys >= 1 and not missing,
+              f"{rekeys} CHILD SA rekey(s) started by espgw during a 12 s ping, none lost (missing {missing})")
+        kids = list(gw.telemetry("/espgw/child_sas").values())
+        check(len(kids) == 1, f"old CHILD SAs deleted after each rekey ({len(kids)} left)")
         try:
             wait_for(lambda: gw.telemetry("/espgw/stats")["keepalives_sent"] > 0, 25, "a NAT keepalive from espgw")
             check(True, "espgw sends NAT keepalives on its own (it is the NATed side)")

@@ -655,3 +655,40 @@ TEST(Sites, AStartConnectionRetriesUntilThePeerAnswers) {
     t.run(now + 10'000);
     EXPECT_EQ(t.ka.children.size(), 1u);
 }
+
+TEST(Sites, OurOwnRekeyIsMakeBeforeBreak) {
+    TwoSites t;
+    ASSERT_TRUE(t.a->initiate("to-b", 1000));
+    t.run(1000);
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    const uint32_t old_a = t.ka.children.begin()->first, old_b = t.kb.children.begin()->first;
+    const uint32_t policy_a = t.ka.policy_of.at(old_a);
+    // Past rekey_time (3600 s less up to 360 s of jitter): A rekeys by itself.
+    t.ka.esp_idle_s = t.kb.esp_idle_s = 0;  // traffic flows: no liveness checks in the way
+    t.a->tick(1000 + 3601'000);
+    ASSERT_EQ(t.ka.sent.size(), 1u) << "a CREATE_CHILD_SA request";
+    // Deliver the request and the answer only: the new pair is in, the old one still there.
+    t.b->receive([&] {
+        Datagram d = t.ka.take();
+        d.src = t.nat_outside;
+        d.sport = 44500;
+        return d;
+    }(), 1000 + 3601'000);
+    ASSERT_EQ(t.kb.children.size(), 2u);
+    t.run(1000 + 3601'000);  // the answer, then our DELETE of the old pair and its answer
+    EXPECT_EQ(t.a->stats().child_rekeys, 1u);
+    EXPECT_EQ(t.b->stats().child_rekeys, 1u);
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    ASSERT_EQ(t.kb.children.size(), 1u);
+    const ChildInstall& ca = t.ka.children.begin()->second;
+    const ChildInstall& cb = t.kb.children.begin()->second;
+    EXPECT_NE(ca.spi_in, old_a);
+    EXPECT_NE(cb.spi_in, old_b);
+    EXPECT_EQ(ca.policy, policy_a) << "the new pair took over the old one's policy";
+    EXPECT_EQ(ca.spi_out, cb.spi_in);
+    EXPECT_EQ(ca.key_out, cb.key_in);
+    EXPECT_EQ(ca.key_in, cb.key_out);
+    EXPECT_NE(ca.key_out, Secret{}) ;
+    EXPECT_TRUE(t.ka.removed_policies.empty());
+    EXPECT_TRUE(t.kb.removed_policies.empty());
+}

@@ -97,6 +97,14 @@ struct IkeSa {
     // asked for in IKE_AUTH and the inbound SPI reserved for it.
     std::shared_ptr<KeyExchange> ke;
     std::vector<uint8_t> cookie;
+    // A CHILD SA rekey we started (§2.8): the SA it replaces, the new inbound SPI, our nonce
+    // and (PFS) key exchange, until the answer comes.
+    struct ChildRekey {
+        uint32_t old_spi_in = 0, new_spi_in = 0;
+        std::vector<uint8_t> ni;
+        std::shared_ptr<KeyExchange> ke;
+    };
+    std::optional<ChildRekey> child_rekey;
     const ChildConfig* first_child = nullptr;
     uint32_t first_child_spi = 0;
     // Replaced by a rekey (§2.18): its CHILD SAs, peer and virtual IPs moved to the new IKE
