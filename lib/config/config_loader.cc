@@ -236,7 +236,7 @@ public:
             const Setting& g = list[k];
             only(g, {"name", "remote_addrs", "local_id", "remote_id", "auth", "local_auth", "remote_auth", "psk", "cert",
                      "key", "cacerts", "proposals", "children", "pools", "dns", "dpd_delay", "dpd_timeout", "unique",
-                     "remote_host", "start_action"});
+                     "remote_host", "start_action", "legacy_modp1024"});
             ike::Connection conn;
             const Setting& name_s = need(g, "name");
             conn.name = str(name_s);
@@ -245,9 +245,17 @@ public:
             authentication(g, conn);
             conn.ike = g.exists("proposals") ? proposals(g["proposals"], ike::ProtocolId::kIke)
                                              : proposals_default();
-            for (const ike::OurProposal& p : conn.ike)
-                for (const ike::Transform& t : p.dh)
-                    if (!ike::supported(ike::DhGroup{t.id})) fail(g["proposals"], "Diffie-Hellman group not supported");
+            // MODP-1024 is too weak for anything but old clients (stock Windows): only on request.
+            const bool legacy = g.exists("legacy_modp1024") && boolean(g["legacy_modp1024"]);
+            const auto check_groups = [&](const std::vector<ike::OurProposal>& ps, const Setting& where) {
+                for (const ike::OurProposal& p : ps)
+                    for (const ike::Transform& t : p.dh) {
+                        if (!ike::supported(ike::DhGroup{t.id})) fail(where, "Diffie-Hellman group not supported");
+                        if (t.id == ike::dh_id::kModp1024 && !legacy)
+                            fail(where, "MODP-1024 is weak: allowed only with legacy_modp1024 = true");
+                    }
+            };
+            check_groups(conn.ike, g.exists("proposals") ? g["proposals"] : g);
             if (g.exists("pools")) {
                 for (const std::string& pn : strings(g["pools"])) {
                     const bool known = std::any_of(c.ike.pools.begin(), c.ike.pools.end(),
@@ -285,6 +293,7 @@ public:
             for (int j = 0; j < children.getLength(); ++j) {
                 ike::ChildConfig ch = child(children[j]);
                 if (!child_names.insert(ch.name).second) fail(children[j]["name"], "child name used twice");
+                check_groups(ch.esp, children[j].exists("esp_proposals") ? children[j]["esp_proposals"] : children[j]);
                 if (conn.start == ike::Connection::Start::kStart && ch.mode == ike::ChildMode::kTunnel &&
                     (ch.local_ts.empty() || ch.remote_ts.empty()))
                     fail(children[j], "a tunnel we initiate needs local_ts and remote_ts");

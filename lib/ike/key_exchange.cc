@@ -17,12 +17,14 @@ enum class Kind { modp, ecp, x25519 };
 
 struct GroupInfo {
     Kind kind;
-    const char* name;  // OpenSSL's group name
+    const char* name;  // OpenSSL's group name; nullptr: explicit prime and generator (MODP-1024)
     size_t size;       // KE data length
 };
 
 std::optional<GroupInfo> info(DhGroup g) {
     switch (g) {
+    // RFC 2409's Oakley group 2: OpenSSL has no name for it, so its prime is given explicitly.
+    case DhGroup::modp1024: return GroupInfo{Kind::modp, nullptr, 128};
     case DhGroup::modp2048: return GroupInfo{Kind::modp, "modp_2048", 256};
     case DhGroup::modp3072: return GroupInfo{Kind::modp, "modp_3072", 384};
     case DhGroup::modp4096: return GroupInfo{Kind::modp, "modp_4096", 512};
@@ -52,6 +54,20 @@ struct BnFree {
 };
 
 const char* type_name(Kind k) { return k == Kind::modp ? "DH" : k == Kind::ecp ? "EC" : "X25519"; }
+
+// The group into a parameter list: its name, or for MODP-1024 the prime and generator 2.
+// bns keeps the numbers alive until the list is built.
+void push_group(OSSL_PARAM_BLD* bld, const GroupInfo& gi, std::vector<std::unique_ptr<BIGNUM, BnFree>>& bns) {
+    if (gi.name) {
+        OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, gi.name, 0);
+        return;
+    }
+    bns.emplace_back(BN_get_rfc2409_prime_1024(nullptr));
+    bns.emplace_back(BN_new());
+    BN_set_word(bns.back().get(), 2);
+    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, bns[bns.size() - 2].get());
+    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, bns.back().get());
+}
 
 // A key of the group from OpenSSL parameters (the peer's public value, or a known private key).
 Key from_params(const GroupInfo& gi, OSSL_PARAM* params, int selection) {
@@ -93,7 +109,8 @@ Key peer_key(const GroupInfo& gi, std::span<const uint8_t> v) {
     std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
     std::vector<uint8_t> point;
     std::unique_ptr<BIGNUM, BnFree> y;
-    OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, gi.name, 0);
+    std::vector<std::unique_ptr<BIGNUM, BnFree>> bns;
+    push_group(bld.get(), gi, bns);
     if (gi.kind == Kind::ecp) {
         point.push_back(0x04);
         point.insert(point.end(), v.begin(), v.end());
@@ -127,9 +144,22 @@ KeyExchange::~KeyExchange() { EVP_PKEY_free(key_); }
 std::unique_ptr<KeyExchange> KeyExchange::generate(DhGroup g) {
     const auto gi = info(g);
     if (!gi) return nullptr;
-    Ctx ctx(EVP_PKEY_CTX_new_from_name(nullptr, type_name(gi->kind), nullptr));
+    Ctx ctx;
+    Key domain;
+    if (gi->name || gi->kind != Kind::modp) {
+        ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, type_name(gi->kind), nullptr));
+    } else {
+        // Explicit domain parameters first, then a key pair of them.
+        std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
+        std::vector<std::unique_ptr<BIGNUM, BnFree>> bns;
+        push_group(bld.get(), *gi, bns);
+        std::unique_ptr<OSSL_PARAM, ParamsFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+        if (params) domain = from_params(*gi, params.get(), EVP_PKEY_KEY_PARAMETERS);
+        if (!domain) return nullptr;
+        ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, domain.get(), nullptr));
+    }
     if (!ctx || EVP_PKEY_keygen_init(ctx.get()) <= 0) return nullptr;
-    if (gi->kind != Kind::x25519 && EVP_PKEY_CTX_set_group_name(ctx.get(), gi->name) <= 0) return nullptr;
+    if (gi->kind != Kind::x25519 && gi->name && EVP_PKEY_CTX_set_group_name(ctx.get(), gi->name) <= 0) return nullptr;
     EVP_PKEY* k = nullptr;
     if (EVP_PKEY_keygen(ctx.get(), &k) <= 0) return nullptr;
     std::unique_ptr<KeyExchange> kx(new KeyExchange(g, k));
@@ -150,7 +180,8 @@ std::unique_ptr<KeyExchange> KeyExchange::from_private(DhGroup g, std::span<cons
         std::unique_ptr<OSSL_PARAM_BLD, BldFree> bld(OSSL_PARAM_BLD_new());
         std::unique_ptr<BIGNUM, BnFree> x(BN_bin2bn(priv.data(), static_cast<int>(priv.size()), nullptr));
         std::vector<uint8_t> point;
-        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, gi->name, 0);
+        std::vector<std::unique_ptr<BIGNUM, BnFree>> bns;
+        push_group(bld.get(), *gi, bns);
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, x.get());
         if (gi->kind == Kind::ecp) {
             if (pub.size() != gi->size) return nullptr;

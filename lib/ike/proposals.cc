@@ -62,7 +62,7 @@ uint16_t prf_for_integ(uint16_t integ) {
 }
 const std::map<std::string_view, uint16_t>& dh_tokens() {
     static const std::map<std::string_view, uint16_t> m = {
-        {"modp2048", dh_id::kModp2048}, {"modp3072", dh_id::kModp3072}, {"modp4096", dh_id::kModp4096},
+        {"modp1024", dh_id::kModp1024}, {"modp2048", dh_id::kModp2048}, {"modp3072", dh_id::kModp3072}, {"modp4096", dh_id::kModp4096},
         {"ecp256", dh_id::kEcp256},     {"ecp384", dh_id::kEcp384},     {"curve25519", dh_id::kCurve25519},
         {"x25519", dh_id::kCurve25519},
     };

@@ -303,6 +303,11 @@ TEST(Config, IkeConnections) {
     EXPECT_EQ(k.pools, std::vector<std::string>{"rw"});
     EXPECT_EQ(c.ike.pools.size(), 1u);
     EXPECT_EQ(c.ike.cookie_threshold, 10u);
+    // MODP-1024 behind the explicit switch.
+    std::string legacy = kWithIke;
+    const std::string modern = "proposals = [\"aes128gcm16-prfsha256-curve25519\"]";
+    legacy.replace(legacy.find(modern), modern.size(), "proposals = [\"aes128-sha1-modp1024\"]; legacy_modp1024 = true");
+    EXPECT_EQ(config::load_config_string(legacy, "l.conf").ike.connections[0].ike[0].dh[0].id, ike::dh_id::kModp1024);
     // The embedded default has one too (the demo's road warriors).
     EXPECT_EQ(config::load_config_string(config::embedded_default_config(), "<d>").ike.connections.size(), 1u);
 }
@@ -319,6 +324,10 @@ TEST(Config, BadIkeConnectionsAreNamed) {
          "connections.[0].proposals.[0]"},
         {"esp_proposals = [\"aes256gcm16\"]", "esp_proposals = [\"aes192gcm16\"]", "connections.[0].children.[0].esp_proposals"},
         {"unique = \"keep\"", "unique = \"maybe\"", "connections.[0].unique"},
+        {"proposals = [\"aes128gcm16-prfsha256-curve25519\"]", "proposals = [\"aes128-sha1-modp1024\"]",
+         "connections.[0].proposals"},
+        {"remote_id = \"*@example.net\";", "remote_id = \"*@example.net\"; start_action = \"start\";",
+         "connections.[0].start_action"},
         {"dpd_delay = 10;", "dpd_delay = 10; dpd = 1;", "connections.[0].dpd"},
         {"rekey_time = 600;", "rekey_time = 600; life_time = 300;", "connections.[0].children.[0].life_time"},
         {"range = \"10.3.0.0/24\"", "range = \"10.3.0.0/31\"", "pools.[0].range"},

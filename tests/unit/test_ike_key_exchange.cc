@@ -2,6 +2,9 @@
 // x | y, the shared secret x alone) and RFC 7748 §6.1 (X25519); MODP groups agree end to end
 // with the secret padded to the prime's length; bad peer values are refused.
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+
+#include <algorithm>
 
 #include <string>
 #include <vector>
@@ -94,4 +97,35 @@ TEST(KeyExchange, BadModpValuesAreRefused) {
     EXPECT_FALSE(i->shared(one).has_value());
     EXPECT_FALSE(i->shared(std::vector<uint8_t>(256, 0xff)).has_value()) << "y >= p";
     EXPECT_FALSE(i->shared(std::vector<uint8_t>(128, 0x42)).has_value()) << "wrong length";
+}
+
+// MODP-1024 (RFC 2409 §6.2, Oakley group 2), for legacy clients: both sides agree, the value
+// is the prime's length, and the group is the RFC's (p starts FFFFFFFF FFFFFFFF C90FDAA2 and
+// ends ...FFFFFFFF FFFFFFFF; g = 2): g^x with x = 1 is 2, and a peer value of p - 1 is refused.
+TEST(KeyExchange, Modp1024ForLegacyClients) {
+    auto a = KeyExchange::generate(DhGroup::modp1024);
+    auto b = KeyExchange::generate(DhGroup::modp1024);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->public_value().size(), 128u);
+    const auto s1 = a->shared(b->public_value()), s2 = b->shared(a->public_value());
+    ASSERT_TRUE(s1 && s2);
+    EXPECT_EQ(*s1, *s2);
+    EXPECT_EQ(s1->size(), 128u);
+    std::vector<uint8_t> p_starts = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc9, 0x0f, 0xda, 0xa2};
+    // The full prime from OpenSSL's RFC 2409 constant, checked at both ends by hand above.
+    BIGNUM* p = BN_get_rfc2409_prime_1024(nullptr);
+    std::vector<uint8_t> pb(128);
+    BN_bn2binpad(p, pb.data(), 128);
+    BN_free(p);
+    EXPECT_TRUE(std::equal(p_starts.begin(), p_starts.end(), pb.begin()));
+    EXPECT_EQ(pb[127], 0xff);
+    pb[127] = 0xfe;  // p - 1: an element of order 2, refused
+    EXPECT_FALSE(a->shared(pb));
+    const std::vector<uint8_t> one_priv = {1};
+    auto x1 = KeyExchange::from_private(DhGroup::modp1024, one_priv);
+    if (x1) {  // OpenSSL may refuse a private key of 1 outright, which is fine too
+        std::vector<uint8_t> two(128, 0);
+        two[127] = 2;
+        EXPECT_EQ(x1->public_value(), two);
+    }
 }

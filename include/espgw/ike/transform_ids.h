@@ -53,8 +53,9 @@ enum class Prf : uint16_t {
     hmac_sha512 = prf_id::kHmacSha2_512,
 };
 
-// The groups espgw implements (MODP-1024 only behind a legacy switch, later).
+// The groups espgw implements (MODP-1024 only for connections with legacy_modp1024).
 enum class DhGroup : uint16_t {
+    modp1024 = dh_id::kModp1024,  // legacy (RFC 2409 group 2): only where a connection allows it
     modp2048 = dh_id::kModp2048,
     modp3072 = dh_id::kModp3072,
     modp4096 = dh_id::kModp4096,
