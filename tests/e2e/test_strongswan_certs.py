@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from gateway import Gateway  # noqa: E402
+from gateway import Gateway, espgw_bin  # noqa: E402
 from strongswan_client import StrongSwanClient  # noqa: E402
 from topology import Topology  # noqa: E402
 
@@ -110,6 +110,24 @@ connections = (
 {conns.rstrip().rstrip(",")}
 );
 '''
+        # config/road-warriors-certs.conf with the files it names (certs/ next to it): --check passes.
+        import shutil
+        example_dir = topo.tempdir("example")
+        os.makedirs(os.path.join(example_dir, "certs"))
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "config",
+                                 "road-warriors-certs.conf"), example_dir)
+        shutil.copy(gw_ec[0], os.path.join(example_dir, "certs", "gw.pem"))
+        shutil.copy(gw_ec[1], os.path.join(example_dir, "certs", "gw.key"))
+        shutil.copy(ca, os.path.join(example_dir, "certs", "ca.pem"))
+        res = topo.run(gwns, [espgw_bin(), "--check", "-c", os.path.join(example_dir, "road-warriors-certs.conf")], check=False)
+        check(res.returncode != 0 and "local_id: not in our certificate" in res.stderr,
+              f"config/road-warriors-certs.conf: a local_id not in the certificate is refused: {res.stderr.strip()[-200:]}")
+        make_cert(pki, "vpn", "p384", "ca", "DNS:vpn.example.com")
+        shutil.copy(os.path.join(pki, "vpn.pem"), os.path.join(example_dir, "certs", "gw.pem"))
+        shutil.copy(os.path.join(pki, "vpn.key"), os.path.join(example_dir, "certs", "gw.key"))
+        res = topo.run(gwns, [espgw_bin(), "--check", "-c", os.path.join(example_dir, "road-warriors-certs.conf")], check=False)
+        check(res.returncode == 0, f"config/road-warriors-certs.conf with its files passes --check: {res.stdout.strip()}{res.stderr.strip()[-300:]}")
+
         gw = Gateway(topo, gwns, gp, gl, extra=extra)
         res = gw.check_config()
         check(res.returncode == 0, f"espgw --check accepts certificate connections {res.stdout.strip()}{res.stderr.strip()[-300:]}")

@@ -352,3 +352,21 @@ TEST(Config, BadIkeConnectionsAreNamed) {
         }
     }
 }
+
+TEST(Config, IkeExamplesLoad) {
+    const config::Config psk = config::load_config_file(ESPGW_SOURCE_DIR "/config/road-warriors-psk.conf");
+    ASSERT_EQ(psk.ike.connections.size(), 1u);
+    EXPECT_EQ(psk.ike.connections[0].children[0].rekey_bytes, 50000000000ull);
+    const config::Config site = config::load_config_file(ESPGW_SOURCE_DIR "/config/site-to-site.conf");
+    ASSERT_EQ(site.ike.connections.size(), 1u);
+    EXPECT_EQ(site.ike.connections[0].start, ike::Connection::Start::kStart);
+    EXPECT_EQ(site.ike.connections[0].children[0].remote_ts.size(), 2u);
+    // The certificate example names files that a deployment brings: without them, the error
+    // names the setting (tests/e2e/test_strongswan_certs.py checks it with real files).
+    try {
+        config::load_config_file(ESPGW_SOURCE_DIR "/config/road-warriors-certs.conf");
+        ADD_FAILURE() << "loaded without its certificate files";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.setting(), "connections.[0].cert") << e.what();
+    }
+}
