@@ -236,7 +236,7 @@ public:
             const Setting& g = list[k];
             only(g, {"name", "remote_addrs", "local_id", "remote_id", "auth", "local_auth", "remote_auth", "psk", "cert",
                      "key", "cacerts", "proposals", "children", "pools", "dns", "dpd_delay", "dpd_timeout", "unique",
-                     "remote_host", "start_action", "legacy_modp1024"});
+                     "remote_host", "start_action", "legacy_modp1024", "ike_rekey_time"});
             ike::Connection conn;
             const Setting& name_s = need(g, "name");
             conn.name = str(name_s);
@@ -270,6 +270,7 @@ public:
                     if (!p || d.find('/') != std::string::npos) fail(g["dns"], "not an address: " + d);
                     conn.dns.push_back(p->addr);
                 }
+            opt_int(g, "ike_rekey_time", conn.ike_rekey_s, 0, 10LL * 365 * 86400);
             opt_int(g, "dpd_delay", conn.dpd_delay_s, 0, 86400);
             opt_int(g, "dpd_timeout", conn.dpd_timeout_s, 1, 86400);
             if (g.exists("unique"))

@@ -497,6 +497,7 @@ void on_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Message&
     if (p.kind == Pending::Kind::kDeleteIke) core.drop(ike.our_spi(), "deleted");
     if (p.kind == Pending::Kind::kAuth) on_auth_response(core, ike, *response, now_ms);
     if (p.kind == Pending::Kind::kRekeyChild) on_child_rekey_response(core, ike, *response, now_ms);
+    if (p.kind == Pending::Kind::kRekeyIke) on_ike_rekey_response(core, ike, *response, now_ms);
     // A CHILD SA we asked the peer to delete goes once it has answered (make-before-break).
     if (p.kind == Pending::Kind::kDeleteChild && p.child_spi) core.remove_child(ike, p.child_spi);
 }
@@ -622,7 +623,12 @@ void Engine::tick(uint64_t now_ms) {
             }
             ++k;
         }
-        // Rekeys that are due (time, or a soft limit the data plane reported), one at a time.
+        // Our IKE SA's own rekey, then CHILD SA rekeys that are due (time, or a soft limit the
+        // data plane reported), one at a time.
+        if (!ike->pending && ike->rekey_ms && now_ms >= ike->rekey_ms) {
+            ike->rekey_ms = 0;
+            start_ike_rekey(core, *ike, now_ms);
+        }
         if (!ike->pending)
             for (ChildSa& c : ike->children)
                 if (c.rekey_ms && now_ms >= c.rekey_ms && !c.rekeyed) {

@@ -79,6 +79,10 @@ void on_auth_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload
 bool start_child_rekey(EngineCore& core, IkeSa& ike, ChildSa& old, uint64_t now_ms);
 void on_child_rekey_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& response, uint64_t now_ms);
 
+// IKE SA rekeys we start (rekey_ike.cc).
+bool start_ike_rekey(EngineCore& core, IkeSa& ike, uint64_t now_ms);
+void on_ike_rekey_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& response, uint64_t now_ms);
+
 // The exchanges, as responder: each returns the payloads of the response (inside SK).
 std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& request,
                                          uint64_t now_ms);

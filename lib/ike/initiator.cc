@@ -275,6 +275,12 @@ void on_auth_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload
     ike.peer_name = to_string(*idr);
     ike.state = IkeSa::State::kEstablished;
     ike.established_ms = now_ms;
+    if (conn.ike_rekey_s) {
+        // Up to a tenth earlier, so that many SAs made at once do not rekey at once.
+        uint32_t j = 0;
+        core.kernel.random(std::span(reinterpret_cast<uint8_t*>(&j), sizeof j));
+        ike.rekey_ms = now_ms + conn.ike_rekey_s * 1000 - j % (conn.ike_rekey_s * 100 + 1);
+    }
     ike.peer = core.kernel.add_peer(conn.name + "#" + std::to_string(ike.spi_i % 100000), ike.remote, ike.nat.nat_here,
                                     ike.nat.nat_there);
     core.stats.established++;

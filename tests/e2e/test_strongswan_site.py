@@ -7,8 +7,8 @@
 
 1. start_action = start: espgw initiates by itself; NAT detected on OUR side (nat_here),
    the CHILD SA 10.1.0.0/24 === 10.2.0.0/24 in UDP; every ping both ways answered, the first
-   included; espgw rekeys the CHILD SA itself (rekey_time 6 s, PFS) under a steady ping with
-   nothing lost; it keeps its NAT mapping alive with keepalives although none are configured.
+   included; espgw rekeys the CHILD SA (rekey_time 6 s, PFS) and the IKE SA (ike_rekey_time
+   9 s) itself under a steady ping with nothing lost; it keeps its NAT mapping alive with keepalives although none are configured.
 2. The site deletes the IKE SA: espgw notices, removes everything and brings the tunnel up
    again by itself; traffic flows again.
 3. The site's charon dies: espgw's liveness check (dpd_delay 2 s, dpd_timeout 6 s) gives the
@@ -35,7 +35,7 @@ ESPGW_IKE = f'''
 connections = (
   {{ name = "to-b"; remote_host = "{SITE}"; start_action = "start";
     local_id = "a.example.net"; remote_id = "b.example.net"; psk = "{PSK}";
-    proposals = ["aes256gcm16-prfsha384-curve25519"]; dpd_delay = 2; dpd_timeout = 6;
+    proposals = ["aes256gcm16-prfsha384-curve25519"]; dpd_delay = 2; dpd_timeout = 6; ike_rekey_time = 9;
     children = ( {{ name = "nets"; local_ts = ["10.1.0.0/24"]; remote_ts = ["10.2.0.0/24"];
                     esp_proposals = ["aes256gcm16-curve25519"]; rekey_time = 6; life_time = 120; }} ); }}
 );
@@ -127,8 +127,12 @@ def main():
         before = gw.telemetry("/espgw/ike")["child_rekeys"]
         missing = ping(topo, lan, LAN, SITE_NET, count=60)
         rekeys = gw.telemetry("/espgw/ike")["child_rekeys"] - before
-        check(rekeys >= 1 and not missing,
-              f"{rekeys} CHILD SA rekey(s) started by espgw during a 12 s ping, none lost (missing {missing})")
+        ike_rekeys = gw.telemetry("/espgw/ike")["ike_rekeys"]
+        check(rekeys >= 1 and ike_rekeys >= 1 and not missing,
+              f"{rekeys} CHILD SA and {ike_rekeys} IKE SA rekey(s) started by espgw during a 12 s ping, "
+              f"none lost (missing {missing})")
+        listed = sw.swanctl("--list-sas", check=False).stdout
+        check(listed.count("ESTABLISHED") == 1, f"strongSwan holds exactly one IKE SA after the rekeys:\n{listed}")
         kids = list(gw.telemetry("/espgw/child_sas").values())
         check(len(kids) == 1, f"old CHILD SAs deleted after each rekey ({len(kids)} left)")
         try:

@@ -529,13 +529,15 @@ struct TwoSites {
     const net::IpAddr b_addr = net::IpAddr::v4(0xc6336464);       // 198.51.100.100
     bool nat = true;
 
-    static Connection site(const std::string& name, const char* me, const char* them, const char* local, const char* remote) {
+    static Connection site(const std::string& name, const char* me, const char* them, const char* local, const char* remote,
+                           uint64_t ike_rekey_s = 0) {
         Connection c;
         std::string err;
         c.name = name;
         c.local_id = *Identity::parse(me, err);
         c.remote_id = *Identity::parse(them, err);
         c.psk = kPsk;
+        c.ike_rekey_s = ike_rekey_s;
         c.ike = {*parse_proposal("aes256gcm16-prfsha384-ecp384-curve25519", ProtocolId::kIke, err)};
         ChildConfig ch;
         ch.name = "nets";
@@ -546,9 +548,9 @@ struct TwoSites {
         return c;
     }
 
-    TwoSites() {
+    explicit TwoSites(uint64_t ike_rekey_s = 0) {
         EngineConfig ca, cb;
-        Connection to_b = site("to-b", "a.example.net", "b.example.net", "10.1.0.0/24", "10.2.0.0/24");
+        Connection to_b = site("to-b", "a.example.net", "b.example.net", "10.1.0.0/24", "10.2.0.0/24", ike_rekey_s);
         to_b.remote_host = b_addr;
         // B prefers Curve25519: A's first KE (ECP-384) gets INVALID_KE_PAYLOAD first.
         Connection from_a = site("from-a", "b.example.net", "a.example.net", "10.2.0.0/24", "10.1.0.0/24");
@@ -691,4 +693,34 @@ TEST(Sites, OurOwnRekeyIsMakeBeforeBreak) {
     EXPECT_NE(ca.key_out, Secret{}) ;
     EXPECT_TRUE(t.ka.removed_policies.empty());
     EXPECT_TRUE(t.kb.removed_policies.empty());
+}
+
+TEST(Sites, TheInitiatorRekeysItsIkeSaAndTheChildSaStays) {
+    TwoSites t(1800);  // before the CHILD SA's own rekey (3600 s less jitter)
+    ASSERT_TRUE(t.a->initiate("to-b", 1000));
+    t.run(1000);
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    const auto before_a = t.ka.children, before_b = t.kb.children;
+    t.ka.esp_idle_s = t.kb.esp_idle_s = 0;
+    const uint64_t later = 1000 + 1800'000;  // ike_rekey_s; jitter only makes it earlier
+    t.a->tick(later);
+    t.run(later);
+    EXPECT_EQ(t.a->stats().ike_rekeys, 1u);
+    EXPECT_EQ(t.b->stats().ike_rekeys, 1u);
+    EXPECT_EQ(t.a->ike_sa_count(), 1u) << "the old IKE SA was deleted";
+    EXPECT_EQ(t.b->ike_sa_count(), 1u);
+    EXPECT_EQ(t.ka.children.size(), 1u);
+    EXPECT_EQ(t.ka.children.begin()->first, before_a.begin()->first) << "the CHILD SA moved, untouched";
+    EXPECT_EQ(t.kb.children.begin()->first, before_b.begin()->first);
+    EXPECT_EQ(t.ka.peers.size(), 1u);
+    // The new IKE SA works: a liveness check from B's side is answered by A.
+    t.kb.esp_idle_s = 1000;
+    t.b->tick(later + 31'000);
+    ASSERT_EQ(t.kb.sent.size(), 1u);
+    t.run(later + 31'000);
+    t.b->tick(later + 200'000);
+    EXPECT_EQ(t.b->stats().dead_peers, 0u);
+    const auto list = t.a->list(later);
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].children.size(), 1u);
 }

@@ -66,7 +66,7 @@ struct Connection {
     std::vector<net::IpAddr> dns;           // handed out with virtual IPs
     uint32_t dpd_delay_s = 30;              // check liveness after this much silence (0: never)
     uint32_t dpd_timeout_s = 150;           // ... and give the peer up after this much more
-    uint64_t ike_rekey_s = 14400;           // reauthentication is the peer's business
+    uint64_t ike_rekey_s = 14400;           // IKE SAs we initiated are rekeyed after this (0: never)
     Unique unique = Unique::kReplace;
     // Site to site: the peer we initiate to (UDP 500, then 4500 behind a NAT), and when: never
     // (it calls us), or at start and again whenever the IKE SA is gone.

@@ -35,7 +35,7 @@ struct ChildSa {
 
 // A request we sent and wait on (our window is one request, §2.3).
 struct Pending {
-    enum class Kind : uint8_t { kLiveness, kDeleteIke, kDeleteChild, kRekeyChild, kInit, kAuth } kind{};
+    enum class Kind : uint8_t { kLiveness, kDeleteIke, kDeleteChild, kRekeyChild, kRekeyIke, kInit, kAuth } kind{};
     uint32_t message_id = 0;
     std::vector<std::vector<uint8_t>> message;  // as sent (or its fragments), for retransmission
     unsigned tries = 0;
@@ -105,6 +105,14 @@ struct IkeSa {
         std::shared_ptr<KeyExchange> ke;
     };
     std::optional<ChildRekey> child_rekey;
+    // A rekey of this IKE SA we started: the new SA's SPI (ours), nonce and key exchange.
+    struct IkeRekey {
+        uint64_t new_spi = 0;
+        std::vector<uint8_t> ni;
+        std::shared_ptr<KeyExchange> ke;
+    };
+    std::optional<IkeRekey> ike_rekey;
+    uint64_t rekey_ms = 0;  // when we rekey this IKE SA (ours only; 0: never)
     const ChildConfig* first_child = nullptr;
     uint32_t first_child_spi = 0;
     // Replaced by a rekey (§2.18): its CHILD SAs, peer and virtual IPs moved to the new IKE
