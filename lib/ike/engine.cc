@@ -386,6 +386,9 @@ void respond_init(EngineCore& core, const Datagram& d, const Message& m, uint64_
 
 namespace {
 
+// Reassembled IKE messages are at most this big (certificate chains fit many times over).
+constexpr size_t kMaxReassembled = 64 * 1024;
+
 // The request's payloads: opened from its SK payload, or, when it came in RFC 7383 fragments,
 // once the last one is in (nullopt until then, or if it does not open).
 std::optional<std::vector<RawPayload>> open_request(EngineCore& core, IkeSa& ike, const Datagram& d, const Message& m) {
@@ -424,6 +427,11 @@ std::optional<std::vector<RawPayload>> open_request(EngineCore& core, IkeSa& ike
     if (r->got[k]) return std::nullopt;  // a retransmitted fragment
     if (f.number == 1) r->first_payload = f.inner_next;
     r->bytes += f.plaintext.size();
+    if (r->bytes > kMaxReassembled) {  // no IKE message is that big: a peer filling our memory
+        r.reset();
+        core.stats.malformed++;
+        return std::nullopt;
+    }
     r->parts[k] = std::move(f.plaintext);
     r->got[k] = true;
     if (++r->have < r->total) return std::nullopt;

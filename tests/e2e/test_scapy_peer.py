@@ -13,13 +13,12 @@ captured public-side traffic.
 
 import os
 import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from capture import tshark_esp_icv  # noqa: E402
+from capture import Capture, tshark_esp_icv  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from netns_socket import udp_socket  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
@@ -161,11 +160,9 @@ def main():
         for t in tunnels:
             t.sock = udp_socket(peer, PEER, t.port)
 
-        # tshark on the NAT's public side, for the ICV check at the end.
-        pcap = os.path.join(topo.tempdir("cap"), "public.pcap")
-        cap = topo.spawn(nat, ["tshark", "-q", "-i", nw, "-w", pcap, "-f", "udp port 4500"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(2)
+        # A capture on the NAT's public side, for tshark's ICV check at the end (started once
+        # dumpcap says it captures: a fixed sleep was not enough on a loaded machine).
+        cap = Capture(topo, nat, nw, "udp port 4500").start()
 
         failures = []
         for t in tunnels:
@@ -174,9 +171,7 @@ def main():
             print(f"{'ok  ' if ok else 'FAIL'} {label}: scapy -> espgw -> LAN -> espgw -> scapy")
             if not ok:
                 failures.append(label)
-        time.sleep(1)
-        cap.terminate()
-        cap.wait(10)
+        pcap = cap.stop(settle=1.0)
 
         # Negative cases on the first tunnel: none may reach the LAN.
         t = tunnels[0]

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+
 #include "espgw/ike/nat_detection.h"
 #include "espgw/ike/proposals.h"
 #include "espgw/ike/psk_auth.h"
@@ -138,6 +140,39 @@ Datagram TestInitiator::answer(const Datagram& req, const std::vector<RawPayload
 }
 
 Datagram TestInitiator::ike_auth(const AuthAsk& ask) {
+    last_auth = request(ExchangeType::kIkeAuth, auth_payloads(ask));
+    return last_auth;
+}
+
+std::vector<Datagram> TestInitiator::request_fragments(ExchangeType ex, const std::vector<RawPayload>& inner, size_t size) {
+    Header h;
+    h.spi_i = spi_i;
+    h.spi_r = spi_r;
+    h.exchange = ex;
+    h.initiator = true;
+    h.message_id = next_mid++;
+    std::vector<Datagram> out;
+    for (auto& m : seal_fragments(suite, SkKeys{keys.ei, keys.ai}, h, inner, size, [&] {
+             std::vector<uint8_t> iv(iv_size(suite));
+             RAND_bytes(iv.data(), static_cast<int>(iv.size()));
+             return iv;
+         }))
+        out.push_back(wrap(std::move(m), true));
+    return out;
+}
+
+std::vector<Datagram> TestInitiator::ike_auth_fragments(const AuthAsk& ask, size_t size, size_t padding) {
+    std::vector<RawPayload> in = auth_payloads(ask);
+    // A vendor ID of `padding` octets: what a certificate would add, without its meaning.
+    for (size_t left = padding; left;) {  // in payloads that fit a 16-bit length
+        const size_t n = std::min<size_t>(left, 60000);
+        in.push_back(RawPayload{PayloadType::kVendorId, false, 0, std::vector<uint8_t>(n, 0x5e)});
+        left -= n;
+    }
+    return request_fragments(ExchangeType::kIkeAuth, in, size);
+}
+
+std::vector<RawPayload> TestInitiator::auth_payloads(const AuthAsk& ask) {
     std::vector<RawPayload> in;
     const std::vector<uint8_t> idi = build_id(id_of(id));
     in.push_back(raw(PayloadType::kIdi, idi));
@@ -165,8 +200,7 @@ Datagram TestInitiator::ike_auth(const AuthAsk& ask) {
         in.push_back(raw(PayloadType::kTsi, build_ts(ask.tsi.selectors.empty() ? TsPayload{{ts("*")}} : ask.tsi)));
         in.push_back(raw(PayloadType::kTsr, build_ts(ask.tsr.selectors.empty() ? TsPayload{{ts("*")}} : ask.tsr)));
     }
-    last_auth = request(ExchangeType::kIkeAuth, in);
-    return last_auth;
+    return in;
 }
 
 std::optional<std::vector<RawPayload>> TestInitiator::open(const Datagram& d) const {

@@ -115,6 +115,10 @@ public:
     // Takes the gateway's IKE_SA_INIT answer: keys derived, or false (cookie/error: see last_notify).
     bool on_sa_init(const Datagram& d);
     Datagram ike_auth(const AuthAsk& ask);
+    // The same IKE_AUTH in RFC 7383 fragments of at most `size` octets each (padding payloads
+    // may be added to make it big), and any request that way.
+    std::vector<Datagram> ike_auth_fragments(const AuthAsk& ask, size_t size, size_t padding = 0);
+    std::vector<Datagram> request_fragments(ExchangeType ex, const std::vector<RawPayload>& inner, size_t size);
     // A request under the IKE SA (next message ID), and the answer to a gateway request.
     Datagram request(ExchangeType ex, const std::vector<RawPayload>& inner);
     Datagram answer(const Datagram& request, const std::vector<RawPayload>& inner);
@@ -140,6 +144,7 @@ public:
 
 private:
     Datagram wrap(std::vector<uint8_t> msg, bool marker) const;
+    std::vector<RawPayload> auth_payloads(const AuthAsk& ask);
     std::string proposal_;
     std::shared_ptr<KeyExchange> ke_;  // shared: a copy carries on under a rekeyed IKE SA
     std::vector<uint8_t> init_request_, init_response_;

@@ -5,6 +5,8 @@
 // and dead peers, uniqueness, cookies.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "espgw/ike/config_payload.h"
 #include "espgw/ike/engine.h"
 #include "espgw/ike/key_exchange.h"
@@ -723,4 +725,42 @@ TEST(Sites, TheInitiatorRekeysItsIkeSaAndTheChildSaStays) {
     const auto list = t.a->list(later);
     ASSERT_EQ(list.size(), 1u);
     EXPECT_EQ(list[0].children.size(), 1u);
+}
+
+TEST_F(Fixture, AFragmentedRequestIsReassembledInAnyOrderAndAnsweredOnce) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    // The sa_init announced no fragmentation from the initiator's side; the gateway still
+    // reassembles what arrives (RFC 7383 §2.5 lets a receiver take fragments regardless).
+    auto frags = t.ike_auth_fragments({}, 400, 2000);
+    ASSERT_GE(frags.size(), 6u);
+    std::reverse(frags.begin(), frags.end());
+    for (size_t k = 0; k + 1 < frags.size(); ++k) {
+        engine->receive(frags[k], now);
+        EXPECT_TRUE(kernel.sent.empty()) << "nothing before the last fragment";
+    }
+    engine->receive(frags[1], now);  // a duplicate changes nothing
+    engine->receive(frags.back(), now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    const auto r = t.open(kernel.take_last());
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(t.responder_auth_ok(*r));
+    EXPECT_EQ(kernel.children.size(), 1u);
+    EXPECT_EQ(engine->stats().fragments_in, frags.size() + 1);
+    // A retransmission of the whole request: answered again on its first fragment only.
+    for (const Datagram& f : frags) engine->receive(f, now);
+    EXPECT_EQ(kernel.sent.size(), 1u);
+    EXPECT_EQ(kernel.children.size(), 1u);
+}
+
+TEST_F(Fixture, FragmentsBeyondAnyRealMessageAreDropped) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    // 64 fragments of ~1.2 KB: more than 64 KiB in all.
+    const auto frags = t.ike_auth_fragments({}, 1200, 70'000);
+    ASSERT_LE(frags.size(), 64u);
+    for (const Datagram& f : frags) engine->receive(f, now);
+    EXPECT_TRUE(kernel.sent.empty());
+    EXPECT_TRUE(kernel.children.empty());
+    EXPECT_GE(engine->stats().malformed, 1u);
 }
