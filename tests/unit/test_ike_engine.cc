@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 
 #include "espgw/ike/config_payload.h"
 #include "espgw/ike/engine.h"
@@ -763,4 +765,34 @@ TEST_F(Fixture, FragmentsBeyondAnyRealMessageAreDropped) {
     EXPECT_TRUE(kernel.sent.empty());
     EXPECT_TRUE(kernel.children.empty());
     EXPECT_GE(engine->stats().malformed, 1u);
+}
+
+TEST_F(Fixture, StrongSwansRecordedIkeSaInitIsAnswered) {
+    // charon's own IKE_SA_INIT (tests/data, recorded by tests/tools/record_strongswan_init.py)
+    // offering aes128gcm16-prfsha256-ecp256 then aes256-sha256-modp2048, KE ECP-256.
+    std::ifstream f(ESPGW_SOURCE_DIR "/tests/data/strongswan_ike_sa_init.bin", std::ios::binary);
+    Datagram d;
+    d.message.assign(std::istreambuf_iterator<char>(f), {});
+    ASSERT_GT(d.message.size(), 200u);
+    d.src = net::IpAddr::v4(0xc6336402);  // as recorded: 198.51.100.2:500 -> 198.51.100.1:500
+    d.sport = 500;
+    d.dst = net::IpAddr::v4(0xc6336401);
+    d.dport = 500;
+    engine->receive(d, now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    const Datagram r = kernel.take();
+    EXPECT_EQ(r.dst, d.src);
+    EXPECT_EQ(r.dport, 500);
+    EXPECT_FALSE(r.non_esp_marker);
+    const auto m = parse_message(r.message);
+    ASSERT_TRUE(m.ok());
+    const auto sa = parse_sa(m->find(PayloadType::kSa)->body, SaKind::kAccepted);
+    ASSERT_TRUE(sa.ok());
+    EXPECT_EQ(to_string(sa->proposals.front()), "AES_GCM_16_128/PRF_HMAC_SHA2_256/ECP_256");
+    EXPECT_EQ(parse_ke(m->find(PayloadType::kKe)->body)->data.size(), 64u);
+    EXPECT_EQ(engine->half_open_count(), 1u);
+    // Its retransmission gets the same bytes.
+    engine->receive(d, now);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_EQ(kernel.take().message, r.message);
 }
