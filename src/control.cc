@@ -163,6 +163,17 @@ void control_main(Gateway& gw) {
         dp::ControlEvent ev[dp::kBurst];
         const unsigned n = rte_ring_sc_dequeue_burst_elem(s.event_ring, ev, sizeof ev[0], dp::kBurst, nullptr);
         for (unsigned k = 0; k < n; ++k) events.handle(ev[k]);
+        if (n && gw.ike) {
+            // Acquires IpsecApi reported for them: on-demand tunnels start.
+            std::lock_guard lock(gw.control_mutex);
+            std::vector<control::SaEvent> rest;
+            for (const control::SaEvent& e : gw.sa_events)
+                if (e.kind == control::SaEvent::acquire)
+                    gw.ike->acquire(e.policy_id, now_ms(gw));
+                else
+                    rest.push_back(e);
+            gw.sa_events.swap(rest);
+        }
         return n;
     });
 
@@ -178,7 +189,8 @@ void control_main(Gateway& gw) {
         events.swap(gw.sa_events);
         if (gw.ike)
             for (const control::SaEvent& e : events)
-                gw.ike->child_limit(e.spi, e.kind == control::SaEvent::hard_expired, now_ms(gw));
+                if (e.kind != control::SaEvent::acquire)
+                    gw.ike->child_limit(e.spi, e.kind == control::SaEvent::hard_expired, now_ms(gw));
     });
     if (gw.ike)
         timers.every("IKE", gw.tsc_hz / 4, now, [&](uint64_t) {

@@ -175,8 +175,8 @@ void setup_gateway(Gateway& gw) {
     gw.ipsec = std::make_unique<control::IpsecApi>(*gw.sas, gw.peers, gw.control_mgr, gw.tsc_hz,
                                                    [&gw](const control::SaEvent& e) {
         if (e.kind == control::SaEvent::acquire) {
-            log_line("traffic to %s for policy %s, which has no SA: acquire (no IKE initiator yet)",
-                     e.dst.str().c_str(), e.name.c_str());
+            log_line("traffic to %s for policy %s, which has no SA: acquire", e.dst.str().c_str(), e.name.c_str());
+            gw.sa_events.push_back(e);  // the IKE engine starts on-demand connections
             return;
         }
         static const char* const kinds[] = {"reached its soft lifetime", "reached its hard lifetime and is deleted",

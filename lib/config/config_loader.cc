@@ -284,9 +284,10 @@ public:
             }
             if (g.exists("start_action")) {
                 conn.start = choice<ike::Connection::Start>(g["start_action"], {{"none", ike::Connection::Start::kNone},
-                                                                               {"start", ike::Connection::Start::kStart}});
-                if (conn.start == ike::Connection::Start::kStart && !conn.remote_host)
-                    fail(g["start_action"], "start needs remote_host (whom to initiate to)");
+                                                                               {"start", ike::Connection::Start::kStart},
+                                                                               {"trap", ike::Connection::Start::kTrap}});
+                if (conn.start != ike::Connection::Start::kNone && !conn.remote_host)
+                    fail(g["start_action"], "start and trap need remote_host (whom to initiate to)");
             }
             const Setting& children = need(g, "children");
             if (!children.isList() || children.getLength() < 1) fail(children, "must be a list of at least one child");
@@ -295,7 +296,7 @@ public:
                 ike::ChildConfig ch = child(children[j]);
                 if (!child_names.insert(ch.name).second) fail(children[j]["name"], "child name used twice");
                 check_groups(ch.esp, children[j].exists("esp_proposals") ? children[j]["esp_proposals"] : children[j]);
-                if (conn.start == ike::Connection::Start::kStart && ch.mode == ike::ChildMode::kTunnel &&
+                if (conn.start != ike::Connection::Start::kNone && ch.mode == ike::ChildMode::kTunnel &&
                     (ch.local_ts.empty() || ch.remote_ts.empty()))
                     fail(children[j], "a tunnel we initiate needs local_ts and remote_ts");
                 conn.children.push_back(std::move(ch));

@@ -138,6 +138,16 @@ uint32_t IkeKernel::install_child(const ike::ChildInstall& c, std::string& error
     return policy;
 }
 
+uint32_t IkeKernel::install_trap(const std::string& name, const std::vector<net::Prefix>& local,
+                                 const std::vector<net::Prefix>& remote, std::string& error) {
+    sa::PolicySpec ps;
+    ps.name = name;
+    ps.local = local;
+    ps.remote = remote;
+    ps.action = sa::PolicyAction::protect;
+    return ipsec_.add_policy(ps, error);
+}
+
 void IkeKernel::remove_child(uint32_t policy, uint32_t spi_in, uint32_t spi_out, bool remove_policy) {
     if (spi_in) ipsec_.delete_sa(sa::Direction::inbound, spi_in);
     if (spi_out) ipsec_.delete_sa(sa::Direction::outbound, spi_out);

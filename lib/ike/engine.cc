@@ -173,6 +173,13 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
     ci.life_packets = cc.life_packets;
     ci.rekey_bytes = cc.rekey_bytes;
     ci.rekey_packets = cc.rekey_packets;
+    // An on-demand connection's first child fills its trap policy.
+    if (!policy && ike.conn && !ike.conn->children.empty() && &cc == &ike.conn->children.front())
+        if (auto t = traps.find(ike.conn); t != traps.end()) {
+            policy = t->second;
+            for (const ChildSa& other : ike.children)
+                if (other.policy == policy) policy = 0;  // already filled: this one is another
+        }
     ci.policy = policy;
     const uint32_t pol = kernel.install_child(ci, error);
     if (!pol) return false;
@@ -208,8 +215,9 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
 void EngineCore::remove_child(IkeSa& ike, uint32_t spi_in) {
     auto it = std::find_if(ike.children.begin(), ike.children.end(), [&](const ChildSa& c) { return c.spi_in == spi_in; });
     if (it == ike.children.end()) return;
-    const bool shared = std::any_of(ike.children.begin(), ike.children.end(),
-                                    [&](const ChildSa& c) { return c.spi_in != spi_in && c.policy == it->policy; });
+    bool shared = std::any_of(ike.children.begin(), ike.children.end(),
+                              [&](const ChildSa& c) { return c.spi_in != spi_in && c.policy == it->policy; });
+    for (const auto& [conn, id] : traps) shared |= id == it->policy;  // a trap outlives its SAs
     kernel.remove_child(it->policy, it->spi_in, it->spi_out, !shared);
     ike.children.erase(it);
 }
@@ -554,6 +562,21 @@ void Engine::receive(const Datagram& d, uint64_t now_ms) {
         on_request(core, *ike, d, *m, now_ms);
 }
 
+void Engine::acquire(uint32_t policy_id, uint64_t now_ms) {
+    EngineCore& core = *core_;
+    for (const auto& [conn, id] : core.traps) {
+        if (id != policy_id) continue;
+        for (const auto& [spi, ike] : core.sas)
+            if (ike->conn == conn && ike->we_initiated && ike->state != IkeSa::State::kDeleting && !ike->rekeyed) return;
+        uint64_t& next = core.next_start_ms[conn];
+        if (now_ms < next) return;  // a failed attempt waits a little before the next
+        next = now_ms + 2'000;
+        core.log("connection %s: traffic for it, initiating on demand", conn->name.c_str());
+        ike::initiate(core, *conn, now_ms);
+        return;
+    }
+}
+
 bool Engine::initiate(const std::string& name, uint64_t now_ms) {
     for (const Connection& c : core_->cfg.connections)
         if (c.name == name) return ike::initiate(*core_, c, now_ms);
@@ -562,6 +585,20 @@ bool Engine::initiate(const std::string& name, uint64_t now_ms) {
 
 void Engine::tick(uint64_t now_ms) {
     EngineCore& core = *core_;
+    // On-demand connections: their traps, once.
+    if (!core.traps_installed) {
+        core.traps_installed = true;
+        for (const Connection& c : core.cfg.connections) {
+            if (c.start != Connection::Start::kTrap || c.children.empty()) continue;
+            std::string err;
+            const ChildConfig& ch = c.children.front();
+            const uint32_t id = core.kernel.install_trap(c.name + "/" + ch.name + " (on demand)", ch.local_ts, ch.remote_ts, err);
+            if (id)
+                core.traps[&c] = id;
+            else
+                core.log("connection %s: on-demand policy not installed: %s", c.name.c_str(), err.c_str());
+        }
+    }
     // Connections that start on their own: up whenever they have no IKE SA, retried every 10 s.
     for (const Connection& c : core.cfg.connections) {
         if (c.start != Connection::Start::kStart) continue;

@@ -29,6 +29,8 @@ public:
     std::map<std::string, AddressPool> pools;
     CookieJar cookies;
     std::map<const Connection*, uint64_t> next_start_ms;  // start connections: when to try again
+    std::map<const Connection*, uint32_t> traps;          // on-demand connections: their policy
+    bool traps_installed = false;
 
     void log(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
     std::vector<uint8_t> random_bytes(size_t n);

@@ -100,6 +100,10 @@ Narrowed narrow(const TsPayload& theirs, const std::vector<net::Prefix>& allowed
             if (a > b) continue;
             const net::IpAddr sa = from_num(a), sb = from_num(b);
             std::vector<net::Prefix> parts = range_to_prefixes(sa, sb);
+            // An IPv6 range with just one end in ::ffff:0:0/96 (read as IPv4 everywhere in
+            // espgw) is no run of prefixes of one family: answering it would promise a
+            // selector that no installed prefix holds.
+            if (parts.empty()) continue;
             if (n.prefixes.size() + parts.size() > max_prefixes) {
                 // Narrowing may leave out what does not fit; a range is kept whole or not at all.
                 continue;

@@ -11,6 +11,8 @@
    9 s) itself under a steady ping with nothing lost; it keeps its NAT mapping alive with keepalives although none are configured.
 2. The site deletes the IKE SA: espgw notices, removes everything and brings the tunnel up
    again by itself; traffic flows again.
+   A second connection (start_action = trap) to the site's lab network waits for traffic: the
+   LAN's first packets to it bring that tunnel up on demand.
 3. The site's charon dies: espgw's liveness check (dpd_delay 2 s, dpd_timeout 6 s) gives the
    peer up in time and removes its SAs; when the site comes back, espgw reconnects.
 """
@@ -37,11 +39,26 @@ connections = (
     local_id = "a.example.net"; remote_id = "b.example.net"; psk = "{PSK}";
     proposals = ["aes256gcm16-prfsha384-curve25519"]; dpd_delay = 2; dpd_timeout = 6; ike_rekey_time = 9;
     children = ( {{ name = "nets"; local_ts = ["10.1.0.0/24"]; remote_ts = ["10.2.0.0/24"];
-                    esp_proposals = ["aes256gcm16-curve25519"]; rekey_time = 6; life_time = 120; }} ); }}
+                    esp_proposals = ["aes256gcm16-curve25519"]; rekey_time = 6; life_time = 120; }} ); }},
+  {{ name = "lab"; remote_host = "{SITE}"; start_action = "trap";
+    local_id = "a-lab.example.net"; remote_id = "b.example.net"; psk = "{PSK}";
+    proposals = ["aes128gcm16-prfsha256-curve25519"]; dpd_delay = 2; dpd_timeout = 6;
+    children = ( {{ name = "lab"; local_ts = ["10.1.0.0/24"]; remote_ts = ["10.5.0.0/24"];
+                    esp_proposals = ["aes128gcm16"]; }} ); }}
 );
 '''
 
-SITE_SWANCTL = f'''connections {{ b {{ version = 2
+SITE_SWANCTL = f'''connections {{ lab {{ version = 2
+    local_addrs = {SITE}
+    proposals = aes128gcm16-prfsha256-curve25519
+    local {{ auth = psk
+      id = b.example.net }}
+    remote {{ auth = psk
+      id = a-lab.example.net }}
+    children {{ lab {{ local_ts = 10.5.0.0/24
+      remote_ts = 10.1.0.0/24
+      esp_proposals = aes128gcm16 }} }} }}
+  b {{ version = 2
     local_addrs = {SITE}
     proposals = aes256gcm16-prfsha384-curve25519
     local {{ auth = psk
@@ -53,6 +70,7 @@ SITE_SWANCTL = f'''connections {{ b {{ version = 2
       esp_proposals = aes256gcm16-curve25519 }} }} }} }}
 secrets {{ ike-1 {{ id-1 = a.example.net
   id-2 = b.example.net
+  id-3 = a-lab.example.net
   secret = "{PSK}" }} }}
 '''
 
@@ -66,6 +84,10 @@ def ping(topo, ns, src, dst, count=10):
 
 def established(gw):
     return [s for s in gw.telemetry("/espgw/ike_sas").values() if s.get("state") == "established"]
+
+
+def established_to_b(gw):
+    return [s for s in established(gw) if s.get("connection") == "to-b"]
 
 
 def main():
@@ -84,6 +106,7 @@ def main():
         gl, ll = topo.veth(gwns, "gl", lan, "ll")
         topo.addr(site, sn, f"{SITE}/24")
         topo.addr(site, "lo", f"{SITE_NET}/24")  # the site's network (no dummy devices in this kernel)
+        topo.addr(site, "lo", "10.5.0.1/24")      # its lab network, reached on demand
         topo.addr(nat, ns_, f"{NAT_OUTSIDE}/24")
         topo.addr(nat, nw, f"{NAT_INSIDE}/24")
         topo.forwarding(nat)
@@ -141,11 +164,22 @@ def main():
         except TimeoutError as e:
             check(False, str(e))
 
+        # On demand (start_action = trap): nothing for the lab until the LAN sends it traffic;
+        # the first packets start the IKE SA (they are dropped meanwhile), the rest go through.
+        check(not any(x.get("connection") == "lab" for x in gw.telemetry("/espgw/ike_sas").values()),
+              "the on-demand connection waits for traffic")
+        missing = ping(topo, lan, LAN, "10.5.0.1", count=15)
+        lab = [x for x in gw.telemetry("/espgw/ike_sas").values() if x.get("connection") == "lab"]
+        check(lab and lab[0]["state"] == "established" and len(missing) <= 5 and 15 not in missing,
+              f"traffic to the lab brought its tunnel up on demand (lost while it came up: icmp_seq {missing})")
+        missing = ping(topo, lan, LAN, "10.5.0.1", count=5)
+        check(not missing, f"lab: then every ping answered (missing {missing})")
+
         # 2. The site deletes the IKE SA: espgw comes back by itself.
         before = gw.telemetry("/espgw/ike")["initiated"]
         sw.swanctl("--terminate", "--ike", "b", "--timeout", "10", check=False)
         try:
-            wait_for(lambda: gw.telemetry("/espgw/ike")["initiated"] > before and established(gw)
+            wait_for(lambda: gw.telemetry("/espgw/ike")["initiated"] > before and established_to_b(gw)
                      and gw.telemetry("/espgw/child_sas"), 20, "espgw to reconnect")
             check(True, "after the site deleted the IKE SA espgw reconnected by itself")
         except TimeoutError as e:

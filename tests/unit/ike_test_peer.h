@@ -50,6 +50,11 @@ public:
         policy_of[c.spi_in] = policy;
         return policy;
     }
+    uint32_t install_trap(const std::string& name, const std::vector<net::Prefix>&, const std::vector<net::Prefix>&,
+                          std::string&) override {
+        traps[++last_policy_] = name;
+        return last_policy_;
+    }
     void remove_child(uint32_t policy, uint32_t spi_in, uint32_t, bool remove_policy) override {
         children.erase(spi_in);
         removed.push_back(spi_in);
@@ -70,6 +75,7 @@ public:
     // What the engine did.
     std::map<uint32_t, ChildInstall> children;  // by spi_in
     std::map<uint32_t, uint32_t> policy_of;     // spi_in -> policy
+    std::map<uint32_t, std::string> traps;      // policies without SAs
     std::vector<uint32_t> removed, removed_policies;
     std::set<uint32_t> released;
     std::map<uint32_t, Peer> peers;

@@ -796,3 +796,35 @@ TEST_F(Fixture, StrongSwansRecordedIkeSaInitIsAnswered) {
     ASSERT_EQ(kernel.sent.size(), 1u);
     EXPECT_EQ(kernel.take().message, r.message);
 }
+
+TEST(Sites, AnOnDemandConnectionStartsOnTrafficAndKeepsItsTrap) {
+    TwoSites t;
+    EngineConfig ca;
+    Connection c = TwoSites::site("to-b", "a.example.net", "b.example.net", "10.1.0.0/24", "10.2.0.0/24");
+    c.remote_host = t.b_addr;
+    c.start = Connection::Start::kTrap;
+    ca.connections = {c};
+    ca.local_v4 = t.a_inside.addr;
+    t.a = std::make_unique<Engine>(ca, t.ka);
+    t.a->tick(1000);
+    ASSERT_EQ(t.ka.traps.size(), 1u) << "the policy waits without SAs";
+    EXPECT_TRUE(t.ka.sent.empty()) << "nothing starts before traffic";
+    const uint32_t trap = t.ka.traps.begin()->first;
+    t.a->acquire(trap + 100, 1000);  // someone else's policy
+    EXPECT_TRUE(t.ka.sent.empty());
+    t.a->acquire(trap, 1000);
+    t.a->acquire(trap, 1001);  // more traffic while it comes up: one IKE SA
+    t.run(1001);
+    EXPECT_EQ(t.a->stats().initiated, 1u);
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    EXPECT_EQ(t.ka.children.begin()->second.policy, trap) << "the SA fills the trap";
+    // The peer deletes it all: the trap stays for the next packet.
+    t.b->shutdown(2000);
+    t.run(2000);
+    EXPECT_EQ(t.a->ike_sa_count(), 0u);
+    EXPECT_TRUE(t.ka.children.empty());
+    EXPECT_TRUE(t.ka.removed_policies.empty());
+    t.a->acquire(trap, 5000);
+    t.run(5000);
+    EXPECT_EQ(t.ka.children.size(), 1u);
+}

@@ -69,9 +69,10 @@ struct Connection {
     uint64_t ike_rekey_s = 14400;           // IKE SAs we initiated are rekeyed after this (0: never)
     Unique unique = Unique::kReplace;
     // Site to site: the peer we initiate to (UDP 500, then 4500 behind a NAT), and when: never
-    // (it calls us), or at start and again whenever the IKE SA is gone.
+    // (it calls us), at start and again whenever the IKE SA is gone, or on demand: the first
+    // child's policy is installed without SAs and traffic that matches it starts the IKE SA.
     std::optional<net::IpAddr> remote_host;
-    enum class Start : uint8_t { kNone, kStart } start = Start::kNone;
+    enum class Start : uint8_t { kNone, kStart, kTrap } start = Start::kNone;
     bool accepts(const net::IpAddr& from) const;
 };
 

@@ -95,6 +95,8 @@ public:
     void peer_moved(uint32_t peer, const UdpEnd& where);
     // Starts an IKE SA (and its first CHILD SA) for connection `name` toward its remote_host.
     bool initiate(const std::string& name, uint64_t now_ms);
+    // The data plane saw traffic for policy_id, which has no SA: an on-demand connection's trap.
+    void acquire(uint32_t policy_id, uint64_t now_ms);
     // Deletes every IKE SA, telling the peers (at shutdown).
     void shutdown(uint64_t now_ms);
 

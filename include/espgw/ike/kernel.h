@@ -52,6 +52,10 @@ public:
     virtual void remove_peer(uint32_t peer) = 0;
     // Installs the pair; returns its policy id (non-zero), or 0 with error set.
     virtual uint32_t install_child(const ChildInstall& c, std::string& error) = 0;
+    // A policy without SAs (on-demand tunnels): matching traffic raises an acquire for it.
+    // Returns its id, or 0 with error set.
+    virtual uint32_t install_trap(const std::string& name, const std::vector<net::Prefix>& local,
+                                  const std::vector<net::Prefix>& remote, std::string& error) = 0;
     // Removes the SAs (one may be 0) and, with remove_policy, the policy too.
     virtual void remove_child(uint32_t policy, uint32_t spi_in, uint32_t spi_out, bool remove_policy) = 0;
     virtual std::optional<ChildUsage> child_usage(uint32_t spi_in, uint32_t spi_out) = 0;
