@@ -828,3 +828,19 @@ TEST(Sites, AnOnDemandConnectionStartsOnTrafficAndKeepsItsTrap) {
     t.run(5000);
     EXPECT_EQ(t.ka.children.size(), 1u);
 }
+
+TEST_F(Fixture, APeerOverIpv6GetsItsTunnelToo) {
+    const UdpEnd gw6{net::parse_prefix("2001:db8:ff::1")->addr, 500};
+    const UdpEnd me6{net::parse_prefix("2001:db8:ff::77")->addr, 500};
+    TestInitiator t(me6, gw6, kPsk, "carol@example.net");
+    ASSERT_TRUE(init(t));
+    const auto r = auth(t);
+    EXPECT_TRUE(t.responder_auth_ok(r));
+    ASSERT_EQ(kernel.children.size(), 1u);
+    const ChildInstall& c = kernel.children.begin()->second;
+    EXPECT_FALSE(c.udp) << "no NAT between IPv6 peers: plain ESP";
+    EXPECT_EQ(c.remote, std::vector<net::Prefix>{*net::parse_prefix("10.3.0.1/32")}) << "an IPv4 virtual IP over IPv6";
+    const auto& peer = kernel.peers.begin()->second;
+    EXPECT_EQ(peer.where.addr, me6.addr);
+    EXPECT_EQ(kernel.sent.size(), 0u);
+}
