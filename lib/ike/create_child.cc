@@ -108,6 +108,9 @@ std::vector<RawPayload> rekey_ike_sa(EngineCore& core, IkeSa& old, const SaPaylo
 
 std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const std::vector<RawPayload>& in,
                                              uint64_t now_ms) {
+    // A rekeyed IKE SA has handed its CHILD SAs and peer to its successor: it only waits for its
+    // DELETE (RFC 7296 §2.18), and nothing new may be made under it.
+    if (ike.rekeyed || !ike.peer) return refuse(core, ike, NotifyType::kTemporaryFailure, "the IKE SA was rekeyed");
     const RawPayload* sa_p = find_payload(in, PayloadType::kSa);
     const RawPayload* ni_p = find_payload(in, PayloadType::kNonce);
     if (!sa_p || !ni_p) return refuse(core, ike, NotifyType::kInvalidSyntax, "no SA or nonce");

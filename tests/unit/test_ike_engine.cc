@@ -500,6 +500,24 @@ TEST_F(Fixture, TheIkeSaIsRekeyedAndKeepsItsChildren) {
     n.keys = *ike_sa_keys(Prf::hmac_sha256, seed.bytes(), ni, nr->nonce, n.spi_i, n.spi_r, 0, encr_key_size(n.suite));
     n.next_mid = 0;
 
+    // Under the old IKE SA nothing new is made any more (its peer and children moved).
+    {
+        Proposal esp;
+        esp.protocol = ProtocolId::kEsp;
+        esp.spi = {0xd1, 0xd2, 0xd3, 0xd4};
+        esp.transforms = {Transform{TransformType::kEncr, encr_id::kAesGcm16, 128, {}},
+                          Transform{TransformType::kEsn, esn_id::kNo, {}, {}}};
+        engine->receive(t.request(ExchangeType::kCreateChildSa,
+                                  {RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{esp}})},
+                                   RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{ni})},
+                                   RawPayload{PayloadType::kTsi, false, 0, build_ts(TsPayload{{ts("10.3.0.1/32")}})},
+                                   RawPayload{PayloadType::kTsr, false, 0, build_ts(TsPayload{{ts("10.1.0.0/24")}})}}),
+                        now);
+        const auto refused = t.open(kernel.take());
+        ASSERT_TRUE(refused);
+        EXPECT_TRUE(find_notify(*refused, NotifyType::kTemporaryFailure).has_value());
+        EXPECT_EQ(kernel.children.size(), 1u);
+    }
     // The old one is deleted by the peer: the CHILD SA and the peer stay, with the new IKE SA.
     engine->receive(t.request(ExchangeType::kInformational,
                               {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kIke, {}})}}),
