@@ -13,7 +13,8 @@ done
 
 build_pkgs=(dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libconfig++-dev libconfig-dev
   meson ninja-build pkg-config libpcap-dev libnuma-dev python3-pyelftools g++
-  libssl-dev libgtest-dev googletest)
+  libssl-dev libgtest-dev googletest
+  clang libclang-rt-dev)  # scripts/fuzz.sh: clang and its libFuzzer / sanitizer runtimes
 test_pkgs=(iproute2 iputils-ping nftables conntrack tshark python3-scapy python3-cryptography
   user-mode-linux kmod socat iperf3 procps psmisc
   strongswan-swanctl charon-systemd strongswan-charon libstrongswan-standard-plugins
