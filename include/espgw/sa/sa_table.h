@@ -8,8 +8,15 @@
 //
 // Workers read under RCU (rte_rcu_qsbr): they report a quiescent state once per loop. Every
 // change is made by the control core, which frees what it replaced only after a grace
-// period (rte_hash and rte_lpm take the RCU variable themselves; rte_lpm6, which cannot, is
-// rebuilt and swapped: selectors change when policies come and go, not on rekey).
+// period (rte_hash and rte_lpm take the RCU variable themselves). rte_lpm6 cannot, so it is
+// kept twice: a change is made to the copy no worker reads, the copies are swapped, and after
+// a grace period the same change is made to the other (no rebuild: a change costs the same
+// with 10 or 100 000 policies).
+//
+// Sizes follow the capacity (max_sas): the SPI hash holds that many SAs per direction; the
+// LPMs have room for that many policies with a /25-/32 (IPv4) or pooled /128 (IPv6) remote
+// selector each, as a concentrator gives every road warrior. A selector that does not fit
+// is refused with an error naming max_sas; nothing is ever half-added.
 #pragma once
 
 #include <rte_hash.h>
@@ -80,7 +87,12 @@ public:
         if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
         return slots_[slot].load(std::memory_order_acquire);
     }
-    const Policy* lookup_policy_v6(const uint8_t dst[16]) const;
+    const Policy* lookup_policy_v6(const uint8_t dst[16]) const {
+        uint32_t slot;
+        const rte_lpm6* l6 = lpm6_.load(std::memory_order_acquire);  // none until an IPv6 selector comes
+        if (!l6 || rte_lpm6_lookup(l6, dst, &slot) != 0) return nullptr;
+        return slots_[slot].load(std::memory_order_acquire);
+    }
     // The outbound SA for dst (nullptr: no policy, a discard policy, or no SA yet).
     Sa* lookup_outbound_v4(uint32_t dst_host) const { return sa_of(lookup_policy_v4(dst_host)); }
     Sa* lookup_outbound_v6(const uint8_t dst[16]) const { return sa_of(lookup_policy_v6(dst)); }
@@ -89,8 +101,14 @@ public:
     }
 
 private:
-    void rebuild_lpm6();
-    bool lpm_add(const net::Prefix& ts, uint32_t slot);
+    // The remote selectors of p into (add) or out of the LPMs; false (error set, nothing
+    // changed) if they do not fit.
+    bool lpm_insert(const Policy& p, std::string& error);
+    void lpm_erase(const Policy& p);
+    bool lpm6_create(std::string& error);
+    // Applies one change to both IPv6 copies, the one no worker reads first.
+    bool lpm6_apply(const std::function<bool(rte_lpm6*)>& change);
+    void lpm6_refill(rte_lpm6* l6);
     void grace_period() const;
     Policy* policy_for_remote(const net::Prefix& remote) const;  // an implicit policy's
     void unbind_everywhere(Sa* sa);
@@ -107,8 +125,8 @@ private:
     std::vector<uint32_t> free_slots_;
     unsigned instance_ = 0;
     rte_lpm* lpm4_ = nullptr;
-    std::atomic<rte_lpm6*> lpm6_{nullptr};
-    uint32_t lpm_generation_ = 0;
+    std::atomic<rte_lpm6*> lpm6_{nullptr};  // what workers read
+    rte_lpm6* lpm6_standby_ = nullptr;      // the same content, read by no worker
 };
 
 }  // namespace espgw::sa
