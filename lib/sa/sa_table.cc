@@ -50,6 +50,11 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     rc.free_key_data_func = no_free;
     if (rte_hash_rcu_qsbr_add(spi_hash_, &rc) != 0)
         throw std::runtime_error("cannot attach RCU to the SPI hash");
+    const std::string nh = "espgw_h4_" + std::to_string(instance_);
+    rte_hash_parameters hh = hp;
+    hh.name = nh.c_str();
+    host4_ = rte_hash_create(&hh);
+    if (!host4_ || rte_hash_rcu_qsbr_add(host4_, &rc) != 0) throw std::runtime_error("cannot create the /32 selector hash");
     // rte_lpm (DIR-24-8, 64 MB) is updated in place under RCU. A prefix longer than /24 takes
     // a tbl8 group (1 KB) per /24 it falls in: one per policy covers a /32 per road warrior
     // in as many /24s as there are policies. Rules: every selector of every policy.
@@ -71,6 +76,7 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
 
 SaTable::~SaTable() {
     rte_hash_free(spi_hash_);
+    rte_hash_free(host4_);
     rte_lpm_free(lpm4_);
     rte_lpm6_free(lpm6_.load());
     rte_lpm6_free(lpm6_standby_);
@@ -85,12 +91,10 @@ uint32_t SaTable::add_policy(const PolicySpec& spec, std::string& error) {
         return 0;
     }
     for (const net::Prefix& r : spec.remote)
-        for (const auto& [id, p] : policies_)
-            for (unsigned k = 0; k < p->selectors->n_remote; ++k)
-                if (p->selectors->remote[k] == r) {
-                    error = "remote selector " + r.str() + " belongs to policy " + p->name + " already";
-                    return 0;
-                }
+        if (auto it = by_remote_.find(r); it != by_remote_.end()) {
+            error = "remote selector " + r.str() + " belongs to policy " + it->second->name + " already";
+            return 0;
+        }
     if (free_slots_.empty()) {
         error = "policy table full (max_sas " + std::to_string(capacity_) + ")";
         return 0;
@@ -114,6 +118,7 @@ uint32_t SaTable::add_policy(const PolicySpec& spec, std::string& error) {
         policies_.erase(p->id);
         return 0;
     }
+    for (unsigned k = 0; k < p->selectors->n_remote; ++k) by_remote_.emplace(p->selectors->remote[k], p);
     return p->id;
 }
 
@@ -122,6 +127,7 @@ bool SaTable::remove_policy(uint32_t id) {
     if (it == policies_.end()) return false;
     std::unique_ptr<Policy> gone = std::move(it->second);
     policies_.erase(it);
+    for (unsigned k = 0; k < gone->selectors->n_remote; ++k) by_remote_.erase(gone->selectors->remote[k]);
     lpm_erase(*gone);
     grace_period();  // no worker reaches the slot through the LPM now
     slots_[gone->slot].store(nullptr, std::memory_order_release);
@@ -155,9 +161,10 @@ bool SaTable::bind(uint32_t policy_id, uint32_t spi, std::string& error) {
 }
 
 Policy* SaTable::policy_for_remote(const net::Prefix& remote) const {
-    for (const auto& [id, p] : policies_)
-        if (p->implicit && p->selectors->n_remote == 1 && p->selectors->remote[0] == remote) return p.get();
-    return nullptr;
+    auto it = by_remote_.find(remote);
+    if (it == by_remote_.end()) return nullptr;
+    Policy* p = it->second;
+    return p->implicit && p->selectors->n_remote == 1 ? p : nullptr;
 }
 
 bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id, uint32_t* replaced_spi) {
@@ -295,7 +302,7 @@ bool SaTable::lpm_insert(const Policy& p, std::string& error) {
     for (; k < sel.n_remote; ++k) {
         const net::Prefix& r = sel.remote[k];
         any_v6 |= r.family == 6;
-        if (r.family == 4 && rte_lpm_add(lpm4_, r.v4_host(), r.len, p.slot) != 0) break;
+        if (r.family == 4 && !v4_add(r, p.slot)) break;
     }
     bool ok = k == sel.n_remote;
     if (!ok) error = no_room(sel.remote[k], capacity_);
@@ -314,7 +321,7 @@ bool SaTable::lpm_insert(const Policy& p, std::string& error) {
     }
     if (!ok)
         for (unsigned j = 0; j < k; ++j)
-            if (sel.remote[j].family == 4) rte_lpm_delete(lpm4_, sel.remote[j].v4_host(), sel.remote[j].len);
+            if (sel.remote[j].family == 4) v4_delete(sel.remote[j]);
     return ok;
 }
 
@@ -323,7 +330,7 @@ void SaTable::lpm_erase(const Policy& p) {
     bool any_v6 = false;
     for (unsigned k = 0; k < sel.n_remote; ++k) {
         const net::Prefix& r = sel.remote[k];
-        if (r.family == 4) rte_lpm_delete(lpm4_, r.v4_host(), r.len);
+        if (r.family == 4) v4_delete(r);
         any_v6 |= r.family == 6;
     }
     if (!any_v6 || !lpm6_standby_) return;
@@ -332,6 +339,25 @@ void SaTable::lpm_erase(const Policy& p) {
             if (sel.remote[k].family == 6) rte_lpm6_delete(l6, sel.remote[k].addr.b, sel.remote[k].len);
         return true;
     });
+}
+
+bool SaTable::v4_add(const net::Prefix& r, uint32_t slot) {
+    const uint32_t host = r.v4_host();
+    if (r.len == 32 &&
+        rte_hash_add_key_data(host4_, &host, reinterpret_cast<void*>(static_cast<uintptr_t>(slot))) == 0) {
+        hosts4_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    return rte_lpm_add(lpm4_, host, r.len, slot) == 0;
+}
+
+void SaTable::v4_delete(const net::Prefix& r) {
+    const uint32_t host = r.v4_host();
+    if (r.len == 32 && rte_hash_del_key(host4_, &host) >= 0) {  // waits for a grace period (SYNC)
+        hosts4_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    rte_lpm_delete(lpm4_, host, r.len);
 }
 
 bool SaTable::lpm6_create(std::string& error) {

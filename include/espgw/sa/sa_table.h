@@ -83,6 +83,12 @@ public:
     }
     // The policy covering an inner destination, or nullptr. Inline: once per packet sent.
     const Policy* lookup_policy_v4(uint32_t dst_host) const {
+        // A /32 is the longest match there is: when it is in the host table, the LPM is not asked.
+        if (hosts4_.load(std::memory_order_relaxed)) {
+            void* data;
+            if (rte_hash_lookup_data(host4_, &dst_host, &data) >= 0)
+                return slots_[reinterpret_cast<uintptr_t>(data)].load(std::memory_order_acquire);
+        }
         uint32_t slot;
         if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
         return slots_[slot].load(std::memory_order_acquire);
@@ -105,6 +111,8 @@ private:
     // changed) if they do not fit.
     bool lpm_insert(const Policy& p, std::string& error);
     void lpm_erase(const Policy& p);
+    bool v4_add(const net::Prefix& r, uint32_t slot);  // a /32 into host4_ if it has room, else the LPM
+    void v4_delete(const net::Prefix& r);
     bool lpm6_create(std::string& error);
     // Applies one change to both IPv6 copies, the one no worker reads first.
     bool lpm6_apply(const std::function<bool(rte_lpm6*)>& change);
@@ -120,11 +128,26 @@ private:
     std::map<uint32_t, std::unique_ptr<Sa>> inbound_;   // by SPI
     std::map<uint32_t, std::unique_ptr<Sa>> outbound_;  // by SPI
     std::map<uint32_t, std::unique_ptr<Policy>> policies_;  // by id
+    // Which policy each remote selector belongs to: installs check and find it in log n, not
+    // by a walk over every policy (which made installing n SAs take n^2 / 2 steps).
+    struct PrefixLess {
+        bool operator()(const net::Prefix& a, const net::Prefix& b) const {
+            if (a.family != b.family) return a.family < b.family;
+            if (a.len != b.len) return a.len < b.len;
+            return a.addr < b.addr;
+        }
+    };
+    std::map<net::Prefix, Policy*, PrefixLess> by_remote_;
     uint32_t next_policy_id_ = 1;
     std::unique_ptr<std::atomic<Policy*>[]> slots_;
     std::vector<uint32_t> free_slots_;
     unsigned instance_ = 0;
     rte_lpm* lpm4_ = nullptr;
+    // IPv4 /32 selectors (a road warrior each): exact match, O(1) to add. rte_lpm 22.11 scans
+    // all its rules of a depth and all its tbl8 groups on every add, which made installing
+    // n road warriors cost n^2. A /32 that finds the host table full goes to the LPM.
+    rte_hash* host4_ = nullptr;
+    std::atomic<uint32_t> hosts4_{0};  // /32s in host4_: none, and workers skip it
     std::atomic<rte_lpm6*> lpm6_{nullptr};  // what workers read
     rte_lpm6* lpm6_standby_ = nullptr;      // the same content, read by no worker
 };
