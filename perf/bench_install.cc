@@ -105,6 +105,11 @@ bool run(uint32_t n, bool v6, IMB_MGR* mgr) {
         if (ok)
             printf("%7u pairs (%s): %7.2f s  (%6.0f pairs/s; first tenth %.3f s, last tenth %.3f s; table made in %.2f s)\n",
                    n, v6 ? "IPv6 /128" : "IPv4 /32", total, n / total, first, last, table_s);
+        // And all of them deleted again, outbound first (as hard lifetimes would), newest first.
+        const auto t_del = Clock::now();
+        for (uint32_t k = n; k-- > 0 && ok;) ok = api.delete_sa(sa::Direction::outbound, 0x10000000 + k);
+        const double del_s = seconds_since(t_del);
+        if (ok) printf("%7u outbound SAs deleted in %.2f s\n", n, del_s);
         fflush(stdout);
     }
     rte_free(rcu);

@@ -125,6 +125,7 @@ uint32_t SaTable::add_policy(const PolicySpec& spec, std::string& error) {
 bool SaTable::remove_policy(uint32_t id) {
     auto it = policies_.find(id);
     if (it == policies_.end()) return false;
+    bind_to(*it->second, nullptr);  // workers may still see the SA through it until the grace period
     std::unique_ptr<Policy> gone = std::move(it->second);
     policies_.erase(it);
     for (unsigned k = 0; k < gone->selectors->n_remote; ++k) by_remote_.erase(gone->selectors->remote[k]);
@@ -156,7 +157,7 @@ bool SaTable::bind(uint32_t policy_id, uint32_t spi, std::string& error) {
         error = "policy " + p->name + " discards: it takes no SA";
         return false;
     }
-    p->sa.store(it->second.get(), std::memory_order_release);
+    bind_to(*p, it->second.get());
     return true;
 }
 
@@ -227,8 +228,9 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
     }
     Sa* raw = sa.get();
     outbound_.emplace(spi, std::move(sa));
-    pol->sa.store(raw, std::memory_order_release);
+    bind_to(*pol, raw);
     if (replaced && replaced != raw) {
+        rebind_all(replaced, nullptr);  // were it bound elsewhere too, it must not stay there
         grace_period();
         if (replaced_spi) *replaced_spi = replaced->params.spi;
         outbound_.erase(replaced->params.spi);
@@ -251,20 +253,38 @@ bool SaTable::replace_outbound(std::unique_ptr<Sa> fresh, std::string& error) {
     Sa* raw = fresh.get();
     std::unique_ptr<Sa> gone = std::move(it->second);
     it->second = std::move(fresh);
-    for (const auto& [id, p] : policies_) {
-        Sa* expected = old;
-        p->sa.compare_exchange_strong(expected, raw, std::memory_order_acq_rel);
-    }
+    rebind_all(old, raw);
     grace_period();
     return true;  // gone is freed here
 }
 
+void SaTable::bind_to(Policy& p, Sa* sa) {
+    Sa* was = p.sa.load(std::memory_order_relaxed);
+    if (was == sa) return;
+    if (was) {
+        auto [from, to] = bound_.equal_range(was);
+        for (auto it = from; it != to; ++it)
+            if (it->second == p.id) {
+                bound_.erase(it);
+                break;
+            }
+    }
+    p.sa.store(sa, std::memory_order_release);
+    if (sa) bound_.emplace(sa, p.id);
+}
+
+std::vector<uint32_t> SaTable::rebind_all(Sa* from, Sa* to) {
+    std::vector<uint32_t> ids;
+    auto [first, last] = bound_.equal_range(from);
+    for (auto it = first; it != last; ++it) ids.push_back(it->second);
+    for (uint32_t id : ids) bind_to(*policies_.at(id), to);
+    return ids;
+}
+
 void SaTable::unbind_everywhere(Sa* sa) {
     std::vector<uint32_t> orphaned;
-    for (const auto& [id, p] : policies_) {
-        Sa* expected = sa;
-        if (p->sa.compare_exchange_strong(expected, nullptr) && p->implicit) orphaned.push_back(id);
-    }
+    for (uint32_t id : rebind_all(sa, nullptr))
+        if (policies_.at(id)->implicit) orphaned.push_back(id);
     for (uint32_t id : orphaned) remove_policy(id);  // each waits for a grace period
     grace_period();
 }

@@ -149,3 +149,22 @@ TEST(SaTableScale, TwentyThousandRoadWarriorsInstallInLinearTime) {
     EXPECT_LT(s, 5.0) << "20 000 installs took " << s << " s";
     for (uint32_t k = 0; k < 20000; k += 997) EXPECT_EQ(t.sas->lookup_outbound_v4(spread_v4(k))->params.spi, 1000 + k);
 }
+
+// Deleting them is linear too: every delete used to walk all policies for the ones bound to
+// the SA (30 000 took 15 s on this VM); now the table knows them.
+TEST(SaTableScale, ThirtyThousandOutboundSasDeleteInLinearTime) {
+    Table t(30000);
+    for (uint32_t k = 0; k < 30000; ++k) {
+        std::string err;
+        ASSERT_TRUE(t.add_out(1000 + k, net::Prefix::v4(spread_v4(k), 32), err)) << k << ": " << err;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    for (uint32_t k = 30000; k-- > 0;) ASSERT_TRUE(t.sas->remove(sa::Direction::outbound, 1000 + k)) << k;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(s, 3.0) << "30 000 deletes took " << s << " s";
+    EXPECT_EQ(t.sas->size(), 0u);
+    EXPECT_EQ(t.sas->lookup_outbound_v4(spread_v4(0)), nullptr);
+    // Their implicit policies went with them: the selectors are free for new SAs.
+    std::string err;
+    EXPECT_TRUE(t.add_out(99, net::Prefix::v4(spread_v4(0), 32), err)) << err;
+}

@@ -120,6 +120,10 @@ private:
     void grace_period() const;
     Policy* policy_for_remote(const net::Prefix& remote) const;  // an implicit policy's
     void unbind_everywhere(Sa* sa);
+    // Policy p protects its traffic with sa (nullptr: none); bound_ follows.
+    void bind_to(Policy& p, Sa* sa);
+    // Every policy bound to `from` is bound to `to` instead; returns their ids.
+    std::vector<uint32_t> rebind_all(Sa* from, Sa* to);
 
     uint32_t capacity_;
     rte_rcu_qsbr* rcu_;
@@ -138,6 +142,9 @@ private:
         }
     };
     std::map<net::Prefix, Policy*, PrefixLess> by_remote_;
+    // Which policies each outbound SA protects: deleting or replacing an SA finds them in
+    // log n instead of walking every policy (quadratic when many SAs go).
+    std::multimap<Sa*, uint32_t> bound_;
     uint32_t next_policy_id_ = 1;
     std::unique_ptr<std::atomic<Policy*>[]> slots_;
     std::vector<uint32_t> free_slots_;
