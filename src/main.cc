@@ -3,6 +3,7 @@
 //   espgw --check [-c FILE]   validate the configuration and exit
 //   espgw --print-default     print the embedded default configuration
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
         gw.cfg = file.empty() ? espgw::config::load_config_string(espgw::config::embedded_default_config(),
                                                                    "<embedded default>")
                               : espgw::config::load_config_file(file);
+        espgw::config::check_machine(gw.cfg);
     } catch (const espgw::config::ConfigError& e) {
         fprintf(stderr, "espgw: configuration refused: %s\n", e.what());
         return 1;
@@ -62,7 +64,11 @@ int main(int argc, char** argv) {
     std::vector<char*> eal_argv;
     for (std::string& a : args) eal_argv.push_back(a.data());
     if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
-        fprintf(stderr, "espgw: EAL initialisation failed (eal settings in %s)\n", gw.cfg.source.c_str());
+        // EAL printed its reason above; say which of our settings feed it.
+        std::string line;
+        for (const std::string& a : args) line += " " + a;
+        fprintf(stderr, "espgw: EAL initialisation failed: %s (from eal, lcores and ports in %s:%s)\n",
+                rte_strerror(rte_errno), gw.cfg.source.c_str(), line.c_str());
         return 1;
     }
     int rc = 0;

@@ -1,6 +1,6 @@
 // Counters for operators through DPDK telemetry (dpdk-telemetry.py, or any client of the
 // telemetry socket). Commands: /espgw/stats, /espgw/drops, /espgw/ports, /espgw/workers,
-// /espgw/sas, /espgw/sa,<spi>, /espgw/peers, /espgw/neighbours. Reads are relaxed loads of counters each
+// /espgw/sas[,<offset>] (paged), /espgw/sa,<spi>, /espgw/peers, /espgw/neighbours. Reads are relaxed loads of counters each
 // written by one thread; the SA list is walked under the control mutex.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include <cinttypes>
@@ -144,32 +145,51 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
-void describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
+// Fields of a telemetry dict, with the bytes of JSON they become ("key":value,): DPDK's reply
+// buffer (16 KB in 22.11) silently leaves out whatever does not fit, so a list must stop
+// before that by itself and say where it stopped.
+struct JsonDict {
+    rte_tel_data* d;
+    size_t bytes = 2;  // {}
+    void u64(const char* k, uint64_t v) {
+        rte_tel_data_add_dict_u64(d, k, v);
+        bytes += strlen(k) + 4 + std::to_string(v).size();
+    }
+    void str(const char* k, const std::string& v) {
+        rte_tel_data_add_dict_string(d, k, v.c_str());
+        bytes += strlen(k) + 6 + v.size();
+    }
+};
+
+// Returns the bytes of JSON the SA's dict takes.
+size_t describe_sa(rte_tel_data* s, const sa::Sa& sa, bool detail) {
     const sa::SaParams& p = sa.params;
     const sa::SaCounters t = sa.totals();
-    rte_tel_data_add_dict_u64(s, "spi", p.spi);
-    rte_tel_data_add_dict_string(s, "direction", p.direction == sa::Direction::inbound ? "in" : "out");
-    rte_tel_data_add_dict_string(s, "mode", p.mode == sa::Mode::tunnel ? "tunnel" : "transport");
-    rte_tel_data_add_dict_string(s, "peer", sa.peer_now().c_str());
-    rte_tel_data_add_dict_u64(s, "packets", t.packets);
-    rte_tel_data_add_dict_u64(s, "bytes", t.bytes);
+    JsonDict j{s};
+    j.u64("spi", p.spi);
+    j.str("direction", p.direction == sa::Direction::inbound ? "in" : "out");
+    j.str("name", p.name);
+    j.str("mode", p.mode == sa::Mode::tunnel ? "tunnel" : "transport");
+    j.str("peer", sa.peer_now());
+    j.u64("packets", t.packets);
+    j.u64("bytes", t.bytes);
     uint64_t drops = 0;
     for (uint64_t v : t.drops) drops += v;
-    rte_tel_data_add_dict_u64(s, "drops", drops);
-    if (!detail) return;
-    rte_tel_data_add_dict_string(s, "name", p.name.c_str());
-    rte_tel_data_add_dict_string(s, "cipher", std::string(crypto::name_of(sa.keys.cipher)).c_str());
-    rte_tel_data_add_dict_string(s, "integrity", std::string(crypto::name_of(sa.keys.integrity)).c_str());
-    rte_tel_data_add_dict_string(s, "selectors", sa.selectors->str().c_str());
-    rte_tel_data_add_dict_u64(s, "seq_out", sa.seq_out.load(std::memory_order_relaxed));
-    rte_tel_data_add_dict_u64(s, "replay_top", sa.replay.top());
-    rte_tel_data_add_dict_u64(s, "replay_window", sa.replay.size());
-    rte_tel_data_add_dict_string(s, "peer_name", sa.peer->name.c_str());
+    j.u64("drops", drops);
+    if (!detail) return j.bytes;
+    j.str("cipher", std::string(crypto::name_of(sa.keys.cipher)));
+    j.str("integrity", std::string(crypto::name_of(sa.keys.integrity)));
+    j.str("selectors", sa.selectors->str());
+    j.u64("seq_out", sa.seq_out.load(std::memory_order_relaxed));
+    j.u64("replay_top", sa.replay.top());
+    j.u64("replay_window", sa.replay.size());
+    j.str("peer_name", sa.peer->name);
     const uint64_t used = sa.last_used_tsc.load(std::memory_order_relaxed);
-    if (used) rte_tel_data_add_dict_u64(s, "idle_ms", (rte_rdtsc() - used) * 1000 / g_gw->tsc_hz);
+    if (used) j.u64("idle_ms", (rte_rdtsc() - used) * 1000 / g_gw->tsc_hz);
     rte_tel_data* dd = new_dict();
     add_drops(dd, t.drops);
     rte_tel_data_add_dict_container(s, "drops_by_reason", dd, 0);
+    return j.bytes + 1024;  // the drops by reason: a bound, not a count (this reply is one SA)
 }
 
 // Telemetry keys allow letters, digits and underscores only.
@@ -180,17 +200,48 @@ std::string key_of(const std::string& name) {
     return k;
 }
 
-int cmd_sas(const char*, const char*, rte_tel_data* d) {
+// /espgw/sas[,offset]: SAs in a stable order (inbound, then outbound, each by SPI), as many
+// from offset on as one reply holds, keyed by direction and SPI (names need not be unique).
+// total, offset and count come with every page; next_offset only when the page was cut, and
+// is what to ask for next. (Between two pages SAs may come and go: a walk is not a snapshot.)
+int cmd_sas(const char*, const char* params, rte_tel_data* d) {
     Gateway& gw = *g_gw;
+    size_t offset = 0;
+    if (params && *params) {
+        char* end = nullptr;
+        offset = std::strtoul(params, &end, 10);
+        if (*end || !isdigit(static_cast<unsigned char>(*params))) return -1;
+    }
+    // The reply wraps the dict in {"/espgw/sas":...}; the page's own fields take < 100 bytes.
+    constexpr size_t kBudget = 16 * 1024 - 256;
+    constexpr unsigned kMeta = 4;  // total, offset, count, next_offset
     rte_tel_data_start_dict(d);
     std::lock_guard lock(gw.control_mutex);
-    unsigned n = 0;
+    size_t seen = 0, shown = 0, bytes = 0;
+    bool cut = false;
     gw.sas->for_each([&](sa::Sa& sa) {
-        if (++n > RTE_TEL_MAX_DICT_ENTRIES) return;  // the reply has a fixed size; use /espgw/sa for the rest
+        if (seen++ < offset || cut) return;
+        if (shown + kMeta >= RTE_TEL_MAX_DICT_ENTRIES) {
+            cut = true;
+            return;
+        }
+        char key[16];
+        snprintf(key, sizeof key, "%s_%08x", sa.params.direction == sa::Direction::inbound ? "in" : "out", sa.params.spi);
         rte_tel_data* s = new_dict();
-        describe_sa(s, sa, false);
-        rte_tel_data_add_dict_container(d, key_of(sa.params.name).c_str(), s, 0);
+        const size_t size = describe_sa(s, sa, false) + strlen(key) + 4;
+        if (bytes + size > kBudget) {
+            rte_tel_data_free(s);
+            cut = true;
+            return;
+        }
+        rte_tel_data_add_dict_container(d, key, s, 0);
+        bytes += size;
+        ++shown;
     });
+    rte_tel_data_add_dict_u64(d, "total", gw.sas->size());
+    rte_tel_data_add_dict_u64(d, "offset", offset);
+    rte_tel_data_add_dict_u64(d, "count", shown);
+    if (cut) rte_tel_data_add_dict_u64(d, "next_offset", offset + shown);
     return 0;
 }
 
@@ -360,7 +411,7 @@ void register_telemetry(Gateway& gw) {
     rte_telemetry_register_cmd("/espgw/drops", cmd_drops, "Dropped packets by reason. No parameters");
     rte_telemetry_register_cmd("/espgw/ports", cmd_ports, "Per-port device stats and drops. No parameters");
     rte_telemetry_register_cmd("/espgw/workers", cmd_workers, "Per-worker counters. No parameters");
-    rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "Installed SAs with counters. No parameters");
+    rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "SAs with counters, one page. Parameter: offset (0); next_offset says where the next page starts");
     rte_telemetry_register_cmd("/espgw/sa", cmd_sa, "One SA in detail. Parameter: SPI (decimal or 0x hex)");
     rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs. No parameters");
     rte_telemetry_register_cmd("/espgw/policies", cmd_policies, "Policies: selectors, action, outbound SA. No parameters");

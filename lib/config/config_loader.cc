@@ -142,6 +142,9 @@ public:
             if (!names.insert(p.name).second) fail(name_s, "policy name used twice");
             p.local = prefixes(need(g, "local_ts"));
             p.remote = prefixes(need(g, "remote_ts"));
+            for (const net::Prefix& r : p.remote) claim_remote(r, "policy " + p.name, g["remote_ts"]);
+            if (c.policies.size() + 1 > c.max_sas)
+                fail(g, "more policies than max_sas (" + std::to_string(c.max_sas) + ") allows");
             p.action = g.exists("action") ? choice<sa::PolicyAction>(g["action"], {{"protect", sa::PolicyAction::protect},
                                                                                    {"discard", sa::PolicyAction::discard}})
                                           : sa::PolicyAction::protect;
@@ -405,9 +408,12 @@ public:
         const std::string text = str(a);
         const auto addr = net::parse_ipv4(text.substr(0, text.find('/')));
         const auto pfx = net::parse_prefix(text);
-        if (!addr || !pfx || pfx->family != 4) fail(a, "must be an IPv4 address with a length, e.g. 192.0.2.1/24");
+        // The length says which addresses are on the link; guessing one (/24) would route
+        // silently wrong for any other subnet.
+        if (!addr || !pfx || pfx->family != 4 || text.find('/') == std::string::npos)
+            fail(a, "must be an IPv4 address with a length, e.g. 192.0.2.1/24");
         p.address = *addr;
-        p.prefix_len = text.find('/') == std::string::npos ? 24 : pfx->len;
+        p.prefix_len = pfx->len;
         if (g.exists("gateway")) p.gateway = ipv4(g["gateway"]);
         if (g.exists("address6")) {
             const Setting& a6 = g["address6"];
@@ -484,6 +490,12 @@ public:
     void sas(const Setting& list, Config& c, const std::map<std::string, const PeerConfig*>& peers) const {
         if (!list.isList()) fail(list, "must be a list ( {...}, ... )");
         std::set<std::pair<int, uint32_t>> spis;
+        std::set<std::string> names;
+        uint32_t count[2] = {0, 0};  // per direction, as the SA table holds them
+        std::map<std::string, const PolicyConfig*> policy_named;
+        for (const PolicyConfig& pc : c.policies) policy_named[pc.name] = &pc;
+        std::map<std::string, std::string> outbound_of;  // policy -> the outbound SA it has
+        uint32_t implicit_policies = 0;
         for (int k = 0; k < list.getLength(); ++k) {
             const Setting& g = list[k];
             only(g, {"name", "peer", "direction", "spi", "mode", "encap", "cipher", "key", "integrity",
@@ -492,6 +504,7 @@ public:
             s.line = static_cast<int>(g.getSourceLine());
             sa::SaParams& p = s.params;
             p.name = g.exists("name") ? str(g["name"]) : "sa" + std::to_string(k);
+            if (!names.insert(p.name).second) fail(g.exists("name") ? g["name"] : g, "SA name " + p.name + " used twice");
             const Setting& peer_s = need(g, "peer");
             const auto peer = peers.find(str(peer_s));
             if (peer == peers.end()) fail(peer_s, "no peer of that name in peers");
@@ -510,6 +523,9 @@ public:
             const Setting& spi_s = need(g, "spi");
             p.spi = static_cast<uint32_t>(integer(spi_s, 256, 0xffffffffLL));  // 1-255 reserved (RFC 4303 §2.1)
             if (!spis.emplace(static_cast<int>(p.direction), p.spi).second) fail(spi_s, "SPI used twice in this direction");
+            if (++count[static_cast<int>(p.direction)] > c.max_sas)
+                fail(g, "more " + std::string(p.direction == sa::Direction::inbound ? "inbound" : "outbound") +
+                            " SAs than max_sas (" + std::to_string(c.max_sas) + ") allows");
             p.mode = g.exists("mode") ? choice<sa::Mode>(g["mode"], {{"tunnel", sa::Mode::tunnel}, {"transport", sa::Mode::transport}})
                                       : sa::Mode::tunnel;
             p.encap = g.exists("encap") ? choice<sa::Encap>(g["encap"], {{"udp", sa::Encap::udp}, {"none", sa::Encap::none}})
@@ -560,15 +576,14 @@ public:
                 if (g.exists("local_ts") || g.exists("remote_ts"))
                     fail(g.exists("local_ts") ? g["local_ts"] : g["remote_ts"], "the SA's policy has the selectors");
                 s.policy = str(pol_s);
-                const PolicyConfig* pol = nullptr;
-                for (const PolicyConfig& pc : c.policies)
-                    if (pc.name == s.policy) pol = &pc;
-                if (!pol) fail(pol_s, "no policy of that name in policies");
+                const auto named = policy_named.find(s.policy);
+                if (named == policy_named.end()) fail(pol_s, "no policy of that name in policies");
+                const PolicyConfig* pol = named->second;
                 if (pol->action == sa::PolicyAction::discard) fail(pol_s, "a discard policy takes no SA");
-                for (const SaConfig& other : c.sas)
-                    if (other.policy == s.policy && other.params.direction == sa::Direction::outbound &&
-                        p.direction == sa::Direction::outbound)
-                        fail(pol_s, "policy " + s.policy + " has an outbound SA already (" + other.params.name + ")");
+                if (p.direction == sa::Direction::outbound) {
+                    const auto [had, first] = outbound_of.emplace(s.policy, p.name);
+                    if (!first) fail(pol_s, "policy " + s.policy + " has an outbound SA already (" + had->second + ")");
+                }
                 p.local_ts = pol->local[0];
                 p.remote_ts = pol->remote[0];
             } else {
@@ -577,6 +592,15 @@ public:
                 if (p.local_ts.family != p.remote_ts.family) fail(g["remote_ts"], "local_ts and remote_ts differ in address family");
             }
             if (g.exists("lifetime")) lifetimes(g["lifetime"], s);
+            // An outbound SA without a policy makes one from its remote_ts; one whose remote_ts
+            // another has already would replace that one's SA (as a rekey does) or be refused.
+            if (p.direction == sa::Direction::outbound && s.policy.empty()) {
+                const Setting& where = g.exists("remote_ts") ? g["remote_ts"] : g;
+                claim_remote(p.remote_ts, "SA " + p.name, where);
+                if (++implicit_policies + c.policies.size() > c.max_sas)
+                    fail(where, "more policies (outbound SAs without one, and policies) than max_sas (" +
+                                    std::to_string(c.max_sas) + ") allows");
+            }
             c.sas.push_back(std::move(s));
         }
     }
@@ -595,6 +619,8 @@ public:
             for (int k = 0; k < e.getLength(); ++k) c.eal_args.push_back(str(e[k]));
         }
         if (root.exists("lcores")) lcores(root["lcores"], c);
+        if (root.exists("eal")) eal_options(root["eal"]);
+        c.lcores_line = static_cast<int>((root.exists("lcores") ? root["lcores"] : root).getSourceLine());
         if (root.exists("polling"))
             c.polling = choice<PollMode>(root["polling"], {{"busy", PollMode::busy}, {"backoff", PollMode::backoff}});
         opt_int(root, "idle_sleep_max_us", c.idle_sleep_max_us, 1, 100000);
@@ -602,6 +628,11 @@ public:
             c.mtu_policy = choice<MtuPolicy>(root["mtu_policy"], {{"icmp", MtuPolicy::icmp}, {"fragment", MtuPolicy::fragment}});
         opt_int(root, "natt_port", c.natt_port, 1, 65535);
         opt_int(root, "ike_port", c.ike_port, 1, 65535);
+        // Both arrive on the public address: one port cannot tell IKE from ESP in UDP (the
+        // non-ESP marker exists only on the NAT-T port).
+        if (c.natt_port == c.ike_port)
+            fail(root.exists("natt_port") ? root["natt_port"] : root["ike_port"],
+                 "natt_port and ike_port must differ (both are " + std::to_string(c.ike_port) + ")");
         opt_int(root, "keepalive_interval", c.keepalive_interval_s, 0, 3600);
         opt_int(root, "neighbour_timeout", c.neighbour_timeout_s, 1, 86400);
         opt_int(root, "mapping_event_interval_ms", c.mapping_event_interval_ms, 1, 60000);
@@ -620,7 +651,11 @@ public:
             c.host.device = str(need(h, "device"));
             c.host.iface = h.exists("iface") ? str(h["iface"]) : "espgw0";
             if (h.exists("configure")) c.host.configure = boolean(h["configure"]);
+            distinct_devices(ports["public"]["device"], ports["host"]["device"]);
+            distinct_devices(ports["protected"]["device"], ports["host"]["device"]);
         }
+        distinct_devices(ports["public"]["device"], ports["protected"]["device"]);
+        separate_subnets(ports, c.public_port, c.protected_port);
 
         if (root.exists("neighbours")) {
             const Setting& list = root["neighbours"];
@@ -664,7 +699,93 @@ public:
     }
 
 private:
+    // Every option rte_eal_init (DPDK 22.11) knows, and whether it takes a value: EAL stops at
+    // the first it does not know, after the ports and lcores would have been promised.
+    void eal_options(const Setting& e) const {
+        struct Option {
+            const char* name;
+            enum { none, required, optional } value;
+        };
+        static constexpr Option kOptions[] = {
+            {"-a", Option::required}, {"--allow", Option::required}, {"-b", Option::required},
+            {"--block", Option::required}, {"-c", Option::required}, {"-d", Option::required},
+            {"-h", Option::none}, {"--help", Option::none}, {"-l", Option::required}, {"-m", Option::required},
+            {"-n", Option::required}, {"-r", Option::required}, {"-s", Option::required}, {"-S", Option::required},
+            {"-v", Option::none}, {"--base-virtaddr", Option::required}, {"--create-uio-dev", Option::none},
+            {"--file-prefix", Option::required}, {"--force-max-simd-bitwidth", Option::required},
+            {"--huge-dir", Option::required}, {"--huge-unlink", Option::optional},
+            {"--huge-worker-stack", Option::optional}, {"--in-memory", Option::none},
+            {"--iova-mode", Option::required}, {"--lcores", Option::required}, {"--legacy-mem", Option::none},
+            {"--log-level", Option::required}, {"--main-lcore", Option::required},
+            {"--match-allocations", Option::none}, {"--mbuf-pool-ops-name", Option::required},
+            {"--no-hpet", Option::none}, {"--no-huge", Option::none}, {"--no-pci", Option::none},
+            {"--no-shconf", Option::none}, {"--no-telemetry", Option::none}, {"--proc-type", Option::required},
+            {"--single-file-segments", Option::none}, {"--socket-limit", Option::required},
+            {"--socket-mem", Option::required}, {"--syslog", Option::optional}, {"--telemetry", Option::none},
+            {"--trace", Option::required}, {"--trace-bufsz", Option::required}, {"--trace-dir", Option::required},
+            {"--trace-mode", Option::required}, {"--vdev", Option::required}, {"--vfio-intr", Option::required},
+            {"--vfio-vf-token", Option::required}, {"--vmware-tsc-map", Option::none},
+        };
+        for (int k = 0; k < e.getLength(); ++k) {
+            const std::string arg = e[k].c_str();
+            const bool is_long = arg.rfind("--", 0) == 0;
+            // --name=value, or -Xvalue for a short option
+            const std::string name = is_long ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+            const bool inline_value = is_long ? arg.find('=') != std::string::npos : arg.size() > 2;
+            const Option* o = nullptr;
+            for (const Option& x : kOptions)
+                if (name == x.name) o = &x;
+            if (arg.empty() || arg[0] != '-' || !o) fail(e[k], "not an EAL option: " + arg);
+            if (inline_value && o->value == Option::none) fail(e[k], name + " takes no value");
+            if (o->value == Option::required && !inline_value && ++k >= e.getLength())
+                fail(e[k - 1], name + " needs a value");
+        }
+    }
+
+    // What a device string names: the DPDK device (before the first comma) and, for the
+    // af_packet, pcap and tap drivers, the Linux interface it takes (iface=...).
+    static std::pair<std::string, std::string> device_of(const std::string& d) {
+        std::string iface;
+        for (size_t at = d.find(','); at != std::string::npos; at = d.find(',', at + 1))
+            if (d.compare(at + 1, 6, "iface=") == 0) iface = d.substr(at + 7, d.find(',', at + 1) - at - 7);
+        return {d.substr(0, d.find(',')), iface};
+    }
+
+    void distinct_devices(const Setting& a, const Setting& b) const {
+        const auto [dev_a, if_a] = device_of(a.c_str());
+        const auto [dev_b, if_b] = device_of(b.c_str());
+        if (dev_a == dev_b) fail(b, "device " + dev_b + " is also " + a.getPath() + ": each port needs its own");
+        if (!if_a.empty() && if_a == if_b)
+            fail(b, "interface " + if_b + " is also " + a.getPath() + "'s: each port needs its own");
+    }
+
+    // The public and the protected subnets must not overlap: the forwarding decision (which
+    // port, ARP on which side) goes by subnet.
+    void separate_subnets(const Setting& ports, const PortConfig& pub, const PortConfig& prot) const {
+        const auto in = [](uint32_t a, const PortConfig& p) {
+            const uint32_t mask = p.prefix_len ? ~uint32_t{0} << (32 - p.prefix_len) : 0;
+            return ((a ^ p.address) & mask) == 0;
+        };
+        const auto subnet = [](const PortConfig& p) {
+            const uint32_t mask = p.prefix_len ? ~uint32_t{0} << (32 - p.prefix_len) : 0;
+            return net::ipv4_str(p.address & mask) + "/" + std::to_string(p.prefix_len);
+        };
+        if (in(prot.address, pub))
+            fail(ports["protected"]["address"], "the protected address is inside the public subnet " + subnet(pub));
+        if (in(pub.address, prot))
+            fail(ports["protected"]["address"], "the protected subnet " + subnet(prot) + " holds the public address");
+    }
+
+    // The outbound lookup sends each remote selector to one policy: a second claim is an error.
+    void claim_remote(const net::Prefix& r, const std::string& who, const Setting& where) const {
+        const auto [it, fresh] = remote_owner_.emplace(r.str(), std::make_pair(who, static_cast<int>(where.getSourceLine())));
+        if (!fresh)
+            fail(where, "remote selector " + r.str() + " is " + it->second.first + "'s already (line " +
+                            std::to_string(it->second.second) + "): outbound traffic can go to one of them only");
+    }
+
     std::string file_;
+    mutable std::map<std::string, std::pair<std::string, int>> remote_owner_;  // selector -> who, line
 };
 
 Config load_with(const std::string& name, const std::function<void(libconfig::Config&)>& read) {

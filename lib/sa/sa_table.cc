@@ -2,6 +2,7 @@
 
 #include <rte_hash_crc.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace espgw::sa {
@@ -9,6 +10,16 @@ namespace espgw::sa {
 namespace {
 
 void no_free(void*, void*) {}  // SAs are freed by the table itself after del_key returns
+
+constexpr uint32_t kLpm6MaxTbl8s = 1 << 21;  // rte_lpm6's own limit (not in its header)
+
+// Every policy may carry Selectors::kMax remote prefixes; rules are small (8 bytes in rte_lpm).
+uint32_t lpm_rules(uint32_t capacity) { return capacity * Selectors::kMax + 1; }
+
+std::string no_room(const net::Prefix& p, uint32_t capacity) {
+    return "no room for remote selector " + p.str() + " in the outbound IPv" + std::to_string(p.family) +
+           " lookup table (sized for max_sas " + std::to_string(capacity) + ": raise max_sas)";
+}
 
 }  // namespace
 
@@ -28,7 +39,9 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     hp.key_len = sizeof(uint32_t);
     hp.hash_func = rte_hash_crc;
     hp.socket_id = socket_id;
-    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+    // Extendable buckets: without them cuckoo displacement can fail (-ENOSPC) well before
+    // `entries` keys when many SPIs share buckets; with them every SA up to max_sas fits.
+    hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     spi_hash_ = rte_hash_create(&hp);
     if (!spi_hash_) throw std::runtime_error("cannot create the SPI hash (" + name + ")");
     rte_hash_rcu_config rc{};
@@ -37,25 +50,36 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     rc.free_key_data_func = no_free;
     if (rte_hash_rcu_qsbr_add(spi_hash_, &rc) != 0)
         throw std::runtime_error("cannot attach RCU to the SPI hash");
-    // rte_lpm (DIR-24-8, 64 MB) is updated in place under RCU; rte_lpm6 has no RCU hooks
-    // and is small, so it is rebuilt and swapped.
+    const std::string nh = "espgw_h4_" + std::to_string(instance_);
+    rte_hash_parameters hh = hp;
+    hh.name = nh.c_str();
+    host4_ = rte_hash_create(&hh);
+    if (!host4_ || rte_hash_rcu_qsbr_add(host4_, &rc) != 0) throw std::runtime_error("cannot create the /32 selector hash");
+    // rte_lpm (DIR-24-8, 64 MB) is updated in place under RCU. A prefix longer than /24 takes
+    // a tbl8 group (1 KB) per /24 it falls in: one per policy covers a /32 per road warrior
+    // in as many /24s as there are policies. Rules: every selector of every policy.
     const std::string n4 = "espgw4_" + std::to_string(instance_);
     rte_lpm_config c4{};
-    c4.max_rules = capacity_ + 1;
-    c4.number_tbl8s = 256;
+    c4.max_rules = lpm_rules(capacity_);
+    c4.number_tbl8s = std::clamp<uint32_t>(capacity_, 256, RTE_LPM_MAX_TBL8_NUM_GROUPS);
     lpm4_ = rte_lpm_create(n4.c_str(), socket_, &c4);
-    if (!lpm4_) throw std::runtime_error("cannot create the outbound IPv4 LPM table (64 MB: raise -m)");
+    if (!lpm4_)
+        throw std::runtime_error("cannot create the outbound IPv4 LPM table (64 MB + " +
+                                 std::to_string(c4.number_tbl8s / 1024) + " MB for max_sas " +
+                                 std::to_string(capacity_) + ": raise -m)");
     rte_lpm_rcu_config lc{};
     lc.v = rcu;
     lc.mode = RTE_LPM_QSBR_MODE_SYNC;
     if (rte_lpm_rcu_qsbr_add(lpm4_, &lc) != 0) throw std::runtime_error("cannot attach RCU to the LPM table");
-    rebuild_lpm6();
+    // The IPv6 tables (64 MB each) are made when the first IPv6 selector comes.
 }
 
 SaTable::~SaTable() {
     rte_hash_free(spi_hash_);
+    rte_hash_free(host4_);
     rte_lpm_free(lpm4_);
     rte_lpm6_free(lpm6_.load());
+    rte_lpm6_free(lpm6_standby_);
 }
 
 void SaTable::grace_period() const { rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID); }
@@ -67,14 +91,12 @@ uint32_t SaTable::add_policy(const PolicySpec& spec, std::string& error) {
         return 0;
     }
     for (const net::Prefix& r : spec.remote)
-        for (const auto& [id, p] : policies_)
-            for (unsigned k = 0; k < p->selectors->n_remote; ++k)
-                if (p->selectors->remote[k] == r) {
-                    error = "remote selector " + r.str() + " belongs to policy " + p->name + " already";
-                    return 0;
-                }
+        if (auto it = by_remote_.find(r); it != by_remote_.end()) {
+            error = "remote selector " + r.str() + " belongs to policy " + it->second->name + " already";
+            return 0;
+        }
     if (free_slots_.empty()) {
-        error = "policy table full";
+        error = "policy table full (max_sas " + std::to_string(capacity_) + ")";
         return 0;
     }
     auto pol = std::make_unique<Policy>();
@@ -84,30 +106,30 @@ uint32_t SaTable::add_policy(const PolicySpec& spec, std::string& error) {
     pol->action = spec.action;
     pol->slot = free_slots_.back();
     free_slots_.pop_back();
+    // The slot is published before the LPM leads to it; a refused policy is unpublished
+    // again (no worker can have reached the slot: no LPM entry led there).
     slots_[pol->slot].store(pol.get(), std::memory_order_release);
     Policy* p = pol.get();
     policies_.emplace(p->id, std::move(pol));
-    for (unsigned k = 0; k < p->selectors->n_remote; ++k)
-        if (!lpm_add(p->selectors->remote[k], p->slot)) {
-            error = "cannot add " + p->selectors->remote[k].str() + " to the LPM table";
-            remove_policy(p->id);
-            return 0;
-        }
+    if (!lpm_insert(*p, error)) {
+        slots_[p->slot].store(nullptr, std::memory_order_release);
+        grace_period();  // a worker may have found one of its IPv4 selectors meanwhile
+        free_slots_.push_back(p->slot);
+        policies_.erase(p->id);
+        return 0;
+    }
+    for (unsigned k = 0; k < p->selectors->n_remote; ++k) by_remote_.emplace(p->selectors->remote[k], p);
     return p->id;
 }
 
 bool SaTable::remove_policy(uint32_t id) {
     auto it = policies_.find(id);
     if (it == policies_.end()) return false;
+    bind_to(*it->second, nullptr);  // workers may still see the SA through it until the grace period
     std::unique_ptr<Policy> gone = std::move(it->second);
     policies_.erase(it);
-    bool any_v6 = false;
-    for (unsigned k = 0; k < gone->selectors->n_remote; ++k) {
-        const net::Prefix& r = gone->selectors->remote[k];
-        if (r.family == 4) rte_lpm_delete(lpm4_, r.v4_host(), r.len);
-        any_v6 |= r.family == 6;
-    }
-    if (any_v6) rebuild_lpm6();
+    for (unsigned k = 0; k < gone->selectors->n_remote; ++k) by_remote_.erase(gone->selectors->remote[k]);
+    lpm_erase(*gone);
     grace_period();  // no worker reaches the slot through the LPM now
     slots_[gone->slot].store(nullptr, std::memory_order_release);
     grace_period();
@@ -135,14 +157,15 @@ bool SaTable::bind(uint32_t policy_id, uint32_t spi, std::string& error) {
         error = "policy " + p->name + " discards: it takes no SA";
         return false;
     }
-    p->sa.store(it->second.get(), std::memory_order_release);
+    bind_to(*p, it->second.get());
     return true;
 }
 
 Policy* SaTable::policy_for_remote(const net::Prefix& remote) const {
-    for (const auto& [id, p] : policies_)
-        if (p->implicit && p->selectors->n_remote == 1 && p->selectors->remote[0] == remote) return p.get();
-    return nullptr;
+    auto it = by_remote_.find(remote);
+    if (it == by_remote_.end()) return nullptr;
+    Policy* p = it->second;
+    return p->implicit && p->selectors->n_remote == 1 ? p : nullptr;
 }
 
 bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id, uint32_t* replaced_spi) {
@@ -167,7 +190,7 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
             return false;
         }
         if (inbound_.size() >= capacity_) {
-            error = "SA table full";
+            error = "SA table full (max_sas " + std::to_string(capacity_) + " per direction)";
             return false;
         }
         const int rc = rte_hash_add_key_data(spi_hash_, &spi, sa.get());
@@ -184,7 +207,7 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
         return false;
     }
     if (outbound_.size() >= capacity_) {
-        error = "SA table full";
+        error = "SA table full (max_sas " + std::to_string(capacity_) + " per direction)";
         return false;
     }
     Sa* replaced = nullptr;
@@ -205,8 +228,9 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
     }
     Sa* raw = sa.get();
     outbound_.emplace(spi, std::move(sa));
-    pol->sa.store(raw, std::memory_order_release);
+    bind_to(*pol, raw);
     if (replaced && replaced != raw) {
+        rebind_all(replaced, nullptr);  // were it bound elsewhere too, it must not stay there
         grace_period();
         if (replaced_spi) *replaced_spi = replaced->params.spi;
         outbound_.erase(replaced->params.spi);
@@ -229,20 +253,38 @@ bool SaTable::replace_outbound(std::unique_ptr<Sa> fresh, std::string& error) {
     Sa* raw = fresh.get();
     std::unique_ptr<Sa> gone = std::move(it->second);
     it->second = std::move(fresh);
-    for (const auto& [id, p] : policies_) {
-        Sa* expected = old;
-        p->sa.compare_exchange_strong(expected, raw, std::memory_order_acq_rel);
-    }
+    rebind_all(old, raw);
     grace_period();
     return true;  // gone is freed here
 }
 
+void SaTable::bind_to(Policy& p, Sa* sa) {
+    Sa* was = p.sa.load(std::memory_order_relaxed);
+    if (was == sa) return;
+    if (was) {
+        auto [from, to] = bound_.equal_range(was);
+        for (auto it = from; it != to; ++it)
+            if (it->second == p.id) {
+                bound_.erase(it);
+                break;
+            }
+    }
+    p.sa.store(sa, std::memory_order_release);
+    if (sa) bound_.emplace(sa, p.id);
+}
+
+std::vector<uint32_t> SaTable::rebind_all(Sa* from, Sa* to) {
+    std::vector<uint32_t> ids;
+    auto [first, last] = bound_.equal_range(from);
+    for (auto it = first; it != last; ++it) ids.push_back(it->second);
+    for (uint32_t id : ids) bind_to(*policies_.at(id), to);
+    return ids;
+}
+
 void SaTable::unbind_everywhere(Sa* sa) {
     std::vector<uint32_t> orphaned;
-    for (const auto& [id, p] : policies_) {
-        Sa* expected = sa;
-        if (p->sa.compare_exchange_strong(expected, nullptr) && p->implicit) orphaned.push_back(id);
-    }
+    for (uint32_t id : rebind_all(sa, nullptr))
+        if (policies_.at(id)->implicit) orphaned.push_back(id);
     for (uint32_t id : orphaned) remove_policy(id);  // each waits for a grace period
     grace_period();
 }
@@ -273,34 +315,113 @@ Sa* SaTable::find(Direction dir, uint32_t spi) const {
     return it == m.end() ? nullptr : it->second.get();
 }
 
-void SaTable::rebuild_lpm6() {
-    const std::string name = "espgw6_" + std::to_string(instance_) + "_" + std::to_string(lpm_generation_++);
-    rte_lpm6_config c6{};
-    c6.max_rules = capacity_ + 1;
-    c6.number_tbl8s = 1 << 10;
-    rte_lpm6* l6 = rte_lpm6_create(name.c_str(), socket_, &c6);
-    if (!l6) throw std::runtime_error("cannot create the outbound IPv6 LPM table");
-    for (const auto& [id, p] : policies_)
-        for (unsigned k = 0; k < p->selectors->n_remote; ++k) {
-            const net::Prefix& ts = p->selectors->remote[k];
-            if (ts.family == 6 && rte_lpm6_add(l6, ts.addr.b, ts.len, p->slot) != 0)
-                throw std::runtime_error("cannot add " + ts.str() + " to the outbound IPv6 LPM table");
-        }
-    rte_lpm6* old6 = lpm6_.exchange(l6, std::memory_order_acq_rel);
-    grace_period();
-    rte_lpm6_free(old6);
+bool SaTable::lpm_insert(const Policy& p, std::string& error) {
+    const Selectors& sel = *p.selectors;
+    bool any_v6 = false;
+    unsigned k = 0;
+    for (; k < sel.n_remote; ++k) {
+        const net::Prefix& r = sel.remote[k];
+        any_v6 |= r.family == 6;
+        if (r.family == 4 && !v4_add(r, p.slot)) break;
+    }
+    bool ok = k == sel.n_remote;
+    if (!ok) error = no_room(sel.remote[k], capacity_);
+    if (ok && any_v6) {
+        ok = lpm6_create(error) && lpm6_apply([&](rte_lpm6* l6) {
+            for (unsigned j = 0; j < sel.n_remote; ++j) {
+                const net::Prefix& r = sel.remote[j];
+                if (r.family != 6 || rte_lpm6_add(l6, r.addr.b, r.len, p.slot) == 0) continue;
+                error = no_room(r, capacity_);
+                for (unsigned i = 0; i < j; ++i)  // this copy as it was: no half-added policy
+                    if (sel.remote[i].family == 6) rte_lpm6_delete(l6, sel.remote[i].addr.b, sel.remote[i].len);
+                return false;
+            }
+            return true;
+        });
+    }
+    if (!ok)
+        for (unsigned j = 0; j < k; ++j)
+            if (sel.remote[j].family == 4) v4_delete(sel.remote[j]);
+    return ok;
 }
 
-bool SaTable::lpm_add(const net::Prefix& ts, uint32_t slot) {
-    if (ts.family == 4) return rte_lpm_add(lpm4_, ts.v4_host(), ts.len, slot) == 0;
-    rebuild_lpm6();
+void SaTable::lpm_erase(const Policy& p) {
+    const Selectors& sel = *p.selectors;
+    bool any_v6 = false;
+    for (unsigned k = 0; k < sel.n_remote; ++k) {
+        const net::Prefix& r = sel.remote[k];
+        if (r.family == 4) v4_delete(r);
+        any_v6 |= r.family == 6;
+    }
+    if (!any_v6 || !lpm6_standby_) return;
+    lpm6_apply([&](rte_lpm6* l6) {
+        for (unsigned k = 0; k < sel.n_remote; ++k)
+            if (sel.remote[k].family == 6) rte_lpm6_delete(l6, sel.remote[k].addr.b, sel.remote[k].len);
+        return true;
+    });
+}
+
+bool SaTable::v4_add(const net::Prefix& r, uint32_t slot) {
+    const uint32_t host = r.v4_host();
+    if (r.len == 32 &&
+        rte_hash_add_key_data(host4_, &host, reinterpret_cast<void*>(static_cast<uintptr_t>(slot))) == 0) {
+        hosts4_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    return rte_lpm_add(lpm4_, host, r.len, slot) == 0;
+}
+
+void SaTable::v4_delete(const net::Prefix& r) {
+    const uint32_t host = r.v4_host();
+    if (r.len == 32 && rte_hash_del_key(host4_, &host) >= 0) {  // waits for a grace period (SYNC)
+        hosts4_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    rte_lpm_delete(lpm4_, host, r.len);
+}
+
+bool SaTable::lpm6_create(std::string& error) {
+    if (lpm6_standby_) return true;
+    // A /128 from a pool shares its upper tbl8 groups with its neighbours (one group serves
+    // 256 of them); scattered ones take up to 13 groups each: the 1024 spare ones are for those.
+    rte_lpm6_config c6{};
+    c6.max_rules = lpm_rules(capacity_);
+    c6.number_tbl8s = std::min<uint32_t>(1024 + 2 * capacity_, kLpm6MaxTbl8s);
+    rte_lpm6* made[2] = {};
+    for (unsigned k = 0; k < 2; ++k) {
+        const std::string name = "espgw6_" + std::to_string(instance_) + "_" + std::to_string(k);
+        made[k] = rte_lpm6_create(name.c_str(), socket_, &c6);
+    }
+    if (!made[0] || !made[1]) {
+        rte_lpm6_free(made[0]);
+        rte_lpm6_free(made[1]);
+        error = "cannot create the outbound IPv6 lookup tables (2 x " + std::to_string(64 + c6.number_tbl8s / 1024) +
+                " MB for max_sas " + std::to_string(capacity_) + ": raise -m)";
+        return false;
+    }
+    lpm6_standby_ = made[1];
+    lpm6_.store(made[0], std::memory_order_release);
     return true;
 }
 
-const Policy* SaTable::lookup_policy_v6(const uint8_t dst[16]) const {
-    uint32_t slot;
-    if (rte_lpm6_lookup(lpm6_.load(std::memory_order_acquire), dst, &slot) != 0) return nullptr;
-    return slots_[slot].load(std::memory_order_acquire);
+bool SaTable::lpm6_apply(const std::function<bool(rte_lpm6*)>& change) {
+    if (!change(lpm6_standby_)) return false;  // refused: the copy is as it was, nothing swapped
+    rte_lpm6* was = lpm6_.exchange(lpm6_standby_, std::memory_order_acq_rel);
+    grace_period();  // no worker reads `was` now
+    lpm6_standby_ = was;
+    // Both copies held the same rules, so the change fits this one too; if it ever did not,
+    // the copy is refilled from the policies rather than left different.
+    if (!change(was)) lpm6_refill(was);
+    return true;
+}
+
+void SaTable::lpm6_refill(rte_lpm6* l6) {
+    rte_lpm6_delete_all(l6);
+    for (const auto& [id, p] : policies_)
+        for (unsigned k = 0; k < p->selectors->n_remote; ++k) {
+            const net::Prefix& ts = p->selectors->remote[k];
+            if (ts.family == 6) rte_lpm6_add(l6, ts.addr.b, ts.len, p->slot);
+        }
 }
 
 }  // namespace espgw::sa

@@ -369,4 +369,95 @@ TEST(Config, IkeExamplesLoad) {
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.setting(), "connections.[0].cert") << e.what();
     }
+// Issue 10, defect 5: configs that --check passed and that then failed or misbehaved at run
+// time. Each is refused with the file, line and setting to change.
+namespace {
+
+const std::string kInSa2 = R"({ peer = "p1"; direction = "in"; spi = 0x1002; cipher = "aes128-gcm";
+    key = "0x000102030405060708090a0b0c0d0e0f10111213"; local_ts = "10.1.0.0/24"; remote_ts = "10.3.0.0/24"; },
+  )";
+
+void expect_error(const std::string& text, const std::string& setting, int line, const std::string& words) {
+    const ConfigError e = error_of(text);
+    EXPECT_EQ(e.file(), "test.conf");
+    EXPECT_EQ(e.setting(), setting) << e.what();
+    EXPECT_EQ(e.line(), line) << e.what();
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+}
+
+}  // namespace
+
+TEST(ConfigRunTimeFailures, MoreSasThanMaxSasNamesMaxSas) {
+    // max_sas 2; three inbound SAs: the third (kGood's own, two lines further down) is refused.
+    std::string t = replaced("polling = \"backoff\";", "polling = \"backoff\"; max_sas = 2;");
+    std::string third = kInSa2;
+    third.replace(third.find("0x1002"), 6, "0x1003").replace(third.find("10.3.0.0"), 8, "10.4.0.0");
+    t.replace(t.find("sas = (\n") + 8, 0, "  " + kInSa2 + third);
+    expect_error(t, "sas.[2]", 15, "max_sas (2)");
+}
+
+TEST(ConfigRunTimeFailures, TwoOutboundSasWithTheSameSelectorsAreRefused) {
+    const std::string second = R"(esn = true; replay_window = 4096; },
+  { peer = "p1"; direction = "out"; spi = 0x2002; cipher = "aes128-gcm";
+    key = "0x000102030405060708090a0b0c0d0e0f10111213"; local_ts = "10.1.0.0/24"; remote_ts = "10.2.0.0/24"; })";
+    expect_error(replaced("esn = true; replay_window = 4096; }", second), "sas.[2].remote_ts", 18, "line 16");
+}
+
+TEST(ConfigRunTimeFailures, DuplicateSaNamesAreRefused) {
+    std::string t = replaced("{ peer = \"p1\"; direction = \"in\"", "{ name = \"x\"; peer = \"p1\"; direction = \"in\"");
+    t.replace(t.find("{ peer = \"p1\"; direction = \"out\""), 1, "{ name = \"x\";");
+    expect_error(t, "sas.[1].name", 13, "used twice");
+}
+
+TEST(ConfigRunTimeFailures, OneDeviceForBothPortsIsRefused) {
+    expect_error(replaced("net_null1", "net_null0"), "ports.protected.device", 7, "each port needs its own");
+    std::string t = replaced("net_null0", "net_af_packet0,iface=veth0");
+    t = t.replace(t.find("net_null1"), 9, "net_af_packet1,iface=veth0");
+    expect_error(t, "ports.protected.device", 7, "interface veth0");
+}
+
+TEST(ConfigRunTimeFailures, NattPortEqualToTheIkePortIsRefused) {
+    expect_error(replaced("polling = \"backoff\";", "polling = \"backoff\"; natt_port = 500;"), "natt_port", 4,
+                 "must differ");
+}
+
+TEST(ConfigRunTimeFailures, UnknownOrIncompleteEalOptionsAreRefused) {
+    expect_error(replaced("eal = [\"--no-pci\"];", "eal = [\"--no-pci\", \"--no-such-option\"];"), "eal.[1]", 2,
+                 "not an EAL option");
+    expect_error(replaced("eal = [\"--no-pci\"];", "eal = [\"--no-pci\", \"-m\"];"), "eal.[1]", 2, "needs a value");
+    expect_error(replaced("eal = [\"--no-pci\"];", "eal = [\"--no-pci=1\"];"), "eal.[0]", 2, "takes no value");
+    // Values inline or after their option, and options with optional values, all pass.
+    const config::Config c = config::load_config_string(
+        replaced("eal = [\"--no-pci\"];", "eal = [\"--no-pci\", \"-m\", \"512\", \"-n4\", \"--log-level=lib.eal:error\", "
+                                          "\"--huge-unlink\", \"--file-prefix\", \"x\", \"--in-memory\"];"),
+        "test.conf");
+    EXPECT_EQ(c.eal_args.size(), 9u);
+}
+
+TEST(ConfigRunTimeFailures, ProtectedAddressInsideThePublicSubnetIsRefused) {
+    expect_error(replaced("address = \"10.1.0.1/24\"", "address = \"192.0.2.77/24\""), "ports.protected.address", 7,
+                 "inside the public subnet 192.0.2.0/24");
+    expect_error(replaced("address = \"10.1.0.1/24\"", "address = \"192.0.2.77/16\""), "ports.protected.address", 7,
+                 "public");
+}
+
+TEST(ConfigRunTimeFailures, AnAddressWithoutALengthIsRefused) {
+    expect_error(replaced("address = \"192.0.2.1/24\"", "address = \"192.0.2.1\""), "ports.public.address", 6,
+                 "with a length");
+}
+
+TEST(ConfigRunTimeFailures, AnLcoreTheMachineDoesNotHaveIsRefusedAtItsLine) {
+    const config::Config c = config::load_config_string(replaced("workers = [1]", "workers = [1000]"), "test.conf");
+    try {
+        config::check_machine(c);
+        ADD_FAILURE() << "lcore 1000 passed";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(e.line(), 3) << e.what();
+        EXPECT_EQ(e.setting(), "lcores") << e.what();
+        EXPECT_NE(std::string(e.what()).find("no CPU 1000"), std::string::npos) << e.what();
+    }
+    // Mapped to CPUs by --lcores, it is EAL's to check.
+    config::check_machine(config::load_config_string(
+        replaced("workers = [1]", "workers = [1000]").replace(0, kGood.find("lcores"), "\neal = [\"--lcores\", \"0@0,1000@0\"];\n"),
+        "test.conf"));
 }

@@ -103,6 +103,7 @@ using net::MtuPolicy;
 struct Config {
     std::string source;  // file name, or "<embedded default>"
     std::vector<std::string> eal_args;
+    int lcores_line = 0;  // where lcores is (or would be): check_machine's errors point there
     unsigned control_lcore = 0;
     std::vector<unsigned> worker_lcores{1};
     PollMode polling = PollMode::busy;
@@ -128,6 +129,10 @@ struct Config {
 };
 
 Config load_config_file(const std::string& path);
+// What only this machine can tell: every lcore (control and workers) has a CPU this process
+// may run on, as EAL maps lcore n to CPU n unless eal has --lcores. Throws ConfigError naming
+// the lcores line. espgw runs it for --check and before starting EAL.
+void check_machine(const Config& c);
 Config load_config_string(const std::string& text, const std::string& name);
 
 // The configuration compiled into the binary (config/default.conf), used without -c.

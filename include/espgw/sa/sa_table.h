@@ -8,8 +8,15 @@
 //
 // Workers read under RCU (rte_rcu_qsbr): they report a quiescent state once per loop. Every
 // change is made by the control core, which frees what it replaced only after a grace
-// period (rte_hash and rte_lpm take the RCU variable themselves; rte_lpm6, which cannot, is
-// rebuilt and swapped: selectors change when policies come and go, not on rekey).
+// period (rte_hash and rte_lpm take the RCU variable themselves). rte_lpm6 cannot, so it is
+// kept twice: a change is made to the copy no worker reads, the copies are swapped, and after
+// a grace period the same change is made to the other (no rebuild: a change costs the same
+// with 10 or 100 000 policies).
+//
+// Sizes follow the capacity (max_sas): the SPI hash holds that many SAs per direction; the
+// LPMs have room for that many policies with a /25-/32 (IPv4) or pooled /128 (IPv6) remote
+// selector each, as a concentrator gives every road warrior. A selector that does not fit
+// is refused with an error naming max_sas; nothing is ever half-added.
 #pragma once
 
 #include <rte_hash.h>
@@ -76,11 +83,22 @@ public:
     }
     // The policy covering an inner destination, or nullptr. Inline: once per packet sent.
     const Policy* lookup_policy_v4(uint32_t dst_host) const {
+        // A /32 is the longest match there is: when it is in the host table, the LPM is not asked.
+        if (hosts4_.load(std::memory_order_relaxed)) {
+            void* data;
+            if (rte_hash_lookup_data(host4_, &dst_host, &data) >= 0)
+                return slots_[reinterpret_cast<uintptr_t>(data)].load(std::memory_order_acquire);
+        }
         uint32_t slot;
         if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
         return slots_[slot].load(std::memory_order_acquire);
     }
-    const Policy* lookup_policy_v6(const uint8_t dst[16]) const;
+    const Policy* lookup_policy_v6(const uint8_t dst[16]) const {
+        uint32_t slot;
+        const rte_lpm6* l6 = lpm6_.load(std::memory_order_acquire);  // none until an IPv6 selector comes
+        if (!l6 || rte_lpm6_lookup(l6, dst, &slot) != 0) return nullptr;
+        return slots_[slot].load(std::memory_order_acquire);
+    }
     // The outbound SA for dst (nullptr: no policy, a discard policy, or no SA yet).
     Sa* lookup_outbound_v4(uint32_t dst_host) const { return sa_of(lookup_policy_v4(dst_host)); }
     Sa* lookup_outbound_v6(const uint8_t dst[16]) const { return sa_of(lookup_policy_v6(dst)); }
@@ -89,11 +107,23 @@ public:
     }
 
 private:
-    void rebuild_lpm6();
-    bool lpm_add(const net::Prefix& ts, uint32_t slot);
+    // The remote selectors of p into (add) or out of the LPMs; false (error set, nothing
+    // changed) if they do not fit.
+    bool lpm_insert(const Policy& p, std::string& error);
+    void lpm_erase(const Policy& p);
+    bool v4_add(const net::Prefix& r, uint32_t slot);  // a /32 into host4_ if it has room, else the LPM
+    void v4_delete(const net::Prefix& r);
+    bool lpm6_create(std::string& error);
+    // Applies one change to both IPv6 copies, the one no worker reads first.
+    bool lpm6_apply(const std::function<bool(rte_lpm6*)>& change);
+    void lpm6_refill(rte_lpm6* l6);
     void grace_period() const;
     Policy* policy_for_remote(const net::Prefix& remote) const;  // an implicit policy's
     void unbind_everywhere(Sa* sa);
+    // Policy p protects its traffic with sa (nullptr: none); bound_ follows.
+    void bind_to(Policy& p, Sa* sa);
+    // Every policy bound to `from` is bound to `to` instead; returns their ids.
+    std::vector<uint32_t> rebind_all(Sa* from, Sa* to);
 
     uint32_t capacity_;
     rte_rcu_qsbr* rcu_;
@@ -102,13 +132,31 @@ private:
     std::map<uint32_t, std::unique_ptr<Sa>> inbound_;   // by SPI
     std::map<uint32_t, std::unique_ptr<Sa>> outbound_;  // by SPI
     std::map<uint32_t, std::unique_ptr<Policy>> policies_;  // by id
+    // Which policy each remote selector belongs to: installs check and find it in log n, not
+    // by a walk over every policy (which made installing n SAs take n^2 / 2 steps).
+    struct PrefixLess {
+        bool operator()(const net::Prefix& a, const net::Prefix& b) const {
+            if (a.family != b.family) return a.family < b.family;
+            if (a.len != b.len) return a.len < b.len;
+            return a.addr < b.addr;
+        }
+    };
+    std::map<net::Prefix, Policy*, PrefixLess> by_remote_;
+    // Which policies each outbound SA protects: deleting or replacing an SA finds them in
+    // log n instead of walking every policy (quadratic when many SAs go).
+    std::multimap<Sa*, uint32_t> bound_;
     uint32_t next_policy_id_ = 1;
     std::unique_ptr<std::atomic<Policy*>[]> slots_;
     std::vector<uint32_t> free_slots_;
     unsigned instance_ = 0;
     rte_lpm* lpm4_ = nullptr;
-    std::atomic<rte_lpm6*> lpm6_{nullptr};
-    uint32_t lpm_generation_ = 0;
+    // IPv4 /32 selectors (a road warrior each): exact match, O(1) to add. rte_lpm 22.11 scans
+    // all its rules of a depth and all its tbl8 groups on every add, which made installing
+    // n road warriors cost n^2. A /32 that finds the host table full goes to the LPM.
+    rte_hash* host4_ = nullptr;
+    std::atomic<uint32_t> hosts4_{0};  // /32s in host4_: none, and workers skip it
+    std::atomic<rte_lpm6*> lpm6_{nullptr};  // what workers read
+    rte_lpm6* lpm6_standby_ = nullptr;      // the same content, read by no worker
 };
 
 }  // namespace espgw::sa
