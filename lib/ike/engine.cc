@@ -585,6 +585,12 @@ bool Engine::initiate(const std::string& name, uint64_t now_ms) {
 
 void Engine::tick(uint64_t now_ms) {
     EngineCore& core = *core_;
+    // §2.6: the cookie secret changes now and then, so a cookie cannot be kept and replayed.
+    if (!core.cookies_rotated_ms) core.cookies_rotated_ms = now_ms;
+    if (now_ms - core.cookies_rotated_ms >= uint64_t{core.cfg.cookie_rotate_s} * 1000) {
+        core.cookies.rotate();
+        core.cookies_rotated_ms = now_ms;
+    }
     // On-demand connections: their traps, once.
     if (!core.traps_installed) {
         core.traps_installed = true;

@@ -28,6 +28,7 @@ public:
     std::map<net::IpAddr, unsigned> half_open_by_source;
     std::map<std::string, AddressPool> pools;
     CookieJar cookies;
+    uint64_t cookies_rotated_ms = 0;  // 0: not yet (the first tick sets the clock)
     std::map<const Connection*, uint64_t> next_start_ms;  // start connections: when to try again
     std::map<const Connection*, uint32_t> traps;          // on-demand connections: their policy
     bool traps_installed = false;

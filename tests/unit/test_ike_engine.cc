@@ -862,3 +862,30 @@ TEST_F(Fixture, APeerOverIpv6GetsItsTunnelToo) {
     EXPECT_EQ(peer.where.addr, me6.addr);
     EXPECT_EQ(kernel.sent.size(), 0u);
 }
+
+TEST_F(Fixture, CookieSecretsChangeSoOldCookiesStopWorking) {
+    EngineConfig c = config();
+    c.cookie_threshold = 0;
+    make(c);
+    engine->tick(now);
+    // Two initiators get their cookies now.
+    TestInitiator t = natted(), u = natted("bob@example.net");
+    engine->receive(t.sa_init(), now);
+    ASSERT_FALSE(t.on_sa_init(kernel.take()));
+    engine->receive(u.sa_init(), now);
+    ASSERT_FALSE(u.on_sa_init(kernel.take()));
+    // One rotation later a cookie is still good (the previous secret is kept) ...
+    engine->tick(now + 301'000);
+    engine->receive(u.sa_init(u.cookie_seen), now + 301'000);
+    EXPECT_TRUE(u.on_sa_init(kernel.take()));
+    // ... two rotations later it is stale: another cookie, no state.
+    engine->tick(now + 602'000);
+    const size_t before = engine->ike_sa_count();
+    const std::vector<uint8_t> old = t.cookie_seen;
+    engine->receive(t.sa_init(old), now + 602'000);
+    ASSERT_EQ(kernel.sent.size(), 1u);
+    EXPECT_FALSE(t.on_sa_init(kernel.take()));
+    EXPECT_EQ(t.last_notify, NotifyType::kCookie);
+    EXPECT_NE(t.cookie_seen, old);
+    EXPECT_EQ(engine->ike_sa_count(), before) << "no state for a stale cookie";
+}

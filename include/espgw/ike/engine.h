@@ -38,6 +38,7 @@ struct EngineConfig {
     unsigned cookie_threshold = 64;
     unsigned half_open_per_source = 16;
     unsigned half_open_timeout_s = 30;  // a half-open SA without IKE_AUTH goes after this
+    unsigned cookie_rotate_s = 300;     // a new cookie secret this often (the last one stays valid)
     // Retransmissions of our requests: first after retransmit_ms, doubling, at most
     // retransmit_tries sends in all (liveness checks: until dpd_timeout instead).
     unsigned retransmit_ms = 2000;
