@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up, builds, and runs every test: unit and end-to-end tests on the release
 # build, then the unit tests again built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-san/; skip with ESPGW_NO_SANITIZERS=1).
+# (build-san/; skip with ESPGW_NO_SANITIZERS=1), then the IKE engine's libFuzzer targets for
+# FUZZ_SECONDS each (default 30; build-fuzz/, clang; skip with ESPGW_NO_FUZZ=1), as one test.
 # Prints "N passed, M failed" last and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,16 @@ if [ "${ESPGW_NO_SANITIZERS:-0}" != 1 ]; then
     read -r p f < <(count build-san/meson-logs/testlog.json)
     if [ "$san_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     passed=$((passed + p)); failed=$((failed + f)); rc=$((rc | san_rc))
+fi
+
+if [ "${ESPGW_NO_FUZZ:-0}" != 1 ]; then
+    secs=${FUZZ_SECONDS:-30}
+    echo "== fuzz targets, $secs s each (build-fuzz/)"
+    if FUZZ_SECONDS="$secs" timeout --foreground $((3 * secs + 900)) bash scripts/fuzz.sh; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1)); rc=1
+    fi
 fi
 
 echo "$passed passed, $failed failed"
