@@ -45,9 +45,9 @@ from esp_sa import EspSA  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 from uml_peer import UmlPeer  # noqa: E402
-from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, Report, build, diag,  # noqa: E402
-                           echo_request_seq, icmp_socket, install_tunnel_pair, nat_port, ping_replies,
-                           ping_summary)
+from report import Report, ping_replies  # noqa: E402
+from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, build, diag,  # noqa: E402
+                           echo_request_seq, icmp_socket, install_tunnel_pair, nat_port, ping_summary)
 
 INTERVAL = 0.1         # the steady ping: one echo request every 100 ms
 FIRST_PINGS = 20       # (1) per peer

@@ -13,7 +13,6 @@ Each: established, a virtual IP, every ping answered, strongSwan's view of espgw
 """
 
 import os
-import re
 import subprocess
 import sys
 
@@ -21,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gateway import Gateway, espgw_bin  # noqa: E402
 from strongswan_client import StrongSwanClient  # noqa: E402
+from report import Report, ping_missing  # noqa: E402
 from topology import Topology  # noqa: E402
 
 CLIENT, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"
@@ -54,21 +54,11 @@ def make_cert(d, name, kind, ca, san):
     return os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key")
 
 
-def ping(topo, ns, src, count=10):
-    res = topo.run(ns, ["ping", "-n", "-c", str(count), "-i", "0.2", "-W", "2", "-I", src, LAN], check=False,
-                   timeout=count + 15)
-    seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", res.stdout)}
-    return sorted(set(range(1, count + 1)) - seqs)
-
-
 def main():
-    failures = []
+    report = Report()
 
     def check(ok, what):
-        print(f"{'ok  ' if ok else 'FAIL'} {what}")
-        if not ok:
-            failures.append(what)
-        return ok
+        return report.check(ok, "certs", what)
 
     with Topology("ect") as topo:
         pki = topo.tempdir("pki")
@@ -144,7 +134,7 @@ connections = (
             check(vip is not None and vip.startswith(pool), f"{label}: virtual IP from its connection's pool: {vip}")
             check("gw.example.net" in c.list_sas(), f"{label}: strongSwan authenticated espgw as gw.example.net")
             if vip:
-                missing = ping(topo, client, vip)
+                missing, _ = ping_missing(topo, client, vip, LAN, 10)
                 check(not missing, f"{label}: every ping answered (missing {missing})")
             after = gw.telemetry("/espgw/ike")
             if label == "RSA":
@@ -164,8 +154,7 @@ connections = (
         check("not trusted" in gw.read_log(), "espgw's log says why (certificate not trusted)")
         print(gw.read_log()[-2000:])
 
-    print("PASS" if not failures else f"FAIL: {len(failures)} failure(s)")
-    return 0 if not failures else 1
+    return report.verdict()
 
 
 if __name__ == "__main__":

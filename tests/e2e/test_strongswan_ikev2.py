@@ -18,7 +18,7 @@ ESP) behind an nftables masquerade NAT with random ports:
 """
 
 import os
-import re
+import subprocess
 import sys
 import time
 
@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gateway import Gateway  # noqa: E402
 from strongswan_client import StrongSwanClient  # noqa: E402
 from tcp_xfer import parse_result, recv_cmd, send_cmd  # noqa: E402
+from report import Report, ping_missing, ping_replies  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 
 CLIENT_A, CLIENT_B, NAT_IN, NAT_OUT, GW, LAN = "198.51.100.2", "198.51.101.2", "198.51.100.1", "192.0.2.254", \
@@ -46,22 +47,11 @@ connections = (
 '''
 
 
-def ping(topo, ns, src, count, interval=0.2):
-    res = topo.run(ns, ["ping", "-n", "-c", str(count), "-i", str(interval), "-W", "2", "-I", src, LAN],
-                   check=False, timeout=count * interval + 15)
-    seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", res.stdout)}
-    missing = sorted(set(range(1, count + 1)) - seqs)
-    return missing, res.stdout.strip().splitlines()[-2:] if res.stdout else res.stderr
-
-
 def main():
-    failures = []
+    report = Report()
 
     def check(ok, what):
-        print(f"{'ok  ' if ok else 'FAIL'} {what}")
-        if not ok:
-            failures.append(what)
-        return ok
+        return report.check(ok, "ikev2", what)
 
     with Topology("eik") as topo:
         client, client_b, nat, gwns, lan = (topo.netns(r) for r in ("cli", "clib", "nat", "gw", "lan"))
@@ -108,12 +98,12 @@ def main():
                   for c in children.values()), "espgw: CHILD SA 10.1.0.0/24 === vip/32 in UDP")
 
         if vip_a:
-            missing, summary = ping(topo, client, vip_a, 20)
+            missing, summary = ping_missing(topo, client, vip_a, LAN, 20)
             check(not missing, f"client a: all 20 pings answered, the first included (missing: {missing}) {summary}")
             # Multi-MB TCP both ways.
             for direction, (rx_ns, rx_bind, tx_ns, dst) in {
                     "client -> LAN": (lan, LAN, client, LAN), "LAN -> client": (client, vip_a, lan, vip_a)}.items():
-                rx = topo.spawn(rx_ns, ["sh", "-c", recv_cmd(5001, rx_bind)], stdout=__import__("subprocess").PIPE, text=True)
+                rx = topo.spawn(rx_ns, ["sh", "-c", recv_cmd(5001, rx_bind)], stdout=subprocess.PIPE, text=True)
                 tx = topo.run(tx_ns, ["sh", "-c", send_cmd(dst, 5001, 8 * 1024 * 1024)], check=False, timeout=120)
                 out, _ = rx.communicate(timeout=120)
                 ok = tx.returncode == 0 and out and parse_result(out) == parse_result(tx.stdout)
@@ -127,17 +117,17 @@ def main():
         check(vip_b is not None and vip_b != vip_a, f"client b has its own virtual IP: {vip_b}")
         if vip_b and vip_a:
             for who, ns, vip in (("a", client, vip_a), ("b", client_b, vip_b)):
-                missing, summary = ping(topo, ns, vip, 10)
+                missing, summary = ping_missing(topo, ns, vip, LAN, 10)
                 check(not missing, f"client {who} with both connected: all 10 pings answered ({missing}) {summary}")
 
         # CHILD SA rekey by the client during a ping: nothing lost.
         if vip_a:
             pinger = topo.spawn(client, ["ping", "-n", "-c", "30", "-i", "0.1", "-W", "2", "-I", vip_a, LAN],
-                                stdout=__import__("subprocess").PIPE, text=True)
+                                stdout=subprocess.PIPE, text=True)
             time.sleep(1.0)
             rk = a.swanctl("--rekey", "--child", "a", check=False)
             out, _ = pinger.communicate(timeout=30)
-            seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", out)}
+            _, _, seqs = ping_replies(out)
             missing = sorted(set(range(1, 31)) - seqs)
             stats = gw.telemetry("/espgw/ike")
             check(rk.returncode == 0 and stats.get("child_rekeys", 0) >= 1,
@@ -158,7 +148,7 @@ def main():
             except TimeoutError:
                 ok = False
             check(ok, "client a rekeyed its IKE SA; espgw has one IKE SA for alice again")
-            missing, summary = ping(topo, client, vip_a, 10)
+            missing, summary = ping_missing(topo, client, vip_a, LAN, 10)
             check(not missing, f"after the IKE SA rekey: all 10 pings answered ({missing}) {summary}")
             r = a.swanctl("--list-sas", "--ike", "a", check=False)
             check("ESTABLISHED" in r.stdout and "INSTALLED" in r.stdout,
@@ -185,8 +175,7 @@ def main():
               "nothing kept for the refused client")
         print(gw.read_log()[-2500:])
 
-    print("PASS" if not failures else f"FAIL: {len(failures)} failure(s)")
-    return 0 if not failures else 1
+    return report.verdict()
 
 
 if __name__ == "__main__":

@@ -18,8 +18,6 @@
 """
 
 import os
-import re
-import subprocess
 import sys
 import time
 
@@ -27,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from gateway import Gateway  # noqa: E402
 from strongswan_client import StrongSwanClient  # noqa: E402
+from report import Report, ping_missing  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 
 SITE, NAT_OUTSIDE, NAT_INSIDE, GW, LAN, SITE_NET = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", \
@@ -75,13 +74,6 @@ secrets {{ ike-1 {{ id-1 = a.example.net
 '''
 
 
-def ping(topo, ns, src, dst, count=10):
-    res = topo.run(ns, ["ping", "-n", "-c", str(count), "-i", "0.2", "-W", "2", "-I", src, dst], check=False,
-                   timeout=count + 15)
-    seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", res.stdout)}
-    return sorted(set(range(1, count + 1)) - seqs)
-
-
 def established(gw):
     return [s for s in gw.telemetry("/espgw/ike_sas").values() if s.get("state") == "established"]
 
@@ -91,13 +83,10 @@ def established_to_b(gw):
 
 
 def main():
-    failures = []
+    report = Report()
 
     def check(ok, what):
-        print(f"{'ok  ' if ok else 'FAIL'} {what}")
-        if not ok:
-            failures.append(what)
-        return ok
+        return report.check(ok, "site", what)
 
     with Topology("esi") as topo:
         site, nat, gwns, lan = (topo.netns(r) for r in ("site", "nat", "gw", "lan"))
@@ -142,13 +131,13 @@ def main():
         kids = list(gw.telemetry("/espgw/child_sas").values())
         check(len(kids) == 1 and kids[0]["local_ts"] == "10.1.0.0/24" and kids[0]["remote_ts"] == "10.2.0.0/24"
               and kids[0]["encap"] == "udp", f"CHILD SA 10.1.0.0/24 === 10.2.0.0/24 in UDP: {kids}")
-        missing = ping(topo, lan, LAN, SITE_NET)
+        missing, _ = ping_missing(topo, lan, LAN, SITE_NET, 10)
         check(not missing, f"LAN -> site: every ping answered, the first included (missing {missing})")
-        missing = ping(topo, site, SITE_NET, LAN)
+        missing, _ = ping_missing(topo, site, SITE_NET, LAN, 10)
         check(not missing, f"site -> LAN: every ping answered (missing {missing})")
         # espgw rekeys its CHILD SA every ~6 s (rekey_time, with PFS): a steady ping across rekeys.
         before = gw.telemetry("/espgw/ike")["child_rekeys"]
-        missing = ping(topo, lan, LAN, SITE_NET, count=60)
+        missing, _ = ping_missing(topo, lan, LAN, SITE_NET, 60)
         rekeys = gw.telemetry("/espgw/ike")["child_rekeys"] - before
         ike_rekeys = gw.telemetry("/espgw/ike")["ike_rekeys"]
         check(rekeys >= 1 and ike_rekeys >= 1 and not missing,
@@ -168,11 +157,11 @@ def main():
         # the first packets start the IKE SA (they are dropped meanwhile), the rest go through.
         check(not any(x.get("connection") == "lab" for x in gw.telemetry("/espgw/ike_sas").values()),
               "the on-demand connection waits for traffic")
-        missing = ping(topo, lan, LAN, "10.5.0.1", count=15)
+        missing, _ = ping_missing(topo, lan, LAN, "10.5.0.1", 15)
         lab = [x for x in gw.telemetry("/espgw/ike_sas").values() if x.get("connection") == "lab"]
         check(lab and lab[0]["state"] == "established" and len(missing) <= 5 and 15 not in missing,
               f"traffic to the lab brought its tunnel up on demand (lost while it came up: icmp_seq {missing})")
-        missing = ping(topo, lan, LAN, "10.5.0.1", count=5)
+        missing, _ = ping_missing(topo, lan, LAN, "10.5.0.1", 5)
         check(not missing, f"lab: then every ping answered (missing {missing})")
 
         # 2. The site deletes the IKE SA: espgw comes back by itself.
@@ -184,7 +173,7 @@ def main():
             check(True, "after the site deleted the IKE SA espgw reconnected by itself")
         except TimeoutError as e:
             check(False, f"{e}\n{gw.read_log()[-2000:]}")
-        missing = ping(topo, lan, LAN, SITE_NET)
+        missing, _ = ping_missing(topo, lan, LAN, SITE_NET, 10)
         check(not missing, f"after the reconnect: every ping answered (missing {missing})")
 
         # 3. The site dies: DPD gives it up within dpd_delay + dpd_timeout; then it comes back.
@@ -201,14 +190,13 @@ def main():
         sw = start_site()
         try:
             wait_for(lambda: established(gw) and gw.telemetry("/espgw/child_sas"), 25, "espgw to reconnect to the new site")
-            missing = ping(topo, lan, LAN, SITE_NET)
+            missing, _ = ping_missing(topo, lan, LAN, SITE_NET, 10)
             check(not missing, f"the site is back: espgw reconnected, every ping answered (missing {missing})")
         except TimeoutError as e:
             check(False, f"{e}\n{gw.read_log()[-2000:]}")
         print(gw.read_log()[-2500:])
 
-    print("PASS" if not failures else f"FAIL: {len(failures)} failure(s)")
-    return 0 if not failures else 1
+    return report.verdict()
 
 
 if __name__ == "__main__":

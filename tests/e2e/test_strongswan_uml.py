@@ -45,7 +45,8 @@ from capture import Capture, tshark_esp_icv  # noqa: E402
 from gateway import Gateway  # noqa: E402
 from topology import Topology, wait_for  # noqa: E402
 from uml_peer import UmlPeer  # noqa: E402
-from uml_scenarios import Report, ns_recv_guest_send, same_transfer  # noqa: E402
+from report import Report  # noqa: E402
+from uml_scenarios import ns_recv_guest_send, same_transfer  # noqa: E402
 from uml_strongswan import GuestCharon, GuestConn  # noqa: E402
 
 GUEST, RTR_IN, RTR_OUT, GW, LAN = "198.51.100.2", "198.51.100.1", "192.0.2.254", "192.0.2.1", "10.1.0.2"

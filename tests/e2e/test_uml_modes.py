@@ -32,7 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from esp_sa import EspSA  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from topology import Topology  # noqa: E402
-from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, Report, build, diag,  # noqa: E402
+from report import Report  # noqa: E402
+from uml_scenarios import (GUEST, GW, LAN, NAT_IN, NAT_OUT, build, diag,  # noqa: E402
                            guest_recv_ns_send, ns_recv_guest_send, ping_summary, same_transfer,
                            until_ok)
 

@@ -25,7 +25,8 @@ from esp_sa import EspSA  # noqa: E402
 from gateway import Gateway, sa_entry  # noqa: E402
 from topology import Topology  # noqa: E402
 from uml_peer import UmlPeer  # noqa: E402
-from uml_scenarios import (LAN, Report, guest_recv_ns_send, install_tunnel_pair,  # noqa: E402
+from report import Report  # noqa: E402
+from uml_scenarios import (LAN, guest_recv_ns_send, install_tunnel_pair,  # noqa: E402
                            ns_recv_guest_send, ping_summary, same_transfer, until_ok)
 
 GUEST6, GW6 = "2001:db8:ff::2", "2001:db8:ff::1"

@@ -7,7 +7,6 @@
 """
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -69,20 +68,6 @@ def until_ok(fn, tries):
 def ping_summary(text):
     lines = [ln for ln in text.splitlines() if "packets transmitted" in ln]
     return lines[-1].strip() if lines else text.strip()[-200:]
-
-
-_SEQ = re.compile(r"bytes from .*icmp_seq=(\d+)")
-_SUMMARY = re.compile(r"(\d+) packets transmitted, (\d+) received")
-
-
-def ping_replies(text):
-    """(transmitted, received, seqs answered) from the output of iputils ping: every packet
-    counts, not just the verdict. transmitted/received are None without a summary line."""
-    summary = _SUMMARY.search(text)
-    seqs = {int(m.group(1)) for m in _SEQ.finditer(text)}
-    if not summary:
-        return None, None, seqs
-    return int(summary.group(1)), int(summary.group(2)), seqs
 
 
 def nat_port(topo, nat, src=GUEST, sport=4500):
@@ -188,31 +173,3 @@ def diag(topo, nat, gw, spis, guest_sas):
         print("guest xfrm failed:", exc)
     print("conntrack:", topo.conntrack_list(nat).strip())
     print("------------------------", flush=True)
-
-
-class Report:
-    """The checks of one test run: one line each as it is made, the failed ones at the end."""
-
-    def __init__(self):
-        self.started = time.monotonic()
-        self.failures = []
-
-    def check(self, ok, label, what, detail="", on_fail=None):
-        """Print the outcome of one check; a failure is recorded and on_fail() called. Returns ok."""
-        t = time.monotonic() - self.started
-        print(f"{'ok  ' if ok else 'FAIL'} [{t:5.1f}s] {label}: {what}{': ' + detail if detail else ''}",
-              flush=True)
-        if not ok:
-            self.failures.append(f"{label}: {what}")
-            if on_fail:
-                on_fail()
-        return ok
-
-    def verdict(self):
-        """Print the summary line of the test; its exit status (0 = pass)."""
-        total = time.monotonic() - self.started
-        if self.failures:
-            print(f"FAILED ({total:.1f} s):\n  " + "\n  ".join(self.failures))
-            return 1
-        print(f"PASS ({total:.1f} s)")
-        return 0
