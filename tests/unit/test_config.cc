@@ -369,6 +369,8 @@ TEST(Config, IkeExamplesLoad) {
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.setting(), "connections.[0].cert") << e.what();
     }
+}
+
 // Issue 10, defect 5: configs that --check passed and that then failed or misbehaved at run
 // time. Each is refused with the file, line and setting to change.
 namespace {
