@@ -12,27 +12,10 @@ namespace espgw::ike {
 
 namespace {
 
-std::vector<uint8_t> spi_bytes(uint32_t spi) {
-    return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16), static_cast<uint8_t>(spi >> 8),
-            static_cast<uint8_t>(spi)};
-}
-
 std::vector<RawPayload> refuse(EngineCore& core, IkeSa& ike, NotifyType t, const std::string& why,
                                std::vector<uint8_t> data = {}) {
     core.log("IKE SA %s: CREATE_CHILD_SA refused: %s", core.name(ike).c_str(), why.c_str());
     return {notify_payload(t, std::move(data))};
-}
-
-uint64_t spi64(const std::vector<uint8_t>& b) {
-    uint64_t v = 0;
-    for (uint8_t x : b) v = v << 8 | x;
-    return v;
-}
-
-std::vector<uint8_t> spi64_bytes(uint64_t v) {
-    std::vector<uint8_t> b(8);
-    for (int k = 7; k >= 0; --k, v >>= 8) b[static_cast<size_t>(k)] = static_cast<uint8_t>(v);
-    return b;
 }
 
 std::vector<RawPayload> rekey_ike_sa(EngineCore& core, IkeSa& old, const SaPayload& offer, const std::vector<uint8_t>& ni,
@@ -57,7 +40,7 @@ std::vector<RawPayload> rekey_ike_sa(EngineCore& core, IkeSa& old, const SaPaylo
     auto fresh = std::make_unique<IkeSa>();
     IkeSa& n = *fresh;
     n.state = IkeSa::State::kEstablished;
-    n.spi_i = spi64(chosen->spi);  // the rekey's initiator is the new SA's original initiator
+    n.spi_i = wire::get64(chosen->spi.data());  // the rekey's initiator is the new SA's original initiator
     n.spi_r = core.new_spi();
     n.we_initiated = false;
     n.conn = old.conn;
@@ -98,7 +81,7 @@ std::vector<RawPayload> rekey_ike_sa(EngineCore& core, IkeSa& old, const SaPaylo
     core.log("IKE SA %s rekeyed: now %s, %s", core.name(old).c_str(), core.name(n).c_str(), to_string(n.proposal).c_str());
 
     Proposal accepted = *chosen;
-    accepted.spi = spi64_bytes(n.spi_r);
+    accepted.spi = wire::bytes64(n.spi_r);
     return {RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{accepted}})},
             RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{n.nr})},
             RawPayload{PayloadType::kKe, false, 0, build_ke(KePayload{group, ours->public_value()})}};
@@ -127,7 +110,7 @@ std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const
         const auto n = parse_notify(p.body);
         if (!n || n->type != NotifyType::kRekeySa) continue;
         if (n->spi.size() != 4) return refuse(core, ike, NotifyType::kInvalidSyntax, "REKEY_SA without an ESP SPI");
-        const uint32_t spi = uint32_t{n->spi[0]} << 24 | uint32_t{n->spi[1]} << 16 | uint32_t{n->spi[2]} << 8 | n->spi[3];
+        const uint32_t spi = wire::get32(n->spi.data());
         old = ike.child_by_spi_out(spi);
         if (!old)
             return {notify_payload(NotifyType::kChildSaNotFound, {}, ProtocolId::kEsp, n->spi)};
@@ -151,14 +134,9 @@ std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const
         for (ChildConfig& c : children)
             for (OurProposal& p : c.esp) p.dh.clear();
     std::vector<net::Prefix> remote_dynamic;
-    for (const auto& [pool, a] : ike.vips)
-        remote_dynamic.push_back(a.is_v4() ? net::Prefix::v4(a.v4(), 32) : net::Prefix::v6(a.b, 128));
-    if (remote_dynamic.empty())
-        remote_dynamic.push_back(ike.remote.addr.is_v4() ? net::Prefix::v4(ike.remote.addr.v4(), 32)
-                                                         : net::Prefix::v6(ike.remote.addr.b, 128));
-    const net::IpAddr& me = ike.local.addr;
-    ChildChoice ch = choose_child(children, req, {me.is_v4() ? net::Prefix::v4(me.v4(), 32) : net::Prefix::v6(me.b, 128)},
-                                  remote_dynamic);
+    for (const auto& [pool, a] : ike.vips) remote_dynamic.push_back(net::Prefix::host(a));
+    if (remote_dynamic.empty()) remote_dynamic.push_back(net::Prefix::host(ike.remote.addr));
+    ChildChoice ch = choose_child(children, req, {net::Prefix::host(ike.local.addr)}, remote_dynamic);
     if (!ch.ok) {
         if (ch.error == NotifyType::kTsUnacceptable) core.stats.ts_unacceptable++;
         else core.stats.no_proposal++;
@@ -215,7 +193,7 @@ std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const
     std::vector<RawPayload> out;
     if (ch.transport) out.push_back(notify_payload(NotifyType::kUseTransportMode));
     Proposal accepted = ch.proposal;
-    accepted.spi = spi_bytes(spi_in);
+    accepted.spi = wire::bytes32(spi_in);
     out.push_back(RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{accepted}})});
     out.push_back(RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{nr})});
     if (ours)

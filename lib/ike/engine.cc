@@ -153,7 +153,7 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
     ci.peer = ike.peer;
     ci.spi_in = spi_in;
     const auto& ps = ch.proposal.spi;
-    ci.spi_out = ps.size() == 4 ? uint32_t{ps[0]} << 24 | uint32_t{ps[1]} << 16 | uint32_t{ps[2]} << 8 | ps[3] : 0;
+    ci.spi_out = ps.size() == 4 ? wire::get32(ps.data()) : 0;
     const SkSuite s = suite_of(ch.proposal);
     ci.encr = s.encr;
     ci.key_bits = s.key_bits;

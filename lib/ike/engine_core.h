@@ -12,6 +12,7 @@
 
 #include "espgw/ike/child_sa.h"
 #include "espgw/ike/engine.h"
+#include "wire.h"
 
 namespace espgw::ike {
 
@@ -95,6 +96,7 @@ std::vector<RawPayload> respond_informational(EngineCore& core, IkeSa& ike, cons
                                               uint64_t now_ms);
 
 // Payload helpers the handlers share.
+inline RawPayload payload(PayloadType t, std::vector<uint8_t> body) { return RawPayload{t, false, 0, std::move(body)}; }
 RawPayload notify_payload(NotifyType t, std::vector<uint8_t> data = {}, ProtocolId proto = ProtocolId::kNone,
                           std::vector<uint8_t> spi = {});
 bool has_notify(const std::vector<RawPayload>& payloads, NotifyType t);

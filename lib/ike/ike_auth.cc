@@ -41,9 +41,6 @@ std::vector<RawPayload> fail(EngineCore& core, IkeSa& ike, NotifyType t, const s
     return {notify_payload(t)};
 }
 
-std::vector<net::Prefix> host_prefix(const net::IpAddr& a) {
-    return {a.is_v4() ? net::Prefix::v4(a.v4(), 32) : net::Prefix::v6(a.b, 128)};
-}
 
 }  // namespace
 
@@ -226,13 +223,13 @@ std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std
     }
     ChildRequest req{*sa, *tsi, *tsr, has_notify(in, NotifyType::kUseTransportMode)};
     std::vector<net::Prefix> remote_dynamic;
-    for (const auto& [pool, a] : ike.vips) remote_dynamic.push_back(host_prefix(a)[0]);
-    if (remote_dynamic.empty()) remote_dynamic = host_prefix(ike.remote.addr);
+    for (const auto& [pool, a] : ike.vips) remote_dynamic.push_back(net::Prefix::host(a));
+    if (remote_dynamic.empty()) remote_dynamic.push_back(net::Prefix::host(ike.remote.addr));
     // IKE_AUTH's CHILD SA takes its keys from the IKE SA: no DH group in its proposal.
     std::vector<ChildConfig> children = conn->children;
     for (ChildConfig& c : children)
         for (OurProposal& p : c.esp) p.dh.clear();
-    ChildChoice ch = choose_child(children, req, host_prefix(ike.local.addr), remote_dynamic);
+    ChildChoice ch = choose_child(children, req, {net::Prefix::host(ike.local.addr)}, remote_dynamic);
     if (ch.ok) ch.config = &conn->children[static_cast<size_t>(ch.config - children.data())];
     if (!ch.ok) {
         if (ch.error == NotifyType::kTsUnacceptable)
@@ -259,8 +256,7 @@ std::vector<RawPayload> respond_ike_auth(EngineCore& core, IkeSa& ike, const std
              c.transport ? "transport" : "tunnel", c.udp ? ", ESP in UDP" : ", plain ESP");
     if (ch.transport) out.push_back(notify_payload(NotifyType::kUseTransportMode));
     Proposal accepted = ch.proposal;
-    accepted.spi = {static_cast<uint8_t>(spi_in >> 24), static_cast<uint8_t>(spi_in >> 16),
-                    static_cast<uint8_t>(spi_in >> 8), static_cast<uint8_t>(spi_in)};
+    accepted.spi = wire::bytes32(spi_in);
     out.push_back(RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{accepted}})});
     out.push_back(RawPayload{PayloadType::kTsi, false, 0, build_ts(TsPayload{ch.tsi.selectors})});
     out.push_back(RawPayload{PayloadType::kTsr, false, 0, build_ts(TsPayload{ch.tsr.selectors})});

@@ -17,34 +17,7 @@ namespace espgw::ike {
 
 namespace {
 
-RawPayload raw(PayloadType t, std::vector<uint8_t> body) { return RawPayload{t, false, 0, std::move(body)}; }
-
 std::span<const uint8_t> bytes_of(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
-
-// Our offer: each configured proposal as one proposal with all its transforms (§3.3).
-SaPayload offer_of(const std::vector<OurProposal>& ours, ProtocolId protocol, const std::vector<uint8_t>& spi,
-                   bool with_dh) {
-    SaPayload sa;
-    uint8_t number = 1;
-    for (const OurProposal& o : ours) {
-        Proposal p;
-        p.number = number++;
-        p.protocol = protocol;
-        p.spi = spi;
-        for (const auto* list : {&o.encr, &o.prf, &o.integ})
-            for (const Transform& t : *list) p.transforms.push_back(t);
-        if (with_dh)
-            for (const Transform& t : o.dh) p.transforms.push_back(t);
-        for (const Transform& t : o.esn) p.transforms.push_back(t);
-        if (protocol == ProtocolId::kEsp && o.esn.empty()) p.transforms.push_back(Transform{TransformType::kEsn, esn_id::kNo, {}, {}});
-        sa.proposals.push_back(std::move(p));
-    }
-    return sa;
-}
-
-std::vector<net::Prefix> host(const net::IpAddr& a) {
-    return {a.is_v4() ? net::Prefix::v4(a.v4(), 32) : net::Prefix::v6(a.b, 128)};
-}
 
 TsPayload selectors_of(const std::vector<net::Prefix>& v) {
     TsPayload t;
@@ -59,9 +32,9 @@ void send_init(EngineCore& core, IkeSa& ike, uint64_t now_ms) {
     m.header.exchange = ExchangeType::kIkeSaInit;
     m.header.initiator = true;
     if (!ike.cookie.empty()) m.payloads.push_back(notify_payload(NotifyType::kCookie, ike.cookie));
-    m.payloads.push_back(raw(PayloadType::kSa, build_sa(offer_of(ike.conn->ike, ProtocolId::kIke, {}, true))));
-    m.payloads.push_back(raw(PayloadType::kKe, build_ke(KePayload{static_cast<uint16_t>(ike.ke->group()), ike.ke->public_value()})));
-    m.payloads.push_back(raw(PayloadType::kNonce, build_nonce(NoncePayload{ike.ni})));
+    m.payloads.push_back(payload(PayloadType::kSa, build_sa(offer(ike.conn->ike, ProtocolId::kIke, {}, true))));
+    m.payloads.push_back(payload(PayloadType::kKe, build_ke(KePayload{static_cast<uint16_t>(ike.ke->group()), ike.ke->public_value()})));
+    m.payloads.push_back(payload(PayloadType::kNonce, build_nonce(NoncePayload{ike.ni})));
     const NatdHash src = natd_hash(ike.spi_i, 0, ike.local.addr, ike.local.port);
     const NatdHash dst = natd_hash(ike.spi_i, 0, ike.remote.addr, ike.remote.port);
     m.payloads.push_back(notify_payload(NotifyType::kNatDetectionSourceIp, {src.begin(), src.end()}));
@@ -200,33 +173,30 @@ void on_init_response(EngineCore& core, IkeSa& ike, const Datagram& d, const Mes
     std::vector<RawPayload> out;
     ike.our_id = conn.local_id.id;
     const std::vector<uint8_t> idi_body = build_id(ike.our_id);
-    out.push_back(raw(PayloadType::kIdi, idi_body));
+    out.push_back(payload(PayloadType::kIdi, idi_body));
     if (conn.local_auth == AuthKind::kPubkey)
-        for (const CertPayload& c : conn.credentials->cert_payloads()) out.push_back(raw(PayloadType::kCert, build_cert(c)));
-    if (!conn.remote_id.any && !conn.remote_id.wildcard) out.push_back(raw(PayloadType::kIdr, build_id(conn.remote_id.id)));
+        for (const CertPayload& c : conn.credentials->cert_payloads()) out.push_back(payload(PayloadType::kCert, build_cert(c)));
+    if (!conn.remote_id.any && !conn.remote_id.wildcard) out.push_back(payload(PayloadType::kIdr, build_id(conn.remote_id.id)));
     if (conn.local_auth == AuthKind::kPsk) {
         const Secret a = psk_auth(ike.prf, bytes_of(conn.psk), ike.init_request, ike.nr, ike.keys.pi.bytes(), idi_body);
-        out.push_back(raw(PayloadType::kAuth, build_auth(AuthPayload{AuthMethod::kSharedKeyMic, {a.bytes().begin(), a.bytes().end()}})));
+        out.push_back(payload(PayloadType::kAuth, build_auth(AuthPayload{AuthMethod::kSharedKeyMic, {a.bytes().begin(), a.bytes().end()}})));
     } else {
         std::string err;
         const auto octets = signed_octets(ike.prf, ike.init_request, ike.nr, ike.keys.pi.bytes(), idi_body);
         const auto a = sign_auth(*conn.credentials, octets, !ike.peer_signature_hashes.empty(), err);
         if (!a) return failed(core, ike, "cannot sign our AUTH: " + err);
-        out.push_back(raw(PayloadType::kAuth, build_auth(*a)));
+        out.push_back(payload(PayloadType::kAuth, build_auth(*a)));
     }
     out.push_back(notify_payload(NotifyType::kInitialContact));
     if (const ChildConfig* child = ike.first_child) {
         ike.first_child_spi = core.kernel.alloc_spi();
         if (!ike.first_child_spi) return failed(core, ike, "no SPI left");
         if (child->mode == ChildMode::kTransport) out.push_back(notify_payload(NotifyType::kUseTransportMode));
-        const uint32_t s = ike.first_child_spi;
-        const std::vector<uint8_t> spi = {static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16),
-                                          static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
-        out.push_back(raw(PayloadType::kSa, build_sa(offer_of(child->esp, ProtocolId::kEsp, spi, false))));
-        const auto local = child->local_ts.empty() ? host(ike.local.addr) : child->local_ts;
-        const auto remote = child->remote_ts.empty() ? host(ike.remote.addr) : child->remote_ts;
-        out.push_back(raw(PayloadType::kTsi, build_ts(selectors_of(local))));
-        out.push_back(raw(PayloadType::kTsr, build_ts(selectors_of(remote))));
+        out.push_back(payload(PayloadType::kSa, build_sa(offer(child->esp, ProtocolId::kEsp, wire::bytes32(ike.first_child_spi), false))));
+        const auto local = child->local_ts.empty() ? std::vector{net::Prefix::host(ike.local.addr)} : child->local_ts;
+        const auto remote = child->remote_ts.empty() ? std::vector{net::Prefix::host(ike.remote.addr)} : child->remote_ts;
+        out.push_back(payload(PayloadType::kTsi, build_ts(selectors_of(local))));
+        out.push_back(payload(PayloadType::kTsr, build_ts(selectors_of(remote))));
     }
     ike.state = IkeSa::State::kAuthSent;
     ike.next_own_id = 1;  // IKE_SA_INIT was 0
@@ -312,8 +282,8 @@ void on_auth_response(EngineCore& core, IkeSa& ike, const std::vector<RawPayload
         std::vector<OurProposal> esp = child->esp;
         for (OurProposal& o : esp) o.dh.clear();
         const Proposal& accepted = sa->proposals.front();
-        const auto local = child->local_ts.empty() ? host(ike.local.addr) : child->local_ts;
-        const auto remote = child->remote_ts.empty() ? host(ike.remote.addr) : child->remote_ts;
+        const auto local = child->local_ts.empty() ? std::vector{net::Prefix::host(ike.local.addr)} : child->local_ts;
+        const auto remote = child->remote_ts.empty() ? std::vector{net::Prefix::host(ike.remote.addr)} : child->remote_ts;
         if (accepted.spi.size() == 4 && choose(esp, SaPayload{{accepted}})) {
             ch.config = child;
             ch.proposal = accepted;

@@ -190,6 +190,25 @@ std::optional<Proposal> choose(std::span<const OurProposal> ours, const SaPayloa
     return std::nullopt;
 }
 
+SaPayload offer(const std::vector<OurProposal>& ours, ProtocolId protocol, const std::vector<uint8_t>& spi, bool with_dh) {
+    SaPayload sa;
+    uint8_t number = 1;
+    for (const OurProposal& o : ours) {
+        Proposal p;
+        p.number = number++;
+        p.protocol = protocol;
+        p.spi = spi;
+        for (const auto* list : {&o.encr, &o.prf, &o.integ})
+            for (const Transform& t : *list) p.transforms.push_back(t);
+        if (with_dh)
+            for (const Transform& t : o.dh) p.transforms.push_back(t);
+        for (const Transform& t : o.esn) p.transforms.push_back(t);
+        if (protocol == ProtocolId::kEsp && o.esn.empty()) p.transforms.push_back(Transform{TransformType::kEsn, esn_id::kNo, {}, {}});
+        sa.proposals.push_back(std::move(p));
+    }
+    return sa;
+}
+
 uint16_t transform_of(const Proposal& p, TransformType t) {
     for (const Transform& x : p.transforms)
         if (x.type == t) return x.id;

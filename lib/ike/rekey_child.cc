@@ -8,16 +8,6 @@
 
 namespace espgw::ike {
 
-namespace {
-
-std::vector<uint8_t> spi_bytes(uint32_t s) {
-    return {static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16), static_cast<uint8_t>(s >> 8),
-            static_cast<uint8_t>(s)};
-}
-
-RawPayload raw(PayloadType t, std::vector<uint8_t> body) { return RawPayload{t, false, 0, std::move(body)}; }
-
-}  // namespace
 
 bool start_child_rekey(EngineCore& core, IkeSa& ike, ChildSa& old, uint64_t now_ms) {
     if (ike.pending || old.rekeyed || !old.config) return false;
@@ -29,38 +19,27 @@ bool start_child_rekey(EngineCore& core, IkeSa& ike, ChildSa& old, uint64_t now_
     r.ni = core.random_bytes(32);
     const ChildConfig& cfg = *old.config;
     std::vector<RawPayload> out;
-    out.push_back(notify_payload(NotifyType::kRekeySa, {}, ProtocolId::kEsp, spi_bytes(old.spi_in)));
+    out.push_back(notify_payload(NotifyType::kRekeySa, {}, ProtocolId::kEsp, wire::bytes32(old.spi_in)));
     if (old.transport) out.push_back(notify_payload(NotifyType::kUseTransportMode));
-    SaPayload offer;
-    uint8_t number = 1;
-    uint16_t group = 0;
-    for (const OurProposal& o : cfg.esp) {
-        Proposal p;
-        p.number = number++;
-        p.protocol = ProtocolId::kEsp;
-        p.spi = spi_bytes(spi_in);
-        for (const auto* list : {&o.encr, &o.integ, &o.dh, &o.esn})
-            for (const Transform& t : *list) p.transforms.push_back(t);
-        if (o.esn.empty()) p.transforms.push_back(Transform{TransformType::kEsn, esn_id::kNo, {}, {}});
+    uint16_t group = 0;  // PFS with the first group offered
+    for (const OurProposal& o : cfg.esp)
         if (!group && !o.dh.empty()) group = o.dh.front().id;
-        offer.proposals.push_back(std::move(p));
-    }
-    out.push_back(raw(PayloadType::kSa, build_sa(offer)));
-    out.push_back(raw(PayloadType::kNonce, build_nonce(NoncePayload{r.ni})));
+    out.push_back(payload(PayloadType::kSa, build_sa(offer(cfg.esp, ProtocolId::kEsp, wire::bytes32(spi_in), true))));
+    out.push_back(payload(PayloadType::kNonce, build_nonce(NoncePayload{r.ni})));
     if (group) {
         r.ke = KeyExchange::generate(DhGroup{group});
         if (!r.ke) {
             core.kernel.release_spi(spi_in);
             return false;
         }
-        out.push_back(raw(PayloadType::kKe, build_ke(KePayload{group, r.ke->public_value()})));
+        out.push_back(payload(PayloadType::kKe, build_ke(KePayload{group, r.ke->public_value()})));
     }
     // We start this exchange: TSi is our side.
     TsPayload tsi, tsr;
     for (const net::Prefix& p : old.local) tsi.selectors.push_back(selector_of(p));
     for (const net::Prefix& p : old.remote) tsr.selectors.push_back(selector_of(p));
-    out.push_back(raw(PayloadType::kTsi, build_ts(tsi)));
-    out.push_back(raw(PayloadType::kTsr, build_ts(tsr)));
+    out.push_back(payload(PayloadType::kTsi, build_ts(tsi)));
+    out.push_back(payload(PayloadType::kTsr, build_ts(tsr)));
     ike.child_rekey = std::move(r);
     core.log("CHILD SA %s: rekeying", old.name.c_str());
     return core.request(ike, ExchangeType::kCreateChildSa, out, Pending::Kind::kRekeyChild, now_ms, old.spi_in);

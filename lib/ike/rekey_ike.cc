@@ -8,21 +8,6 @@
 
 namespace espgw::ike {
 
-namespace {
-
-std::vector<uint8_t> spi64_bytes(uint64_t v) {
-    std::vector<uint8_t> b(8);
-    for (int k = 7; k >= 0; --k, v >>= 8) b[static_cast<size_t>(k)] = static_cast<uint8_t>(v);
-    return b;
-}
-
-uint64_t spi64(const std::vector<uint8_t>& b) {
-    uint64_t v = 0;
-    for (uint8_t x : b) v = v << 8 | x;
-    return v;
-}
-
-}  // namespace
 
 bool start_ike_rekey(EngineCore& core, IkeSa& ike, uint64_t now_ms) {
     const uint16_t current = dh_group_of(ike.proposal);
@@ -33,20 +18,9 @@ bool start_ike_rekey(EngineCore& core, IkeSa& ike, uint64_t now_ms) {
     // The group the peer chose for this IKE SA: it takes it again (no INVALID_KE_PAYLOAD round).
     r.ke = KeyExchange::generate(DhGroup{current});
     if (!r.ke) return false;
-    SaPayload offer;
-    uint8_t number = 1;
-    for (const OurProposal& o : ike.conn->ike) {
-        Proposal p;
-        p.number = number++;
-        p.protocol = ProtocolId::kIke;
-        p.spi = spi64_bytes(r.new_spi);
-        for (const auto* list : {&o.encr, &o.prf, &o.integ, &o.dh})
-            for (const Transform& t : *list) p.transforms.push_back(t);
-        offer.proposals.push_back(std::move(p));
-    }
     const uint16_t group = static_cast<uint16_t>(r.ke->group());
     std::vector<RawPayload> out = {
-        RawPayload{PayloadType::kSa, false, 0, build_sa(offer)},
+        RawPayload{PayloadType::kSa, false, 0, build_sa(offer(ike.conn->ike, ProtocolId::kIke, wire::bytes64(r.new_spi), true))},
         RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{r.ni})},
         RawPayload{PayloadType::kKe, false, 0, build_ke(KePayload{group, r.ke->public_value()})}};
     ike.ike_rekey = std::move(r);
@@ -86,7 +60,7 @@ void on_ike_rekey_response(EngineCore& core, IkeSa& old, const std::vector<RawPa
     n.state = IkeSa::State::kEstablished;
     n.we_initiated = true;  // we started the rekey: we are the new SA's original initiator (§2.18)
     n.spi_i = r.new_spi;
-    n.spi_r = spi64(chosen.spi);
+    n.spi_r = wire::get64(chosen.spi.data());
     n.conn = old.conn;
     n.proposal = chosen;
     n.proposal.spi.clear();

@@ -32,6 +32,17 @@ inline void put64(std::vector<uint8_t>& out, uint64_t v) {
     put32(out, static_cast<uint32_t>(v >> 32));
     put32(out, static_cast<uint32_t>(v));
 }
+// SPIs as the payloads carry them (4 octets for ESP, 8 for IKE).
+inline std::vector<uint8_t> bytes32(uint32_t v) {
+    std::vector<uint8_t> out;
+    put32(out, v);
+    return out;
+}
+inline std::vector<uint8_t> bytes64(uint64_t v) {
+    std::vector<uint8_t> out;
+    put64(out, v);
+    return out;
+}
 inline void append(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
     out.insert(out.end(), bytes.begin(), bytes.end());
 }

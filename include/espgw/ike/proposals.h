@@ -31,6 +31,11 @@ std::optional<OurProposal> parse_proposal(std::string_view text, ProtocolId prot
 // know is never chosen (§3.3.6), nor a peer proposal with a transform type we do not use.
 std::optional<Proposal> choose(std::span<const OurProposal> ours, const SaPayload& offer);
 
+// Our offer as initiator: each configured proposal as one proposal with all its transforms
+// (§3.3), numbered from 1, with spi (empty in IKE_SA_INIT); DH groups only with with_dh; ESP
+// proposals without an ESN transform offer "no ESN".
+SaPayload offer(const std::vector<OurProposal>& ours, ProtocolId protocol, const std::vector<uint8_t>& spi, bool with_dh);
+
 // The DH group of a chosen proposal (0: none).
 uint16_t dh_group_of(const Proposal& p);
 // The ID of the transform of type t in a chosen proposal (0: none), and its key length in bits.

@@ -49,6 +49,8 @@ struct Prefix {
 
     static Prefix v4(uint32_t addr_host, uint8_t len);
     static Prefix v6(const uint8_t a[16], uint8_t len);
+    // The prefix of exactly one address (/32 or /128).
+    static Prefix host(const IpAddr& a) { return a.is_v4() ? v4(a.v4(), 32) : v6(a.b, 128); }
     bool operator==(const Prefix& o) const { return family == o.family && len == o.len && addr == o.addr; }
     uint32_t v4_host() const { return addr.v4(); }  // IPv4 address in host order
 
