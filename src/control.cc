@@ -77,6 +77,21 @@ void handle_ike(Gateway& gw, rte_mbuf* m) {
     gw.ike->receive(*d, now_ms(gw));
 }
 
+// What IpsecApi reported (acquires, soft and hard limits) to the IKE engine, which starts
+// on-demand tunnels, rekeys and deletes. Called with the control mutex held, never from
+// inside IpsecApi (its callbacks only queue).
+void deliver_sa_events(Gateway& gw) {
+    std::vector<control::SaEvent> events;
+    events.swap(gw.sa_events);
+    if (!gw.ike) return;
+    for (const control::SaEvent& e : events) {
+        if (e.kind == control::SaEvent::acquire)
+            gw.ike->acquire(e.policy_id, now_ms(gw));
+        else
+            gw.ike->child_limit(e.spi, e.kind == control::SaEvent::hard_expired, now_ms(gw));
+    }
+}
+
 ike::EngineConfig engine_config(const config::Config& c) {
     ike::EngineConfig e;
     e.connections = c.ike.connections;
@@ -163,16 +178,9 @@ void control_main(Gateway& gw) {
         dp::ControlEvent ev[dp::kBurst];
         const unsigned n = rte_ring_sc_dequeue_burst_elem(s.event_ring, ev, sizeof ev[0], dp::kBurst, nullptr);
         for (unsigned k = 0; k < n; ++k) events.handle(ev[k]);
-        if (n && gw.ike) {
-            // Acquires IpsecApi reported for them: on-demand tunnels start.
+        if (n) {
             std::lock_guard lock(gw.control_mutex);
-            std::vector<control::SaEvent> rest;
-            for (const control::SaEvent& e : gw.sa_events)
-                if (e.kind == control::SaEvent::acquire)
-                    gw.ike->acquire(e.policy_id, now_ms(gw));
-                else
-                    rest.push_back(e);
-            gw.sa_events.swap(rest);
+            deliver_sa_events(gw);  // acquires: on-demand tunnels start
         }
         return n;
     });
@@ -184,13 +192,7 @@ void control_main(Gateway& gw) {
     timers.every("SA lifetimes", gw.tsc_hz, now + gw.tsc_hz, [&](uint64_t t) {
         std::lock_guard lock(gw.control_mutex);
         gw.ipsec->check_lifetimes(t);
-        // The engine hears of limits after the check (which must not see SAs change under it).
-        std::vector<control::SaEvent> events;
-        events.swap(gw.sa_events);
-        if (gw.ike)
-            for (const control::SaEvent& e : events)
-                if (e.kind != control::SaEvent::acquire)
-                    gw.ike->child_limit(e.spi, e.kind == control::SaEvent::hard_expired, now_ms(gw));
+        deliver_sa_events(gw);  // after the check, which must not see SAs change under it
     });
     if (gw.ike)
         timers.every("IKE", gw.tsc_hz / 4, now, [&](uint64_t) {

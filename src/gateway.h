@@ -34,7 +34,7 @@ struct Gateway {
     // The IKE engine (control core; telemetry reads it under control_mutex). Null until the
     // control core starts, and when no connection is configured.
     std::unique_ptr<ike::Engine> ike;
-    // Soft and hard limits IpsecApi reported, for the engine (after the lifetime check).
+    // What IpsecApi reported for the IKE engine (acquires, limits), delivered by the control core.
     std::vector<control::SaEvent> sa_events;
     std::atomic<bool> stop{false};
     uint64_t tsc_hz = 0;

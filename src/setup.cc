@@ -184,8 +184,7 @@ void setup_gateway(Gateway& gw) {
         static const char* const limits[] = {"bytes", "packets", "seconds", "sequence", "-"};
         log_line("SA %s (%s spi 0x%08x) %s (%s)", e.name.c_str(), e.dir == sa::Direction::inbound ? "in" : "out",
                  e.spi, kinds[e.kind], limits[e.limit]);
-        if (e.kind == control::SaEvent::soft_expired || e.kind == control::SaEvent::hard_expired)
-            gw.sa_events.push_back(e);
+        gw.sa_events.push_back(e);  // soft limits and sequence numbers near their end: IKE rekeys
     });
     gw.counters.reset(new dp::WorkerCounters[n_workers]);
     gw.workers.resize(n_workers);

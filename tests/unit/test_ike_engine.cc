@@ -889,3 +889,21 @@ TEST_F(Fixture, CookieSecretsChangeSoOldCookiesStopWorking) {
     EXPECT_NE(t.cookie_seen, old);
     EXPECT_EQ(engine->ike_sa_count(), before) << "no state for a stale cookie";
 }
+
+TEST(Sites, ASoftLimitFromTheDataPlaneRekeysAtOnce) {
+    TwoSites t;
+    ASSERT_TRUE(t.a->initiate("to-b", 1000));
+    t.run(1000);
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    const uint32_t old_in = t.ka.children.begin()->first;
+    t.ka.esp_idle_s = t.kb.esp_idle_s = 0;
+    t.a->tick(2000);
+    EXPECT_TRUE(t.ka.sent.empty()) << "nothing due yet";
+    // Bytes, packets or the sequence number near its end: the data plane says so.
+    t.a->child_limit(old_in, false, 2000);
+    t.a->tick(2000);
+    t.run(2000);
+    EXPECT_EQ(t.a->stats().child_rekeys, 1u);
+    ASSERT_EQ(t.ka.children.size(), 1u);
+    EXPECT_NE(t.ka.children.begin()->first, old_in);
+}
