@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "espgw/control/arp.h"
+#include "espgw/control/bound_watch.h"
 #include "espgw/control/control_loop.h"
 #include "espgw/control/event_handler.h"
 #include "espgw/control/ike_io.h"
@@ -116,6 +117,26 @@ unsigned drain(rte_ring* ring, Fn fn) {
 
 }  // namespace
 
+// What each resource bound has refused so far, for BoundWatch's log lines.
+std::vector<control::BoundReading> bound_readings(const Gateway& gw) {
+    uint64_t drops[dp::kDropReasons]{};
+    for (size_t k = 0; k < gw.workers.size(); ++k)
+        for (unsigned r = 0; r < dp::kRoles; ++r)
+            for (unsigned why = 0; why < dp::kDropReasons; ++why)
+                drops[why] += __atomic_load_n(&gw.counters[k].drops[r][why], __ATOMIC_RELAXED);
+    auto n = [&](dp::Drop d) { return drops[static_cast<unsigned>(d)]; };
+    const config::Config& c = gw.cfg;
+    return {
+        {"reassembly full", "reassembly_mbufs = " + std::to_string(c.reassembly_mbufs), n(dp::Drop::frag_no_room)},
+        {"one source's share of reassembly full", "reassembly_per_source = " + std::to_string(c.reassembly_per_source),
+         n(dp::Drop::frag_source_limit)},
+        {"a ring to the control core or to TX full", "ring_size = " + std::to_string(c.ring_size), n(dp::Drop::ring_full)},
+        {"mbuf pool empty", "mbufs = " + std::to_string(c.mbufs), n(dp::Drop::no_mbuf)},
+        {"packets waiting for ARP/NDP", std::to_string(control::NeighbourResolver::kMaxHeld) + " in all",
+         gw.neighbour_stats.held_full.load()},
+    };
+}
+
 void control_main(Gateway& gw) {
     const dp::Shared& s = gw.shared;
     control::TxPath tx(s.tx_ring);
@@ -202,6 +223,10 @@ void control_main(Gateway& gw) {
     // Every keepalive_interval, or every 20 s for peers behind whose NAT we are (strongSwan's default).
     const uint64_t period = gw.tsc_hz * (gw.cfg.keepalive_interval_s ? gw.cfg.keepalive_interval_s : 20);
     timers.every("NAT keepalives", period, now + period, [&](uint64_t) { send_keepalives(gw, tx); });
+    control::BoundWatch bounds;
+    timers.every("resource bounds", gw.tsc_hz, now + gw.tsc_hz, [&](uint64_t) {
+        for (const std::string& line : bounds.check(bound_readings(gw))) log_line("%s", line.c_str());
+    });
     loop.run(gw.stop);
     std::lock_guard lock(gw.control_mutex);
     gw.ike.reset();  // it refers to ike_kernel, which goes now

@@ -104,7 +104,10 @@ int main(int argc, char** argv) {
     rte_eal_mp_wait_lcore();
     espgw::log_line("stopped");
     for (unsigned r = 0; r < gw.n_roles(); ++r) rte_eth_dev_stop(gw.shared.port_id[r]);
-    for (auto& w : gw.workers) espgw::crypto::release_mb_mgr(w.mgr);
+    for (auto& w : gw.workers) {
+        espgw::crypto::release_mb_mgr(w.mgr);
+        espgw::dp::reassembly_destroy(w.reassembly);
+    }
     gw.ipsec.reset();
     espgw::crypto::release_mb_mgr(gw.control_mgr);
     gw.sas.reset();

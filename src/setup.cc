@@ -195,10 +195,14 @@ void setup_gateway(Gateway& gw) {
         w.counters = &gw.counters[k];
         w.mgr = crypto::make_mb_mgr();
         if (!w.mgr) throw std::runtime_error("cannot allocate an IPsec-MB manager");
-        // Fragments of one datagram wait at most 2 s for the rest (as Linux's ipfrag_time is 30 s,
-        // but a gateway holds mbufs, not kernel memory).
-        w.frags = rte_ip_frag_table_create(1024, 16, 4096, gw.tsc_hz * 2, rte_socket_id());
-        if (!w.frags) throw std::runtime_error("cannot create a reassembly table");
+        // Fragments of one datagram wait a short time for the rest (Linux's ipfrag_time is 30 s,
+        // but a gateway holds mbufs, not kernel memory), in a bounded share of the pool.
+        dp::ReassemblyLimits limits;
+        limits.max_mbufs = gw.cfg.reassembly_mbufs / n_workers;
+        limits.per_source = gw.cfg.reassembly_per_source;
+        limits.timeout_tsc = gw.tsc_hz * gw.cfg.reassembly_timeout_ms / 1000;
+        if (!dp::reassembly_create(w.reassembly, limits, static_cast<int>(rte_socket_id())))
+            throw std::runtime_error("cannot create a reassembly table");
     }
 }
 

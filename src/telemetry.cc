@@ -1,9 +1,11 @@
 // Counters for operators through DPDK telemetry (dpdk-telemetry.py, or any client of the
 // telemetry socket). Commands: /espgw/stats, /espgw/drops, /espgw/ports, /espgw/workers,
-// /espgw/sas[,<offset>] (paged), /espgw/sa,<spi>, /espgw/peers, /espgw/neighbours. Reads are relaxed loads of counters each
+// /espgw/bounds, /espgw/sas[,<offset>] (paged), /espgw/sa,<spi>, /espgw/peers, /espgw/neighbours. Reads are relaxed loads of counters each
 // written by one thread; the SA list is walked under the control mutex.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
 #include <rte_telemetry.h>
 
 #include <cctype>
@@ -136,12 +138,51 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_add_dict_u64(w, "idle_sleeps", load(c.idle_sleeps));
         rte_tel_data_add_dict_u64(w, "reassembled", load(c.reassembled));
         rte_tel_data_add_dict_u64(w, "fragmented", load(c.fragmented));
+        rte_tel_data_add_dict_u64(w, "reassembly_held", load(c.reassembly_held));
         uint64_t drops = 0;
         for (unsigned r = 0; r < dp::kRoles; ++r)
             for (unsigned why = 0; why < dp::kDropReasons; ++why) drops += load(c.drops[r][why]);
         rte_tel_data_add_dict_u64(w, "drops", drops);
         rte_tel_data_add_dict_container(d, ("worker" + std::to_string(k)).c_str(), w, 0);
     }
+    return 0;
+}
+
+// Each resource bound: its limit, what is in use now, and what it refused (dropped) so far.
+int cmd_bounds(const char*, const char*, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    uint64_t drops[dp::kDropReasons]{}, held = 0;
+    for (size_t k = 0; k < gw.workers.size(); ++k) {
+        held += load(gw.counters[k].reassembly_held);
+        for (unsigned r = 0; r < dp::kRoles; ++r)
+            for (unsigned why = 0; why < dp::kDropReasons; ++why) drops[why] += load(gw.counters[k].drops[r][why]);
+    }
+    auto n = [&](dp::Drop w) { return drops[static_cast<unsigned>(w)]; };
+    rte_tel_data_start_dict(d);
+    rte_tel_data* r = new_dict();
+    rte_tel_data_add_dict_u64(r, "limit_mbufs", gw.cfg.reassembly_mbufs);
+    rte_tel_data_add_dict_u64(r, "held_mbufs", held);
+    rte_tel_data_add_dict_u64(r, "refused_full", n(dp::Drop::frag_no_room));
+    rte_tel_data_add_dict_u64(r, "limit_per_source", gw.cfg.reassembly_per_source);
+    rte_tel_data_add_dict_u64(r, "refused_per_source", n(dp::Drop::frag_source_limit));
+    rte_tel_data_add_dict_u64(r, "timeout_ms", gw.cfg.reassembly_timeout_ms);
+    rte_tel_data_add_dict_u64(r, "timed_out", n(dp::Drop::frag_timeout));
+    rte_tel_data_add_dict_container(d, "reassembly", r, 0);
+    rte_tel_data* q = new_dict();
+    rte_tel_data_add_dict_u64(q, "limit_packets", control::NeighbourResolver::kMaxHeld);
+    rte_tel_data_add_dict_u64(q, "held_packets", gw.neighbour_stats.held_now.load());
+    rte_tel_data_add_dict_u64(q, "refused_full", gw.neighbour_stats.held_full.load());
+    rte_tel_data_add_dict_container(d, "neighbour_queues", q, 0);
+    rte_tel_data* p = new_dict();
+    rte_tel_data_add_dict_u64(p, "size", gw.cfg.mbufs);
+    rte_tel_data_add_dict_u64(p, "available", rte_mempool_avail_count(gw.shared.pool));
+    rte_tel_data_add_dict_u64(p, "refused_empty", n(dp::Drop::no_mbuf));
+    rte_tel_data_add_dict_container(d, "mbufs", p, 0);
+    rte_tel_data* i = new_dict();
+    rte_tel_data_add_dict_u64(i, "size", rte_ring_get_capacity(gw.shared.ike_ring));
+    rte_tel_data_add_dict_u64(i, "queued", rte_ring_count(gw.shared.ike_ring));
+    rte_tel_data_add_dict_u64(i, "refused_full_all_rings", n(dp::Drop::ring_full));
+    rte_tel_data_add_dict_container(d, "ike_ring", i, 0);
     return 0;
 }
 
@@ -411,6 +452,8 @@ void register_telemetry(Gateway& gw) {
     rte_telemetry_register_cmd("/espgw/drops", cmd_drops, "Dropped packets by reason. No parameters");
     rte_telemetry_register_cmd("/espgw/ports", cmd_ports, "Per-port device stats and drops. No parameters");
     rte_telemetry_register_cmd("/espgw/workers", cmd_workers, "Per-worker counters. No parameters");
+    rte_telemetry_register_cmd("/espgw/bounds", cmd_bounds,
+                               "Resource bounds: limit, in use, refused (reassembly, neighbour queues, mbufs, IKE ring). No parameters");
     rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "SAs with counters, one page. Parameter: offset (0); next_offset says where the next page starts");
     rte_telemetry_register_cmd("/espgw/sa", cmd_sa, "One SA in detail. Parameter: SPI (decimal or 0x hex)");
     rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs. No parameters");

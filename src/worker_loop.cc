@@ -7,6 +7,7 @@
 #include <rte_pause.h>
 #include <time.h>
 
+#include "espgw/dp/fragments.h"
 #include "gateway.h"
 
 namespace espgw {
@@ -57,7 +58,7 @@ int worker_main(void* arg) {
                 dp::rx_inside(w, role, pkts, n);
         }
         if (id == 0) dp::drain_control_tx(w);
-        rte_ip_frag_free_death_row(&w.death_row, 0);
+        dp::reassembly_sweep(w);
         for (unsigned role = 0; role < roles; ++role) flush_port(w, role);
         rte_rcu_qsbr_quiescent(gw.rcu, id);
 

@@ -605,12 +605,28 @@ public:
         }
     }
 
+    // Reassembly's bounds, with their defaults filled in: it must leave most of the pool to
+    // the ports, or a fragment flood stops the gateway.
+    void reassembly(const Setting& root, Config& c) const {
+        opt_int(root, "reassembly_mbufs", c.reassembly_mbufs, 0, c.mbufs / 2);
+        opt_int(root, "reassembly_timeout_ms", c.reassembly_timeout_ms, 100, 60000);
+        if (c.reassembly_mbufs == 0) c.reassembly_mbufs = c.mbufs / 8;
+        const uint32_t per_worker = c.reassembly_mbufs / static_cast<uint32_t>(std::max<size_t>(c.worker_lcores.size(), 1));
+        if (per_worker < 16)
+            fail(root.exists("reassembly_mbufs") ? root["reassembly_mbufs"] : root,
+                 "reassembly_mbufs gives each worker fewer than 16 mbufs (" + std::to_string(c.reassembly_mbufs) +
+                     " for " + std::to_string(c.worker_lcores.size()) + " workers)");
+        opt_int(root, "reassembly_per_source", c.reassembly_per_source, 0, per_worker);
+        if (c.reassembly_per_source == 0) c.reassembly_per_source = std::max<uint32_t>(per_worker / 8, 16);
+    }
+
     Config load(const libconfig::Config& lc) const {
         Config c;
         c.source = file_;
         const Setting& root = lc.getRoot();
         only(root, {"eal", "lcores", "polling", "idle_sleep_max_us", "mtu_policy", "natt_port", "ike_port",
                     "keepalive_interval", "neighbour_timeout", "mapping_event_interval_ms", "mbufs",
+                    "reassembly_mbufs", "reassembly_per_source", "reassembly_timeout_ms",
                     "ring_size", "max_sas", "ports", "neighbours", "routes", "peers", "policies", "sas", "pools",
                     "connections", "ike"});
         if (root.exists("eal")) {
@@ -637,6 +653,7 @@ public:
         opt_int(root, "neighbour_timeout", c.neighbour_timeout_s, 1, 86400);
         opt_int(root, "mapping_event_interval_ms", c.mapping_event_interval_ms, 1, 60000);
         opt_int(root, "mbufs", c.mbufs, 1023, 4 * 1024 * 1024);
+        reassembly(root, c);
         opt_int(root, "ring_size", c.ring_size, 64, 65536);
         if (c.ring_size & (c.ring_size - 1)) fail(root["ring_size"], "must be a power of two");
         opt_int(root, "max_sas", c.max_sas, 2, 1 << 20);

@@ -24,6 +24,7 @@ void NeighbourResolver::hold(const dp::HeldPacket& h, uint64_t now) {
     net::Mac mac;
     if (env_.table.lookup(h.next_hop, now, mac)) {  // answered while the packet was on its way
         Pending one{h.role, 0, 0, {h.m}, 1};
+        ++held_total_;  // release() counts it out
         release(one, h.next_hop, mac.b);
         return;
     }
@@ -39,9 +40,16 @@ void NeighbourResolver::hold(const dp::HeldPacket& h, uint64_t now) {
         rte_pktmbuf_free(p.held[0]);  // keep the newest, as Linux does
         std::memmove(p.held, p.held + 1, sizeof(p.held[0]) * (kHeldPerNeighbour - 1));
         --p.n_held;
+        --held_total_;  // and one more below
         env_.stats.held_dropped++;
+    } else if (held_total_ >= kMaxHeld) {
+        rte_pktmbuf_free(h.m);
+        env_.stats.held_dropped++;
+        env_.stats.held_full++;
+        return;
     }
     p.held[p.n_held++] = h.m;
+    env_.stats.held_now = ++held_total_;
 }
 
 void NeighbourResolver::learned(unsigned role, const net::IpAddr& addr, const uint8_t mac[6], uint64_t now) {
@@ -77,6 +85,8 @@ void NeighbourResolver::release(Pending& p, const net::IpAddr& addr, const uint8
         else
             env_.stats.held_dropped++;
     }
+    held_total_ -= p.n_held;
+    env_.stats.held_now = held_total_;
     p.n_held = 0;
 }
 

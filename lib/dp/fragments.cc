@@ -1,7 +1,12 @@
 #include "espgw/dp/fragments.h"
 
 #include <rte_ip.h>
+#include <rte_hash_crc.h>
 #include <rte_ip_frag.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iterator>
 
 #include "espgw/net/checksum.h"
 
@@ -24,18 +29,112 @@ rte_mbuf* linearize(rte_mbuf* chain, rte_mempool* pool) {
     return m;
 }
 
-rte_mbuf* reassemble_ipv4(Worker& w, rte_mbuf* m) {
-    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-    m->l2_len = 0;
-    m->l3_len = static_cast<uint16_t>(rte_ipv4_hdr_len(ip));
-    rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(w.frags, &w.death_row, m, w.now, ip);
-    if (!whole) return nullptr;  // kept until the rest arrives, or on the death row (timed out, bad)
+bool reassembly_create(Reassembly& r, const ReassemblyLimits& limits, int socket) {
+    // Every entry holds at least one mbuf, so more entries than max_mbufs would never be used;
+    // the table has twice as many slots as entries, as its hash has two choices per key.
+    const uint32_t entries = std::max<uint32_t>(limits.max_mbufs, 16);
+    constexpr uint32_t kPerBucket = 16;
+    r.table = rte_ip_frag_table_create(rte_align32pow2(entries / kPerBucket), kPerBucket, entries,
+                                       limits.timeout_tsc, socket);
+    r.limits = limits;
+    // Timed-out datagrams are found within a hundredth of the timeout, even with no traffic.
+    r.sweep_interval_tsc = std::max<uint64_t>(limits.timeout_tsc / 100, 1);
+    r.next_sweep = 0;
+    r.held = 0;
+    std::fill(std::begin(r.per_source), std::end(r.per_source), 0);
+    r.death_row.cnt = 0;
+    return r.table != nullptr;
+}
+
+void reassembly_destroy(Reassembly& r) {
+    rte_ip_frag_free_death_row(&r.death_row, 0);
+    rte_ip_frag_table_destroy(r.table);  // frees what it still holds
+    r.table = nullptr;
+    r.held = 0;
+}
+
+namespace {
+
+// Each fragment the table takes carries its source slot in hash.usr (nothing else reads the
+// hash of a fragment), so the mbufs the table gives back, chained into a datagram or on the
+// death row, say whose share they leave.
+void release(Reassembly& r, const rte_mbuf* chain) {
+    for (const rte_mbuf* seg = chain; seg; seg = seg->next) {
+        --r.held;
+        --r.per_source[seg->hash.usr & (Reassembly::kSourceSlots - 1)];
+    }
+}
+
+// Frees what the library put on the death row, counting each fragment as dropped for why.
+void settle(Worker& w, Drop why) {
+    Reassembly& r = w.reassembly;
+    for (uint32_t k = 0; k < r.death_row.cnt; ++k) {
+        rte_mbuf* m = r.death_row.row[k];
+        w.counters->drops[kPublic][static_cast<unsigned>(why)] += m->nb_segs;
+        release(r, m);
+        rte_pktmbuf_free(m);
+    }
+    r.death_row.cnt = 0;
+}
+
+// Frees every datagram whose time is up. The library stops when its death row is full, so
+// this empties the row and asks again until nothing more expires.
+void expire(Worker& w) {
+    Reassembly& r = w.reassembly;
+    for (;;) {
+        rte_ip_frag_table_del_expired_entries(r.table, &r.death_row, w.now);
+        if (r.death_row.cnt == 0) return;
+        settle(w, Drop::frag_timeout);
+    }
+}
+
+// Whether the table may take one more fragment from the source in slot; counts the drop if not.
+bool admit(Worker& w, rte_mbuf* m, uint32_t slot) {
+    Reassembly& r = w.reassembly;
+    expire(w);
+    if (r.held >= r.limits.max_mbufs) {
+        drop(w, m, kPublic, Drop::frag_no_room);
+        return false;
+    }
+    if (r.per_source[slot] >= r.limits.per_source) {
+        drop(w, m, kPublic, Drop::frag_source_limit);
+        return false;
+    }
+    m->hash.usr = slot;
+    ++r.held;
+    ++r.per_source[slot];
+    return true;
+}
+
+// After the library had the fragment: what it refused or gave up on is dropped, and a whole
+// datagram leaves the table's share.
+rte_mbuf* collect(Worker& w, rte_mbuf* whole) {
+    settle(w, Drop::frag_invalid);
+    if (!whole) return nullptr;  // held until the rest arrives or its time is up
+    release(w.reassembly, whole);
     ++w.counters->reassembled;
     whole = linearize(whole, w.shared->big_pool);
-    if (!whole) {
-        ++w.counters->drops[kPublic][static_cast<unsigned>(Drop::no_mbuf)];
-        return nullptr;
-    }
+    if (!whole) ++w.counters->drops[kPublic][static_cast<unsigned>(Drop::no_mbuf)];
+    return whole;
+}
+
+}  // namespace
+
+void reassembly_sweep(Worker& w) {
+    Reassembly& r = w.reassembly;
+    w.counters->reassembly_held = r.held;
+    if (r.held == 0 || w.now < r.next_sweep) return;
+    r.next_sweep = w.now + r.sweep_interval_tsc;
+    expire(w);
+}
+
+rte_mbuf* reassemble_ipv4(Worker& w, rte_mbuf* m) {
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    if (!admit(w, m, rte_hash_crc_4byte(ip->src_addr, 0) & (Reassembly::kSourceSlots - 1))) return nullptr;
+    m->l2_len = 0;
+    m->l3_len = static_cast<uint16_t>(rte_ipv4_hdr_len(ip));
+    rte_mbuf* whole = collect(w, rte_ipv4_frag_reassemble_packet(w.reassembly.table, &w.reassembly.death_row, m, w.now, ip));
+    if (!whole) return nullptr;
     // The library leaves the header checksum stale; nothing downstream reads it, but a packet
     // handed to the host stack must be right.
     ip = rte_pktmbuf_mtod(whole, rte_ipv4_hdr*);
@@ -51,14 +150,13 @@ rte_mbuf* reassemble_ipv6(Worker& w, rte_mbuf* m) {
         drop(w, m, kPublic, Drop::malformed);
         return nullptr;
     }
+    uint64_t src[2];  // the header sits at any alignment; the CRC reads whole words
+    std::memcpy(src, ip->src_addr, sizeof src);
+    if (!admit(w, m, rte_hash_crc_8byte(src[1], rte_hash_crc_8byte(src[0], 0)) & (Reassembly::kSourceSlots - 1)))
+        return nullptr;
     m->l2_len = 0;
     m->l3_len = sizeof(rte_ipv6_hdr) + sizeof(rte_ipv6_fragment_ext);
-    rte_mbuf* whole = rte_ipv6_frag_reassemble_packet(w.frags, &w.death_row, m, w.now, ip, frag);
-    if (!whole) return nullptr;  // kept until the rest arrives, or on the death row
-    ++w.counters->reassembled;
-    whole = linearize(whole, w.shared->big_pool);
-    if (!whole) ++w.counters->drops[kPublic][static_cast<unsigned>(Drop::no_mbuf)];
-    return whole;
+    return collect(w, rte_ipv6_frag_reassemble_packet(w.reassembly.table, &w.reassembly.death_row, m, w.now, ip, frag));
 }
 
 uint16_t fragment_ipv4(Worker& w, rte_mbuf* m, uint16_t mtu, rte_mbuf** out, uint16_t max_out, unsigned from) {

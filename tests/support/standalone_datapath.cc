@@ -14,6 +14,7 @@
 
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/esp/esp_decap.h"
+#include "espgw/dp/fragments.h"
 #include "espgw/esp/esp_encap.h"
 
 namespace espgw::testing {
@@ -28,6 +29,14 @@ rte_mbuf* with_ethernet(rte_mbuf* m, uint16_t type) {
     eth->src_addr.addr_bytes[0] = 0x02;
     eth->ether_type = rte_cpu_to_be_16(type);
     return m;
+}
+
+dp::ReassemblyLimits test_reassembly_limits() {
+    dp::ReassemblyLimits l;
+    l.max_mbufs = 256;
+    l.per_source = 256;
+    l.timeout_tsc = rte_get_tsc_hz();
+    return l;
 }
 
 }  // namespace
@@ -66,7 +75,8 @@ StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
     worker.mgr = mgr;
     worker.flush = collect;
     worker.flush_ctx = this;
-    worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
+    if (!dp::reassembly_create(worker.reassembly, test_reassembly_limits(), 0))
+        throw std::runtime_error("standalone datapath: out of memory");
 }
 
 StandaloneDatapath::~StandaloneDatapath() {
@@ -74,7 +84,7 @@ StandaloneDatapath::~StandaloneDatapath() {
         for (rte_mbuf* m : v) rte_pktmbuf_free(m);
     sas_.reset();
     neighbours_.reset();
-    rte_ip_frag_table_destroy(worker.frags);
+    dp::reassembly_destroy(worker.reassembly);
     for (rte_ring* r : {shared.ike_ring, shared.slow_ring}) {
         void* m;
         while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
@@ -241,7 +251,7 @@ void StandaloneDatapath::rx_public(std::vector<rte_mbuf*> pkts) {
     worker.now = rte_rdtsc();
     dp::rx_public(worker, pkts.data(), static_cast<uint16_t>(pkts.size()));
     for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
-    rte_ip_frag_free_death_row(&worker.death_row, 0);
+    dp::reassembly_sweep(worker);
 }
 
 void StandaloneDatapath::rx_protected(std::vector<rte_mbuf*> pkts) {
@@ -278,14 +288,13 @@ ExtraWorker::ExtraWorker(StandaloneDatapath& dp, unsigned id) {
     worker.mgr = crypto::make_mb_mgr();
     worker.flush = collect;
     worker.flush_ctx = this;
-    worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
-    if (!worker.mgr || !worker.frags) throw std::runtime_error("extra worker: out of memory");
+    if (!worker.mgr || !dp::reassembly_create(worker.reassembly, test_reassembly_limits(), 0)) throw std::runtime_error("extra worker: out of memory");
 }
 
 ExtraWorker::~ExtraWorker() {
     for (auto& v : sent_)
         for (rte_mbuf* m : v) rte_pktmbuf_free(m);
-    rte_ip_frag_table_destroy(worker.frags);
+    dp::reassembly_destroy(worker.reassembly);
     crypto::release_mb_mgr(worker.mgr);
 }
 
@@ -299,7 +308,7 @@ void ExtraWorker::rx_public(std::vector<rte_mbuf*> pkts) {
     worker.now = rte_rdtsc();
     dp::rx_public(worker, pkts.data(), static_cast<uint16_t>(pkts.size()));
     for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
-    rte_ip_frag_free_death_row(&worker.death_row, 0);
+    dp::reassembly_sweep(worker);
 }
 
 void ExtraWorker::rx_protected(std::vector<rte_mbuf*> pkts) {
@@ -323,10 +332,11 @@ void StandaloneDatapath::drain_control_rings() {
     }
 }
 
-void StandaloneDatapath::flush_reassembly() {
-    rte_ip_frag_table_destroy(worker.frags);
-    worker.frags = rte_ip_frag_table_create(64, 4, 256, rte_get_tsc_hz(), 0);
-    rte_ip_frag_free_death_row(&worker.death_row, 0);
+void StandaloneDatapath::flush_reassembly() { set_reassembly(worker.reassembly.limits); }
+
+void StandaloneDatapath::set_reassembly(const dp::ReassemblyLimits& limits) {
+    dp::reassembly_destroy(worker.reassembly);
+    if (!dp::reassembly_create(worker.reassembly, limits, 0)) throw std::runtime_error("reassembly: out of memory");
 }
 
 uint64_t StandaloneDatapath::rx_public_mutated(const std::vector<std::vector<uint8_t>>& models,

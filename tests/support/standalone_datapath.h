@@ -78,6 +78,8 @@ public:
     void drain_control_rings();
     // Frees the fragments the reassembly table holds (they would wait for their time-out).
     void flush_reassembly();
+    // Starts reassembly afresh with these bounds (the default: 256 mbufs, 256 per source, 1 s).
+    void set_reassembly(const dp::ReassemblyLimits& limits);
 
     // Hostile input for rx_public: `frames` copies of the models (picked at random), each with
     // 1..max_flips random bytes changed (with header_bias, 3 in 4 of them within the first 80

@@ -463,3 +463,29 @@ TEST(ConfigRunTimeFailures, AnLcoreTheMachineDoesNotHaveIsRefusedAtItsLine) {
         replaced("workers = [1]", "workers = [1000]").replace(0, kGood.find("lcores"), "\neal = [\"--lcores\", \"0@0,1000@0\"];\n"),
         "test.conf"));
 }
+
+// Issue 10, defect 1: reassembly's share of the pool is bounded, by default an eighth of it,
+// and cannot be configured past half of it.
+TEST(ConfigReassembly, DefaultsAreAShareOfThePool) {
+    const config::Config c = config::load_config_string(kGood, "test.conf");
+    EXPECT_EQ(c.reassembly_mbufs, c.mbufs / 8);
+    EXPECT_EQ(c.reassembly_per_source, c.reassembly_mbufs / 8);
+    EXPECT_EQ(c.reassembly_timeout_ms, 2000u);
+    const config::Config set = config::load_config_string(
+        replaced("polling = \"backoff\";",
+                 "polling = \"backoff\"; reassembly_mbufs = 1000; reassembly_per_source = 100; reassembly_timeout_ms = 500;"),
+        "test.conf");
+    EXPECT_EQ(set.reassembly_mbufs, 1000u);
+    EXPECT_EQ(set.reassembly_per_source, 100u);
+    EXPECT_EQ(set.reassembly_timeout_ms, 500u);
+}
+
+TEST(ConfigReassembly, BoundsPastThePoolAreRefused) {
+    expect_error(replaced("polling = \"backoff\";", "polling = \"backoff\"; reassembly_mbufs = 9000;"),
+                 "reassembly_mbufs", 4, "between 0 and 8191");
+    expect_error(replaced("polling = \"backoff\";", "polling = \"backoff\"; reassembly_mbufs = 8;"),
+                 "reassembly_mbufs", 4, "fewer than 16");
+    expect_error(replaced("polling = \"backoff\";",
+                          "polling = \"backoff\"; reassembly_mbufs = 100; reassembly_per_source = 101;"),
+                 "reassembly_per_source", 4, "between 0 and 100");
+}

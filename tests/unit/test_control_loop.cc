@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "espgw/control/bound_watch.h"
 #include "espgw/control/control_loop.h"
 #include "espgw/control/timers.h"
 
@@ -110,3 +111,24 @@ TEST(ControlLoop, RunStopsWhenAskedAndRunsTimersOnTheRealClock) {
     loop.run(stop);
     EXPECT_EQ(ran, 3);
 }
+
+namespace espgw::control {
+
+// A bound that refuses during a flood gets one line per report, naming the setting, and
+// none while it refuses nothing more.
+TEST(BoundWatch, OneLinePerBoundThatRefusedSinceTheLastReport) {
+    BoundWatch watch;
+    EXPECT_TRUE(watch.check({{"reassembly full", "reassembly_mbufs = 2047", 0}, {"mbuf pool empty", "mbufs = 16383", 0}})
+                    .empty());
+    auto lines = watch.check({{"reassembly full", "reassembly_mbufs = 2047", 500}, {"mbuf pool empty", "mbufs = 16383", 0}});
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("reassembly full (reassembly_mbufs = 2047): 500 dropped"), std::string::npos) << lines[0];
+    lines = watch.check({{"reassembly full", "reassembly_mbufs = 2047", 700}, {"mbuf pool empty", "mbufs = 16383", 3}});
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find("200 dropped since the last report, 700 in all"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find("mbuf pool empty"), std::string::npos) << lines[1];
+    EXPECT_TRUE(watch.check({{"reassembly full", "reassembly_mbufs = 2047", 700}, {"mbuf pool empty", "mbufs = 16383", 3}})
+                    .empty());
+}
+
+}  // namespace espgw::control

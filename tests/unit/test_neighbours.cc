@@ -10,6 +10,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -254,6 +255,31 @@ TEST(Arp, AFullQueueKeepsTheNewest) {
     ASSERT_EQ(out.size(), 3u);
     EXPECT_EQ(out[0].frame[15], 3);
     EXPECT_EQ(out[2].frame[15], 5);
+    EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), avail) << "mbufs leaked";
+}
+
+// Traffic to many silent addresses (a scan of the LAN through a tunnel) holds at most
+// kMaxHeld mbufs in all, not three per address; they all come back when the addresses are
+// given up.
+TEST(Arp, QueuesForManySilentNeighboursHoldABoundedNumberOfMbufs) {
+    testing_dp dp;
+    Resolving r(dp);
+    const unsigned avail = rte_mempool_avail_count(dp.shared.pool);
+    constexpr unsigned kAddresses = 1000;
+    unsigned lowest = avail;
+    for (unsigned k = 0; k < kAddresses; ++k)
+        for (uint8_t j = 0; j < 3; ++j) {
+            r.resolver.hold(r.held(dp::kProtected, net::IpAddr::v4(0x0a011000 + k), j), 0);
+            lowest = std::min(lowest, rte_mempool_avail_count(dp.shared.pool));
+        }
+    EXPECT_EQ(r.resolver.held_total(), control::NeighbourResolver::kMaxHeld);
+    EXPECT_GE(lowest + control::NeighbourResolver::kMaxHeld, avail) << "held more than the bound";
+    EXPECT_EQ(r.stats.held_full.load(), 3 * kAddresses - control::NeighbourResolver::kMaxHeld);
+    for (uint64_t t = 0; t <= 10 * kHz; t += kHz / 10) {
+        r.resolver.tick(t);
+        (void)r.sent();
+    }
+    EXPECT_EQ(r.resolver.held_total(), 0u);
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), avail) << "mbufs leaked";
 }
 

@@ -115,6 +115,13 @@ struct Config {
     uint32_t neighbour_timeout_s = 300;
     uint32_t mapping_event_interval_ms = 100;  // at most one mapping-change event per SA per ...
     uint32_t mbufs = 16383;
+    // Outer fragments waiting for the rest of their datagram may hold at most this many mbufs
+    // (all workers together; 0: an eighth of mbufs), at most reassembly_per_source of them
+    // from one source address (0: an eighth of a worker's share), for at most
+    // reassembly_timeout_ms.
+    uint32_t reassembly_mbufs = 0;
+    uint32_t reassembly_per_source = 0;
+    uint32_t reassembly_timeout_ms = 2000;
     uint32_t ring_size = 1024;
     uint32_t max_sas = 4096;
     PortConfig public_port;

@@ -25,6 +25,8 @@ struct NeighbourStats {
     std::atomic<uint64_t> nd_advertisements_sent{0};
     std::atomic<uint64_t> held_sent{0};     // packets that waited and went out
     std::atomic<uint64_t> held_dropped{0};  // packets that waited in vain (or pushed out)
+    std::atomic<uint64_t> held_full{0};
+    std::atomic<uint64_t> held_now{0};      // packets waiting now, all neighbours together     // of those, refused as all neighbours' queues held kMaxHeld
 };
 
 // What resolving needs from the gateway.
@@ -47,6 +49,9 @@ public:
     NeighbourResolver& operator=(const NeighbourResolver&) = delete;
 
     static constexpr unsigned kHeldPerNeighbour = 3;  // as Linux's default queue
+    // All queues together: traffic to many silent addresses (a LAN scan through the tunnel)
+    // must not hold the pool's mbufs, three per address.
+    static constexpr unsigned kMaxHeld = 512;
     static constexpr unsigned kTriesV4 = 5;
     static constexpr unsigned kTriesV6 = 3;  // RFC 4861 §10 MAX_MULTICAST_SOLICIT
 
@@ -67,6 +72,7 @@ public:
 
     size_t pending() const { return pending_.size(); }
     unsigned held(const net::IpAddr& addr) const;
+    unsigned held_total() const { return held_total_; }
     // The port a neighbour is reached on (its link, or the IPv6 gateway of the public port).
     unsigned role_of(const net::IpAddr& addr) const;
 
@@ -82,6 +88,7 @@ private:
     NeighbourEnv& env_;
     Solicit solicit_[2];  // [0] IPv4 (ARP), [1] IPv6 (NDP)
     std::map<net::IpAddr, Pending> pending_;
+    unsigned held_total_ = 0;
 };
 
 }  // namespace espgw::control

@@ -2,13 +2,13 @@
 #pragma once
 
 #include <intel-ipsec-mb.h>
-#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include <cstdint>
 
+#include "espgw/dp/reassembly.h"
 #include "espgw/stats/drop_reason.h"
 #include "espgw/net/neighbour_table.h"
 #include "espgw/net/route.h"
@@ -109,6 +109,7 @@ struct alignas(64) WorkerCounters {
     uint64_t held = 0;           // handed to the control core to wait for ARP
     uint64_t reassembled = 0;    // outer datagrams put back together from fragments
     uint64_t fragmented = 0;     // packets split to fit the tunnel (inner or outer)
+    uint64_t reassembly_held = 0;  // mbufs reassembly holds now (a gauge, set each loop turn)
 };
 
 struct Worker {
@@ -126,8 +127,7 @@ struct Worker {
     // Packets ready to send, per port; the owner flushes them (rte_eth_tx_burst or a bench sink).
     rte_mbuf* tx[kRoles][2 * kBurst]{};
     uint16_t n_tx[kRoles]{};
-    rte_ip_frag_tbl* frags = nullptr;  // this worker's reassembly table
-    rte_ip_frag_death_row death_row{};  // fragments to free after the burst
+    Reassembly reassembly;  // outer fragments waiting for the rest of their datagram
     void (*flush)(Worker&, unsigned role) = nullptr;
     void* flush_ctx = nullptr;
 };

@@ -8,13 +8,17 @@
 
 namespace espgw::dp {
 
-// m: a fragment (data at the IPv4 header). Returns the whole datagram once its last fragment
+// m: a fragment (data at the IPv4 header), taken only within the worker's reassembly bounds
+// (see reassembly.h). Returns the whole datagram once its last fragment
 // is in (contiguous, data at the IPv4 header), else nullptr (held, or dropped and counted).
 rte_mbuf* reassemble_ipv4(Worker& w, rte_mbuf* m);
 
 // The same for IPv6 (RFC 8200 §4.5): m holds an IPv6 header directly followed by a fragment
 // header. The whole datagram comes back without the fragment header.
 rte_mbuf* reassemble_ipv6(Worker& w, rte_mbuf* m);
+
+// Frees the incomplete datagrams whose time is up; cheap, for every turn of the worker loop.
+void reassembly_sweep(Worker& w);
 
 // Splits the IPv4 packet m (data at the header, DF clear) into fragments of at most mtu
 // bytes, each contiguous. Consumes m; returns how many fragments out[] holds (0: dropped).

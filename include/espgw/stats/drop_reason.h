@@ -31,6 +31,10 @@ enum class Drop : uint8_t {
     no_mbuf,          // mempool empty when a new packet was needed
     crypto_failed,    // IPsec-MB refused a job
     discarded,        // a discard policy covers it
+    frag_no_room,     // reassembly holds its whole share of the mbuf pool
+    frag_source_limit,  // the fragment's source holds its whole share of reassembly
+    frag_timeout,     // incomplete datagram freed: the rest did not come in time
+    frag_invalid,     // fragments that do not make a datagram (overlap, duplicate, too many, too big)
     count_
 };
 
@@ -41,7 +45,8 @@ constexpr std::string_view drop_name(Drop d) {
         "malformed", "not_for_us", "unsupported", "no_sa", "encap_mismatch", "peer_unknown",
         "replayed", "too_old", "auth_failed", "bad_padding", "bad_next_header", "policy",
         "ttl_expired", "no_route", "no_neighbour", "too_big", "seq_overflow", "ring_full",
-        "tx_full", "no_mbuf", "crypto_failed", "discarded"};
+        "tx_full", "no_mbuf", "crypto_failed", "discarded", "frag_no_room", "frag_source_limit",
+        "frag_timeout", "frag_invalid"};
     return names[static_cast<unsigned>(d)];
 }
 
