@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the IKE engine's libFuzzer targets (build-fuzz/, clang, ASan + UBSan, see
-# tests/fuzz/) and runs each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
+# Builds the libFuzzer targets (build-fuzz/, clang, ASan + UBSan, see tests/fuzz/: the IKE
+# engine, the data plane's ports and reassembly, the config loader) and runs each for FUZZ_SECONDS (default 60) on a copy of its seed corpus
 # (tests/fuzz/corpus/<target>/ stays as checked in). Any crash, sanitizer report, leak,
 # timeout or out-of-memory fails the target; its input is kept in
 # build-fuzz/fuzz-artifacts/<target>/ (replay: build-fuzz/tests/fuzz/<target> <file>).
@@ -11,8 +11,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-60}
-read -r -a targets <<< "${FUZZ_TARGETS:-fuzz_ike_message fuzz_ike_responder fuzz_ike_crypto_parsers}"
-declare -A max_len=([fuzz_ike_message]=8192 [fuzz_ike_responder]=8192 [fuzz_ike_crypto_parsers]=4096)
+all="fuzz_ike_message fuzz_ike_responder fuzz_ike_crypto_parsers fuzz_dp_public fuzz_dp_inside fuzz_dp_reassembly fuzz_config"
+read -r -a targets <<< "${FUZZ_TARGETS:-$all}"
+declare -A max_len=([fuzz_ike_message]=8192 [fuzz_ike_responder]=8192 [fuzz_ike_crypto_parsers]=4096
+                    [fuzz_dp_public]=16384 [fuzz_dp_inside]=16384 [fuzz_dp_reassembly]=2048 [fuzz_config]=8192)
 
 if [ ! -f build-fuzz/build.ninja ]; then
     CXX=clang++ nice -n 10 meson setup build-fuzz -Dfuzz=true -Dbuildtype=debugoptimized -Dwerror=true >/dev/null ||
@@ -32,7 +34,7 @@ for t in "${targets[@]}"; do
     log=$work/$t.log
     # Leaks are found per input (-detect_leaks) and at exit; UBSan reports abort (the build
     # has -fno-sanitize-recover=undefined).
-    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         nice -n 10 "build-fuzz/tests/fuzz/$t" -max_total_time="$seconds" -max_len="${max_len[$t]:-4096}" \
         -timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$work/$t" >"$log" 2>&1

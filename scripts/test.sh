@@ -46,7 +46,7 @@ fi
 if [ "${ESPGW_NO_FUZZ:-0}" != 1 ]; then
     secs=${FUZZ_SECONDS:-30}
     echo "== fuzz targets, $secs s each (build-fuzz/)"
-    if FUZZ_SECONDS="$secs" timeout --foreground $((3 * secs + 900)) bash scripts/fuzz.sh; then
+    if FUZZ_SECONDS="$secs" timeout --foreground $((8 * secs + 900)) bash scripts/fuzz.sh; then
         passed=$((passed + 1))
     else
         failed=$((failed + 1)); rc=1

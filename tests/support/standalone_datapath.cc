@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "espgw/crypto/esp_crypto.h"
 #include "espgw/esp/esp_decap.h"
@@ -247,8 +248,10 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa6(sa::Direction dir, uint32_t
     return s;
 }
 
-void StandaloneDatapath::rx_public(std::vector<rte_mbuf*> pkts) {
-    worker.now = rte_rdtsc();
+void StandaloneDatapath::rx_public(std::vector<rte_mbuf*> pkts) { rx_public_at(rte_rdtsc(), std::move(pkts)); }
+
+void StandaloneDatapath::rx_public_at(uint64_t now, std::vector<rte_mbuf*> pkts) {
+    worker.now = now;
     dp::rx_public(worker, pkts.data(), static_cast<uint16_t>(pkts.size()));
     for (unsigned r = 0; r < dp::kRoles; ++r) collect(worker, r);
     dp::reassembly_sweep(worker);

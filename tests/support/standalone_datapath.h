@@ -69,6 +69,8 @@ public:
     std::unique_ptr<sa::Sa> make_sa6(sa::Direction dir, uint32_t spi) const;
 
     void rx_public(std::vector<rte_mbuf*> pkts);
+    // The same at a TSC the caller chooses (for tests of time-outs without waiting).
+    void rx_public_at(uint64_t now, std::vector<rte_mbuf*> pkts);
     void rx_protected(std::vector<rte_mbuf*> pkts);
     // Takes (and then owns) what the pipeline sent on a port since the last call.
     std::vector<rte_mbuf*> take(unsigned role);
