@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, builds, and runs every test: unit and end-to-end tests on the release
-# build, then the unit tests again built with AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-san/; skip with ESPGW_NO_SANITIZERS=1), then the IKE engine's libFuzzer targets for
+# build, then the unit tests and the scapy end-to-end tests again built with AddressSanitizer +
+# UndefinedBehaviorSanitizer (build-san/; skip with ESPGW_NO_SANITIZERS=1), then the libFuzzer targets for
 # FUZZ_SECONDS each (default 30; build-fuzz/, clang; skip with ESPGW_NO_FUZZ=1), as one test.
 # Prints "N passed, M failed" last and exits non-zero on any failure.
 set -uo pipefail
@@ -41,6 +41,26 @@ if [ "${ESPGW_NO_SANITIZERS:-0}" != 1 ]; then
     read -r p f < <(count build-san/meson-logs/testlog.json)
     if [ "$san_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     passed=$((passed + p)); failed=$((failed + f)); rc=$((rc | san_rc))
+
+    # The scapy end-to-end tests against an espgw built with the sanitizers: a report makes
+    # espgw write it to $reports (it may keep running, or abort), and either fails the pass.
+    echo "== scapy end-to-end tests with espgw under ASan + UBSan (build-san/)"
+    reports=$(mktemp -d)
+    e2e_rc=0
+    ninja -C build-san src/espgw >/dev/null || e2e_rc=1
+    if [ "$e2e_rc" -eq 0 ]; then
+        ASAN_OPTIONS=log_path=$reports/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$reports/ubsan \
+            meson test -C build-san --no-rebuild --print-errorlogs --num-processes 1 \
+            scapy_peer scapy_peer_pcap fragment_flood
+        e2e_rc=$?
+    fi
+    read -r p f < <(count build-san/meson-logs/testlog.json)
+    if [ -n "$(ls -A "$reports")" ]; then
+        echo "sanitizer reports from espgw:"; cat "$reports"/*; f=$((f + 1)); e2e_rc=1
+    fi
+    rm -rf "$reports"
+    if [ "$e2e_rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f)); rc=$((rc | e2e_rc))
 fi
 
 if [ "${ESPGW_NO_FUZZ:-0}" != 1 ]; then
