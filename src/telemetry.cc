@@ -1,6 +1,7 @@
 // Counters for operators through DPDK telemetry (dpdk-telemetry.py, or any client of the
 // telemetry socket). Commands: /espgw/stats, /espgw/drops, /espgw/ports, /espgw/workers,
-// /espgw/bounds, /espgw/sas[,<offset>] (paged), /espgw/sa,<spi>, /espgw/peers, /espgw/neighbours. Reads are relaxed loads of counters each
+// /espgw/bounds, /espgw/sa,<spi>, /espgw/neighbours, and the paged lists (Page) /espgw/sas, /espgw/peers,
+// /espgw/policies, /espgw/ike_sas, /espgw/child_sas[,<offset>]. Reads are relaxed loads of counters each
 // written by one thread; the SA list is walked under the control mutex.
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -241,49 +242,74 @@ std::string key_of(const std::string& name) {
     return k;
 }
 
-// /espgw/sas[,offset]: SAs in a stable order (inbound, then outbound, each by SPI), as many
-// from offset on as one reply holds, keyed by direction and SPI (names need not be unique).
-// total, offset and count come with every page; next_offset only when the page was cut, and
-// is what to ask for next. (Between two pages SAs may come and go: a walk is not a snapshot.)
-int cmd_sas(const char*, const char* params, rte_tel_data* d) {
-    Gateway& gw = *g_gw;
-    size_t offset = 0;
-    if (params && *params) {
-        char* end = nullptr;
-        offset = std::strtoul(params, &end, 10);
-        if (*end || !isdigit(static_cast<unsigned char>(*params))) return -1;
+// One page of a list reply (/espgw/sas, /espgw/peers, ...): the items from `offset` (the
+// command's parameter, default 0) on, as many as one reply holds (DPDK's entry limit and
+// reply buffer), then total, offset, count, and next_offset when the page was cut: what to
+// ask for next. Between two pages items may come and go: a walk is not a snapshot.
+class Page {
+public:
+    Page(rte_tel_data* d, const char* params) : d_(d) {
+        if (params && *params) {
+            char* end = nullptr;
+            offset_ = std::strtoul(params, &end, 10);
+            ok_ = !*end && isdigit(static_cast<unsigned char>(*params));
+        }
+        rte_tel_data_start_dict(d);
     }
-    // The reply wraps the dict in {"/espgw/sas":...}; the page's own fields take < 100 bytes.
-    constexpr size_t kBudget = 16 * 1024 - 256;
-    constexpr unsigned kMeta = 4;  // total, offset, count, next_offset
-    rte_tel_data_start_dict(d);
-    std::lock_guard lock(gw.control_mutex);
-    size_t seen = 0, shown = 0, bytes = 0;
-    bool cut = false;
-    gw.sas->for_each([&](sa::Sa& sa) {
-        if (seen++ < offset || cut) return;
-        if (shown + kMeta >= RTE_TEL_MAX_DICT_ENTRIES) {
-            cut = true;
+    bool ok() const { return ok_; }
+    // Called for every item in the list's order: whether to build it for this page.
+    bool wants() {
+        if (seen_++ < offset_ || cut_) return false;
+        if (shown_ + kMeta >= RTE_TEL_MAX_DICT_ENTRIES) cut_ = true;
+        return !cut_;
+    }
+    // Adds the item built after wants() (bytes: its JSON size, JsonDict::bytes); if the reply
+    // cannot hold it, the page ends before it and the item is freed.
+    void add(const std::string& key, rte_tel_data* item, size_t bytes) {
+        bytes += key.size() + 4;
+        if (bytes_ + bytes > kBudget) {
+            rte_tel_data_free(item);
+            cut_ = true;
             return;
         }
+        rte_tel_data_add_dict_container(d_, key.c_str(), item, 0);
+        bytes_ += bytes;
+        ++shown_;
+    }
+    void add(const std::string& key, const JsonDict& item) { add(key, item.d, item.bytes); }
+    int finish() {
+        rte_tel_data_add_dict_u64(d_, "total", seen_);
+        rte_tel_data_add_dict_u64(d_, "offset", offset_);
+        rte_tel_data_add_dict_u64(d_, "count", shown_);
+        if (cut_) rte_tel_data_add_dict_u64(d_, "next_offset", offset_ + shown_);
+        return 0;
+    }
+
+private:
+    // The reply wraps the dict in {"<command>":...}; the page's own fields take < 100 bytes.
+    static constexpr size_t kBudget = 16 * 1024 - 256;
+    static constexpr unsigned kMeta = 4;  // total, offset, count, next_offset
+    rte_tel_data* d_;
+    size_t offset_ = 0, seen_ = 0, shown_ = 0, bytes_ = 0;
+    bool ok_ = true, cut_ = false;
+};
+
+// /espgw/sas[,offset]: SAs in a stable order (inbound, then outbound, each by SPI), keyed by
+// direction and SPI (names need not be unique), one Page at a time.
+int cmd_sas(const char*, const char* params, rte_tel_data* d) {
+    Gateway& gw = *g_gw;
+    Page page(d, params);
+    if (!page.ok()) return -1;
+    std::lock_guard lock(gw.control_mutex);
+    gw.sas->for_each([&](sa::Sa& sa) {
+        if (!page.wants()) return;
         char key[16];
         snprintf(key, sizeof key, "%s_%08x", sa.params.direction == sa::Direction::inbound ? "in" : "out", sa.params.spi);
         rte_tel_data* s = new_dict();
-        const size_t size = describe_sa(s, sa, false) + strlen(key) + 4;
-        if (bytes + size > kBudget) {
-            rte_tel_data_free(s);
-            cut = true;
-            return;
-        }
-        rte_tel_data_add_dict_container(d, key, s, 0);
-        bytes += size;
-        ++shown;
+        const size_t size = describe_sa(s, sa, false);
+        page.add(key, s, size);
     });
-    rte_tel_data_add_dict_u64(d, "total", gw.sas->size());
-    rte_tel_data_add_dict_u64(d, "offset", offset);
-    rte_tel_data_add_dict_u64(d, "count", shown);
-    if (cut) rte_tel_data_add_dict_u64(d, "next_offset", offset + shown);
-    return 0;
+    return page.finish();
 }
 
 int cmd_sa(const char*, const char* params, rte_tel_data* d) {
@@ -304,27 +330,27 @@ int cmd_sa(const char*, const char* params, rte_tel_data* d) {
     return 0;
 }
 
-int cmd_peers(const char*, const char*, rte_tel_data* d) {
+int cmd_peers(const char*, const char* params, rte_tel_data* d) {
     Gateway& gw = *g_gw;
-    rte_tel_data_start_dict(d);
+    Page page(d, params);
+    if (!page.ok()) return -1;
     std::lock_guard lock(gw.control_mutex);
     const uint64_t now = rte_rdtsc();
-    unsigned n = 0;
     for (const control::PeerTable::Info& i : gw.peers.list()) {
-        if (++n > RTE_TEL_MAX_DICT_ENTRIES) break;
-        rte_tel_data* p = new_dict();
-        rte_tel_data_add_dict_u64(p, "id", i.peer->id);
-        rte_tel_data_add_dict_string(p, "location", sa::endpoint_str(i.addr, i.endpoint).c_str());
-        rte_tel_data_add_dict_string(p, "follows", i.peer->follows() ? "yes" : "no");
-        rte_tel_data_add_dict_string(p, "nat_here", i.peer->nat_here() ? "yes" : "no");
-        rte_tel_data_add_dict_string(p, "nat_there", i.peer->nat_there() ? "yes" : "no");
-        rte_tel_data_add_dict_u64(p, "sas", i.sas);
+        if (!page.wants()) continue;
+        JsonDict p{new_dict()};
+        p.u64("id", i.peer->id);
+        p.str("location", sa::endpoint_str(i.addr, i.endpoint));
+        p.str("follows", i.peer->follows() ? "yes" : "no");
+        p.str("nat_here", i.peer->nat_here() ? "yes" : "no");
+        p.str("nat_there", i.peer->nat_there() ? "yes" : "no");
+        p.u64("sas", i.sas);
         // Authenticated traffic and keepalives tell that the peer is alive.
         const uint64_t seen = i.peer->last_seen_tsc.load(std::memory_order_relaxed);
-        if (seen) rte_tel_data_add_dict_u64(p, "idle_ms", (now - seen) * 1000 / gw.tsc_hz);
-        rte_tel_data_add_dict_container(d, key_of(i.peer->name).c_str(), p, 0);
+        if (seen) p.u64("idle_ms", (now - seen) * 1000 / gw.tsc_hz);
+        page.add(key_of(i.peer->name), p);
     }
-    return 0;
+    return page.finish();
 }
 
 std::string where_str(const ike::UdpEnd& e) {
@@ -332,63 +358,63 @@ std::string where_str(const ike::UdpEnd& e) {
 }
 
 // IKE SAs: one dict per IKE SA (telemetry nests one level, so CHILD SAs are their own command).
-int cmd_ike_sas(const char*, const char*, rte_tel_data* d) {
+int cmd_ike_sas(const char*, const char* params, rte_tel_data* d) {
     Gateway& gw = *g_gw;
-    rte_tel_data_start_dict(d);
+    Page page(d, params);
+    if (!page.ok()) return -1;
     std::lock_guard lock(gw.control_mutex);
-    if (!gw.ike) return 0;
-    unsigned n = 0;
+    if (!gw.ike) return page.finish();
     for (const ike::IkeSaInfo& i : gw.ike->list(rte_rdtsc() / (gw.tsc_hz / 1000))) {
-        if (++n > RTE_TEL_MAX_DICT_ENTRIES) break;
-        rte_tel_data* p = new_dict();
+        if (!page.wants()) continue;
+        JsonDict p{new_dict()};
         char spis[40];
         snprintf(spis, sizeof spis, "%016" PRIx64 "_%016" PRIx64, i.spi_i, i.spi_r);
-        rte_tel_data_add_dict_string(p, "connection", i.connection.c_str());
-        rte_tel_data_add_dict_string(p, "state", i.state.c_str());
-        rte_tel_data_add_dict_string(p, "local", where_str(i.local).c_str());
-        rte_tel_data_add_dict_string(p, "remote", where_str(i.remote).c_str());
-        rte_tel_data_add_dict_string(p, "local_id", i.local_id.c_str());
-        rte_tel_data_add_dict_string(p, "remote_id", i.remote_id.c_str());
-        rte_tel_data_add_dict_string(p, "nat_here", i.nat_here ? "yes" : "no");
-        rte_tel_data_add_dict_string(p, "nat_there", i.nat_there ? "yes" : "no");
-        rte_tel_data_add_dict_string(p, "proposal", i.proposal.c_str());
+        p.str("connection", i.connection);
+        p.str("state", i.state);
+        p.str("local", where_str(i.local));
+        p.str("remote", where_str(i.remote));
+        p.str("local_id", i.local_id);
+        p.str("remote_id", i.remote_id);
+        p.str("nat_here", i.nat_here ? "yes" : "no");
+        p.str("nat_there", i.nat_there ? "yes" : "no");
+        p.str("proposal", i.proposal);
         std::string vips;
         for (const std::string& v : i.vips) vips += (vips.empty() ? "" : ",") + v;
-        rte_tel_data_add_dict_string(p, "virtual_ips", vips.c_str());
-        rte_tel_data_add_dict_u64(p, "age_s", i.age_s);
-        rte_tel_data_add_dict_u64(p, "child_sas", i.children.size());
-        rte_tel_data_add_dict_container(d, spis, p, 0);
+        p.str("virtual_ips", vips);
+        p.u64("age_s", i.age_s);
+        p.u64("child_sas", i.children.size());
+        page.add(spis, p);
     }
-    return 0;
+    return page.finish();
 }
 
-int cmd_child_sas(const char*, const char*, rte_tel_data* d) {
+int cmd_child_sas(const char*, const char* params, rte_tel_data* d) {
     Gateway& gw = *g_gw;
-    rte_tel_data_start_dict(d);
+    Page page(d, params);
+    if (!page.ok()) return -1;
     std::lock_guard lock(gw.control_mutex);
-    if (!gw.ike) return 0;
-    unsigned n = 0;
+    if (!gw.ike) return page.finish();
     for (const ike::IkeSaInfo& i : gw.ike->list(rte_rdtsc() / (gw.tsc_hz / 1000)))
         for (const ike::IkeSaInfo::Child& c : i.children) {
-            if (++n > RTE_TEL_MAX_DICT_ENTRIES) return 0;
-            rte_tel_data* p = new_dict();
-            rte_tel_data_add_dict_string(p, "remote_id", i.remote_id.c_str());
-            rte_tel_data_add_dict_u64(p, "spi_in", c.spi_in);
-            rte_tel_data_add_dict_u64(p, "spi_out", c.spi_out);
-            rte_tel_data_add_dict_string(p, "local_ts", c.local_ts.c_str());
-            rte_tel_data_add_dict_string(p, "remote_ts", c.remote_ts.c_str());
-            rte_tel_data_add_dict_string(p, "mode", c.transport ? "transport" : "tunnel");
-            rte_tel_data_add_dict_string(p, "encap", c.udp ? "udp" : "esp");
-            rte_tel_data_add_dict_string(p, "proposal", c.proposal.c_str());
-            rte_tel_data_add_dict_u64(p, "packets_in", c.usage.packets_in);
-            rte_tel_data_add_dict_u64(p, "bytes_in", c.usage.bytes_in);
-            rte_tel_data_add_dict_u64(p, "packets_out", c.usage.packets_out);
-            rte_tel_data_add_dict_u64(p, "bytes_out", c.usage.bytes_out);
-            rte_tel_data_add_dict_u64(p, "age_s", c.age_s);
-            rte_tel_data_add_dict_u64(p, "rekey_in_s", c.rekey_in_s);
-            rte_tel_data_add_dict_container(d, key_of(c.name).c_str(), p, 0);
+            if (!page.wants()) continue;
+            JsonDict p{new_dict()};
+            p.str("remote_id", i.remote_id);
+            p.u64("spi_in", c.spi_in);
+            p.u64("spi_out", c.spi_out);
+            p.str("local_ts", c.local_ts);
+            p.str("remote_ts", c.remote_ts);
+            p.str("mode", c.transport ? "transport" : "tunnel");
+            p.str("encap", c.udp ? "udp" : "esp");
+            p.str("proposal", c.proposal);
+            p.u64("packets_in", c.usage.packets_in);
+            p.u64("bytes_in", c.usage.bytes_in);
+            p.u64("packets_out", c.usage.packets_out);
+            p.u64("bytes_out", c.usage.bytes_out);
+            p.u64("age_s", c.age_s);
+            p.u64("rekey_in_s", c.rekey_in_s);
+            page.add(key_of(c.name), p);
         }
-    return 0;
+    return page.finish();
 }
 
 int cmd_ike_stats(const char*, const char*, rte_tel_data* d) {
@@ -412,22 +438,22 @@ int cmd_ike_stats(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
-int cmd_policies(const char*, const char*, rte_tel_data* d) {
+int cmd_policies(const char*, const char* params, rte_tel_data* d) {
     Gateway& gw = *g_gw;
-    rte_tel_data_start_dict(d);
+    Page page(d, params);
+    if (!page.ok()) return -1;
     std::lock_guard lock(gw.control_mutex);
-    unsigned n = 0;
     gw.sas->for_each_policy([&](const sa::Policy& pol) {
-        if (++n > RTE_TEL_MAX_DICT_ENTRIES) return;
-        rte_tel_data* p = new_dict();
-        rte_tel_data_add_dict_u64(p, "id", pol.id);
-        rte_tel_data_add_dict_string(p, "selectors", pol.selectors->str().c_str());
-        rte_tel_data_add_dict_string(p, "action", pol.action == sa::PolicyAction::protect ? "protect" : "discard");
+        if (!page.wants()) return;
+        JsonDict p{new_dict()};
+        p.u64("id", pol.id);
+        p.str("selectors", pol.selectors->str());
+        p.str("action", pol.action == sa::PolicyAction::protect ? "protect" : "discard");
         const sa::Sa* out = pol.sa.load(std::memory_order_acquire);
-        if (out) rte_tel_data_add_dict_u64(p, "outbound_spi", out->params.spi);
-        rte_tel_data_add_dict_container(d, key_of(pol.name).c_str(), p, 0);
+        if (out) p.u64("outbound_spi", out->params.spi);
+        page.add(key_of(pol.name), p);
     });
-    return 0;
+    return page.finish();
 }
 
 int cmd_neighbours(const char*, const char*, rte_tel_data* d) {
@@ -456,11 +482,11 @@ void register_telemetry(Gateway& gw) {
                                "Resource bounds: limit, in use, refused (reassembly, neighbour queues, mbufs, IKE ring). No parameters");
     rte_telemetry_register_cmd("/espgw/sas", cmd_sas, "SAs with counters, one page. Parameter: offset (0); next_offset says where the next page starts");
     rte_telemetry_register_cmd("/espgw/sa", cmd_sa, "One SA in detail. Parameter: SPI (decimal or 0x hex)");
-    rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs. No parameters");
-    rte_telemetry_register_cmd("/espgw/policies", cmd_policies, "Policies: selectors, action, outbound SA. No parameters");
+    rte_telemetry_register_cmd("/espgw/peers", cmd_peers, "Peers: location, liveness, SAs, one page. Parameter: offset (0); next_offset says where the next page starts");
+    rte_telemetry_register_cmd("/espgw/policies", cmd_policies, "Policies: selectors, action, outbound SA, one page. Parameter: offset (0)");
     rte_telemetry_register_cmd("/espgw/neighbours", cmd_neighbours, "ARP table. No parameters");
-    rte_telemetry_register_cmd("/espgw/ike_sas", cmd_ike_sas, "IKE SAs: peer, identities, NAT, state. No parameters");
-    rte_telemetry_register_cmd("/espgw/child_sas", cmd_child_sas, "CHILD SAs negotiated by IKE, with counters. No parameters");
+    rte_telemetry_register_cmd("/espgw/ike_sas", cmd_ike_sas, "IKE SAs: peer, identities, NAT, state, one page. Parameter: offset (0)");
+    rte_telemetry_register_cmd("/espgw/child_sas", cmd_child_sas, "CHILD SAs negotiated by IKE, with counters, one page. Parameter: offset (0)");
     rte_telemetry_register_cmd("/espgw/ike", cmd_ike_stats, "IKE engine counters. No parameters");
 }
 

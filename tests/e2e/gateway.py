@@ -134,6 +134,19 @@ sas = (
         s.close()
         return reply[cmd.split(",")[0]]
 
+    PAGE_FIELDS = ("total", "offset", "count", "next_offset")
+
+    def listing(self, cmd):
+        """Every item of a paged list command ('/espgw/sas', '/espgw/peers', '/espgw/policies',
+        '/espgw/ike_sas', '/espgw/child_sas'), page after page, without the page fields."""
+        items, offset = {}, 0
+        while True:
+            page = self.telemetry(f"{cmd},{offset}" if offset else cmd)
+            items.update({k: v for k, v in page.items() if k not in self.PAGE_FIELDS})
+            if "next_offset" not in page:
+                return items
+            offset = page["next_offset"]
+
     def sa(self, spi):
         """Detail of the SA(s) with this SPI: {'in': {...}} and/or {'out': {...}}."""
         return self.telemetry(f"/espgw/sa,{spi:#x}")

@@ -48,7 +48,7 @@ def main():
         gw.start()
         t.sock = udp_socket(peer, PEER, t.port)
 
-        policies = gw.telemetry("/espgw/policies")
+        policies = gw.listing("/espgw/policies")
         print(f"policies: {policies}")
         site = policies.get("site", {})
         if site.get("outbound_spi") != t.spi_out or "10.3.0.0/24" not in site.get("selectors", ""):

@@ -87,12 +87,12 @@ def main():
               ("" if r.returncode == 0 else f"\n{r.stdout[-2000:]}\n{a.log()[-3000:]}\n{gw.read_log()[-3000:]}"))
         vip_a = a.vip()
         check(vip_a is not None and vip_a.startswith("10.3.0."), f"client a got a virtual IP from the pool: {vip_a}")
-        ike_sas = gw.telemetry("/espgw/ike_sas")
+        ike_sas = gw.listing("/espgw/ike_sas")
         print(f"/espgw/ike_sas: {ike_sas}")
         mine = [s for s in ike_sas.values() if s.get("remote_id") == "alice@example.net"]
         check(len(mine) == 1 and mine[0]["state"] == "established" and mine[0]["nat_there"] == "yes"
               and mine[0]["virtual_ips"] == vip_a, "espgw: one established IKE SA for alice, NAT in front of her, her virtual IP")
-        children = gw.telemetry("/espgw/child_sas")
+        children = gw.listing("/espgw/child_sas")
         print(f"/espgw/child_sas: {children}")
         check(any(c.get("encap") == "udp" and c.get("remote_ts") == f"{vip_a}/32" and c.get("local_ts") == "10.1.0.0/24"
                   for c in children.values()), "espgw: CHILD SA 10.1.0.0/24 === vip/32 in UDP")
@@ -134,7 +134,7 @@ def main():
                   f"client a rekeyed its CHILD SA; espgw counted it ({stats.get('child_rekeys')})")
             check(not missing, f"no ping lost across the rekey (missing {missing})")
             time.sleep(0.5)
-            kids = [c for c in gw.telemetry("/espgw/child_sas").values() if c.get("remote_ts") == f"{vip_a}/32"]
+            kids = [c for c in gw.listing("/espgw/child_sas").values() if c.get("remote_ts") == f"{vip_a}/32"]
             check(len(kids) == 1, f"the old CHILD SA was deleted after the rekey ({len(kids)} left for a)")
 
         # The client rekeys its IKE SA: the CHILD SA stays and carries on.
@@ -142,7 +142,7 @@ def main():
             rk = a.swanctl("--rekey", "--ike", "a", check=False)
             try:
                 wait_for(lambda: gw.telemetry("/espgw/ike").get("ike_rekeys", 0) >= 1, 5, "the IKE SA rekey")
-                wait_for(lambda: len([x for x in gw.telemetry("/espgw/ike_sas").values()
+                wait_for(lambda: len([x for x in gw.listing("/espgw/ike_sas").values()
                                       if x.get("remote_id") == "alice@example.net"]) == 1, 5, "the old IKE SA to go")
                 ok = rk.returncode == 0
             except TimeoutError:
@@ -158,8 +158,8 @@ def main():
         a.terminate()
         try:
             wait_for(lambda: not any(s.get("remote_id") == "alice@example.net"
-                                     for s in gw.telemetry("/espgw/ike_sas").values()), 5, "alice's IKE SA to go")
-            ok = not any(c.get("remote_id") == "alice@example.net" for c in gw.telemetry("/espgw/child_sas").values())
+                                     for s in gw.listing("/espgw/ike_sas").values()), 5, "alice's IKE SA to go")
+            ok = not any(c.get("remote_id") == "alice@example.net" for c in gw.listing("/espgw/child_sas").values())
             check(ok, "client a deleted its IKE SA: espgw removed it and its CHILD SAs")
         except TimeoutError as e:
             check(False, str(e))
@@ -171,7 +171,7 @@ def main():
         before = gw.telemetry("/espgw/ike")
         check(r.returncode != 0 and before.get("auth_failed", 0) >= 1,
               f"a client with the wrong PSK is refused (auth_failed {before.get('auth_failed')})")
-        check(not any(s.get("remote_id") == "mallory@example.net" for s in gw.telemetry("/espgw/ike_sas").values()),
+        check(not any(s.get("remote_id") == "mallory@example.net" for s in gw.listing("/espgw/ike_sas").values()),
               "nothing kept for the refused client")
         print(gw.read_log()[-2500:])
 

@@ -75,7 +75,7 @@ secrets {{ ike-1 {{ id-1 = a.example.net
 
 
 def established(gw):
-    return [s for s in gw.telemetry("/espgw/ike_sas").values() if s.get("state") == "established"]
+    return [s for s in gw.listing("/espgw/ike_sas").values() if s.get("state") == "established"]
 
 
 def established_to_b(gw):
@@ -117,7 +117,7 @@ def main():
 
         # 1. Up by itself.
         try:
-            wait_for(lambda: established(gw) and gw.telemetry("/espgw/child_sas"), 15, "espgw to bring the tunnel up")
+            wait_for(lambda: established(gw) and gw.listing("/espgw/child_sas"), 15, "espgw to bring the tunnel up")
         except TimeoutError as e:
             check(False, f"{e}\n{gw.read_log()[-2500:]}\n{sw.log()[-2500:]}")
             return 1
@@ -125,10 +125,10 @@ def main():
         # (nat_there is "yes" too: strongSwan's userspace ESP always claims a NAT, faking its NAT-D.)
         check(s["nat_here"] == "yes" and s["remote_id"] == "b.example.net",
               f"espgw initiated; NAT detected on its own side: {s}")
-        peers = list(gw.telemetry("/espgw/peers").values())
+        peers = list(gw.listing("/espgw/peers").values())
         check(len(peers) == 1 and peers[0]["follows"] == "no",
               f"espgw does not follow the peer's address (we are the NATed side, RFC 7296 2.23): {peers}")
-        kids = list(gw.telemetry("/espgw/child_sas").values())
+        kids = list(gw.listing("/espgw/child_sas").values())
         check(len(kids) == 1 and kids[0]["local_ts"] == "10.1.0.0/24" and kids[0]["remote_ts"] == "10.2.0.0/24"
               and kids[0]["encap"] == "udp", f"CHILD SA 10.1.0.0/24 === 10.2.0.0/24 in UDP: {kids}")
         missing, _ = ping_missing(topo, lan, LAN, SITE_NET, 10)
@@ -145,7 +145,7 @@ def main():
               f"none lost (missing {missing})")
         listed = sw.swanctl("--list-sas", check=False).stdout
         check(listed.count("ESTABLISHED") == 1, f"strongSwan holds exactly one IKE SA after the rekeys:\n{listed}")
-        kids = list(gw.telemetry("/espgw/child_sas").values())
+        kids = list(gw.listing("/espgw/child_sas").values())
         check(len(kids) == 1, f"old CHILD SAs deleted after each rekey ({len(kids)} left)")
         try:
             wait_for(lambda: gw.telemetry("/espgw/stats")["keepalives_sent"] > 0, 25, "a NAT keepalive from espgw")
@@ -155,10 +155,10 @@ def main():
 
         # On demand (start_action = trap): nothing for the lab until the LAN sends it traffic;
         # the first packets start the IKE SA (they are dropped meanwhile), the rest go through.
-        check(not any(x.get("connection") == "lab" for x in gw.telemetry("/espgw/ike_sas").values()),
+        check(not any(x.get("connection") == "lab" for x in gw.listing("/espgw/ike_sas").values()),
               "the on-demand connection waits for traffic")
         missing, _ = ping_missing(topo, lan, LAN, "10.5.0.1", 15)
-        lab = [x for x in gw.telemetry("/espgw/ike_sas").values() if x.get("connection") == "lab"]
+        lab = [x for x in gw.listing("/espgw/ike_sas").values() if x.get("connection") == "lab"]
         check(lab and lab[0]["state"] == "established" and len(missing) <= 5 and 15 not in missing,
               f"traffic to the lab brought its tunnel up on demand (lost while it came up: icmp_seq {missing})")
         missing, _ = ping_missing(topo, lan, LAN, "10.5.0.1", 5)
@@ -169,7 +169,7 @@ def main():
         sw.swanctl("--terminate", "--ike", "b", "--timeout", "10", check=False)
         try:
             wait_for(lambda: gw.telemetry("/espgw/ike")["initiated"] > before and established_to_b(gw)
-                     and gw.telemetry("/espgw/child_sas"), 20, "espgw to reconnect")
+                     and gw.listing("/espgw/child_sas"), 20, "espgw to reconnect")
             check(True, "after the site deleted the IKE SA espgw reconnected by itself")
         except TimeoutError as e:
             check(False, f"{e}\n{gw.read_log()[-2000:]}")
@@ -181,7 +181,7 @@ def main():
         sw.proc.wait(5)
         t0 = time.time()
         try:
-            wait_for(lambda: not established(gw) and not gw.telemetry("/espgw/child_sas"), 15, "espgw to give the peer up")
+            wait_for(lambda: not established(gw) and not gw.listing("/espgw/child_sas"), 15, "espgw to give the peer up")
             took = time.time() - t0
             check(took < 12 and gw.telemetry("/espgw/ike")["dead_peers"] >= 1,
                   f"dead site detected and its SAs removed in {took:.1f} s (dpd 2 s + 6 s)")
@@ -189,7 +189,7 @@ def main():
             check(False, f"{e}\n{gw.read_log()[-2000:]}")
         sw = start_site()
         try:
-            wait_for(lambda: established(gw) and gw.telemetry("/espgw/child_sas"), 25, "espgw to reconnect to the new site")
+            wait_for(lambda: established(gw) and gw.listing("/espgw/child_sas"), 25, "espgw to reconnect to the new site")
             missing, _ = ping_missing(topo, lan, LAN, SITE_NET, 10)
             check(not missing, f"the site is back: espgw reconnected, every ping answered (missing {missing})")
         except TimeoutError as e:

@@ -199,13 +199,13 @@ def main():
                    "" if r.returncode == 0 else (r.stdout + r.stderr)[-1500:])
         vip = sw.vip()
         check(bool(vip) and vip.startswith("10.3.0."), "tunnel", "virtual IP from espgw's pool", str(vip))
-        ike = [s for s in gw.telemetry("/espgw/ike_sas").values() if s.get("remote_id") == "alice@example.net"]
+        ike = [s for s in gw.listing("/espgw/ike_sas").values() if s.get("remote_id") == "alice@example.net"]
         print(f"info: /espgw/ike_sas (alice): {ike}", flush=True)
         check(len(ike) == 1 and ike[0]["state"] == "established" and ike[0]["nat_here"] == "no"
               and ike[0]["nat_there"] == "no" and ike[0]["remote"] in (f"{GUEST}:500", f"{GUEST}:4500"),
               "tunnel", "espgw: IKE SA established, nat_here no, nat_there no, peer seen at its own address",
               brief(ike, "state", "nat_here", "nat_there", "local", "remote"))
-        kids = [c for c in gw.telemetry("/espgw/child_sas").values() if c.get("remote_id") == "alice@example.net"]
+        kids = [c for c in gw.listing("/espgw/child_sas").values() if c.get("remote_id") == "alice@example.net"]
         print(f"info: /espgw/child_sas (alice): {kids}", flush=True)
         check(len(kids) == 1 and kids[0]["encap"] == "esp" and kids[0]["mode"] == "tunnel"
               and kids[0]["local_ts"] == "10.1.0.0/24" and kids[0]["remote_ts"] == f"{vip}/32",
@@ -247,7 +247,7 @@ def main():
         sw.terminate("tun")
         try:
             wait_for(lambda: not any(s.get("remote_id") == "alice@example.net"
-                                     for s in gw.telemetry("/espgw/ike_sas").values()), 10, "alice's IKE SA to go")
+                                     for s in gw.listing("/espgw/ike_sas").values()), 10, "alice's IKE SA to go")
             gone = True
         except TimeoutError:
             gone = False
@@ -259,12 +259,12 @@ def main():
         r = sw.initiate("tr")
         ok = check(r.returncode == 0, "transport", f"swanctl --initiate in the guest ({time.monotonic() - t1:.1f} s)",
                    "" if r.returncode == 0 else (r.stdout + r.stderr)[-1500:])
-        ike = [s for s in gw.telemetry("/espgw/ike_sas").values() if s.get("remote_id") == "bob@example.net"]
+        ike = [s for s in gw.listing("/espgw/ike_sas").values() if s.get("remote_id") == "bob@example.net"]
         print(f"info: /espgw/ike_sas (bob): {ike}", flush=True)
         check(len(ike) == 1 and ike[0]["connection"] == "tr" and ike[0]["nat_here"] == "no"
               and ike[0]["nat_there"] == "no", "transport", "espgw: IKE SA on connection tr, no NAT either way",
               brief(ike, "connection", "nat_here", "nat_there", "remote"))
-        kids = [c for c in gw.telemetry("/espgw/child_sas").values() if c.get("remote_id") == "bob@example.net"]
+        kids = [c for c in gw.listing("/espgw/child_sas").values() if c.get("remote_id") == "bob@example.net"]
         print(f"info: /espgw/child_sas (bob): {kids}", flush=True)
         check(len(kids) == 1 and kids[0]["mode"] == "transport" and kids[0]["encap"] == "esp"
               and kids[0]["local_ts"] == f"{GW}/32" and kids[0]["remote_ts"] == f"{GUEST}/32",
@@ -291,7 +291,7 @@ def main():
         # by the transport SA that covers all traffic between the two addresses.
         sw.terminate("tr")
         try:
-            wait_for(lambda: not gw.telemetry("/espgw/ike_sas"), 10, "bob's IKE SA to go")
+            wait_for(lambda: not gw.listing("/espgw/ike_sas"), 10, "bob's IKE SA to go")
             gone = True
         except TimeoutError:
             gone = False

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""/espgw/sas with more SAs than one telemetry reply holds: a concentrator's worth.
+"""/espgw/sas (and /espgw/policies) with more than one telemetry reply holds: a concentrator's worth.
 
   espgw (af_packet) with 170 road warriors' SA pairs (340 SAs, a /32 each in 10.100-10.101.x.y)
 
@@ -68,6 +68,19 @@ def main():
                             f"wrong names {list(wrong.items())[:5]}")
         if pages < 2:
             failures.append("one page held every SA: the test no longer crosses the reply limit")
+        # The other lists page the same way: a policy per outbound SA, over more than one page.
+        first = gw.telemetry("/espgw/policies")
+        policies = gw.listing("/espgw/policies")
+        spis = sorted(v.get("outbound_spi", 0) for v in policies.values())
+        if "next_offset" not in first or first.get("total") != PAIRS:
+            failures.append(f"/espgw/policies first page: total {first.get('total')}, next_offset "
+                            f"{first.get('next_offset')} (expected {PAIRS} over several pages)")
+        if spis != [0x20000 + k for k in range(PAIRS)]:
+            failures.append(f"/espgw/policies walked: {len(policies)} policies, outbound SPIs {spis[:5]}...")
+        print(f"/espgw/policies: {len(policies)} policies, first page {first.get('count')}")
+        peers = gw.listing("/espgw/peers")
+        if list(peers) != ["site"] or peers["site"].get("sas") != 2 * PAIRS:
+            failures.append(f"/espgw/peers: {peers}")
         detail = gw.sa(0x20000 + PAIRS - 1).get("out", {})
         if detail.get("name") != f"rw{PAIRS - 1}-out" or "selectors" not in detail:
             failures.append(f"/espgw/sa detail: {detail}")
