@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
@@ -21,8 +22,6 @@
 namespace espgw::testing {
 
 namespace {
-
-const uint8_t kKey[20] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
 
 rte_mbuf* with_ethernet(rte_mbuf* m, uint16_t type) {
     auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(m, sizeof(rte_ether_hdr)));
@@ -42,7 +41,7 @@ dp::ReassemblyLimits test_reassembly_limits() {
 
 }  // namespace
 
-StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
+StandaloneDatapath::StandaloneDatapath(uint32_t mbufs, uint32_t max_sas) {
     static std::atomic<unsigned> instances{0};
     name_ = "sdp" + std::to_string(instances++);
     mgr = crypto::make_mb_mgr();
@@ -53,7 +52,7 @@ StandaloneDatapath::StandaloneDatapath(uint32_t mbufs) {
     if (!mgr || !shared.pool || !shared.indirect_pool || !shared.big_pool || !rcu_)
         throw std::runtime_error("standalone datapath: out of memory");
     rte_rcu_qsbr_init(rcu_, kMaxReaders);
-    sas_ = std::make_unique<sa::SaTable>(64, rcu_, 0);
+    sas_ = std::make_unique<sa::SaTable>(max_sas, rcu_, 0);
     neighbours_ = std::make_unique<net::NeighbourTable>(64, 0);
     neighbours_->learn(net::IpAddr::v4(kPeer), net::Mac{{2, 0, 0, 0, 0, 1}}, UINT64_MAX);
     neighbours_->learn(net::IpAddr::v4(kLanHost), net::Mac{{2, 0, 0, 0, 0, 2}}, UINT64_MAX);
@@ -128,7 +127,16 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
     }
     auto s = std::make_unique<sa::Sa>(p, std::move(peer));
     std::string err;
-    if (!crypto::expand_sa_keys(key_mgr ? key_mgr : mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, kKey, {}, s->keys, err))
+    // Key material for any suite: the first bytes of a fixed pattern (for AES-128-GCM: 0, 1, ..., 19).
+    static const auto pattern = [] {
+        std::array<uint8_t, 96> b{};
+        for (size_t k = 0; k < b.size(); ++k) b[k] = static_cast<uint8_t>(k);
+        return b;
+    }();
+    const crypto::SuiteInfo info = crypto::suite_info(cipher, integrity);
+    const std::span<const uint8_t> enc(pattern.data(), info.key_len + info.salt_len);
+    const std::span<const uint8_t> auth(pattern.data() + 48, info.auth_key_len);
+    if (!crypto::expand_sa_keys(key_mgr ? key_mgr : mgr, cipher, integrity, enc, auth, s->keys, err))
         throw std::runtime_error(err);
     return s;
 }

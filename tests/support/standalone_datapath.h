@@ -32,7 +32,8 @@ constexpr uint8_t kPeer6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 
 
 class StandaloneDatapath {
 public:
-    explicit StandaloneDatapath(uint32_t mbufs = 4095);  // EAL must be initialised
+    // EAL must be initialised. max_sas: the SA table's capacity (per direction).
+    explicit StandaloneDatapath(uint32_t mbufs = 4095, uint32_t max_sas = 64);
     ~StandaloneDatapath();
 
     // An SA between kGw and kPeer:4500 (UDP encapsulated) with selectors 10.1.0.0/16 <->
@@ -104,6 +105,10 @@ public:
     void reader_quiescent(unsigned id = 0);
     void reader_offline(unsigned id = 0);
     sa::SaTable& table() { return *sas_; }
+
+    // The suite make_sa gives its SAs (every SA the same fixed keys of that suite).
+    crypto::Cipher cipher = crypto::Cipher::aes128_gcm;
+    crypto::Integrity integrity = crypto::Integrity::none;
 
     dp::Shared shared;
     dp::WorkerCounters counters;
