@@ -47,8 +47,15 @@ class Pinger(threading.Thread):
         self.t, self.stop = tunnel, stop
         self.sent = self.answered = 0
         self.longest_gap = 0.0
+        self.error = None
 
     def run(self):
+        try:
+            self.echo()
+        except Exception as e:  # a broken pinger must fail the soak, not just stop counting
+            self.error = f"{type(e).__name__}: {e}"
+
+    def echo(self):
         last = time.monotonic()
         ident = 0x1000 * (self.t.k + 1)
         while not self.stop.is_set():
@@ -164,6 +171,8 @@ def main():
                   f"{p.longest_gap:.2f} s", flush=True)
             if lost > p.sent / 1000:
                 failures.append(f"tunnel {p.t.k}: {lost} of {p.sent} echoes lost")
+            if p.error:
+                failures.append(f"tunnel {p.t.k}: the pinger failed: {p.error}")
             if p.longest_gap > 1.0:
                 failures.append(f"tunnel {p.t.k}: {p.longest_gap:.2f} s without a reply")
         if gw.proc.poll() is not None:

@@ -48,7 +48,7 @@ bool reassembly_create(Reassembly& r, const ReassemblyLimits& limits, int socket
 
 void reassembly_destroy(Reassembly& r) {
     rte_ip_frag_free_death_row(&r.death_row, 0);
-    rte_ip_frag_table_destroy(r.table);  // frees what it still holds
+    if (r.table) rte_ip_frag_table_destroy(r.table);  // frees what it still holds
     r.table = nullptr;
     r.held = 0;
 }

@@ -5,6 +5,8 @@
 #include "espgw/esp/esp_decap.h"
 #include "espgw/net/mbuf_edit.h"
 
+#include <rte_prefetch.h>
+
 #include <cstring>
 
 namespace espgw::dp {
@@ -65,14 +67,74 @@ struct EspBatch {
         sa::Sa* sa;
     } seen[kSeen]{};
 
+    uint16_t misses = 0;  // lookups the memos did not answer (distinct SPIs, roughly)
     sa::Sa* find(const sa::SaTable& table, uint32_t want);
+    // For bursts that interleave many peers (a concentrator with many SAs in use at once):
+    // looks up the burst's distinct SPIs together before classification and prefetches each
+    // SA's lines that decap reads first, so that their cache and TLB misses overlap instead
+    // of stalling one packet after another. Fills `seen`; classification then finds them there.
+    void prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n);
 };
 
 // The SA of an SPI whose lookup is not the last one's.
 inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     Seen& e = seen[(want ^ want >> 8) % kSeen];
-    if (!e.valid || e.spi != want) e = {want, true, table.lookup_inbound(want)};
+    if (!e.valid || e.spi != want) {
+        e = {want, true, table.lookup_inbound(want)};
+        ++misses;
+    }
     return e.sa;
+}
+
+// The lines of an inbound SA that decap touches first: its parameters and encapsulation, the
+// start of its keys, this worker's counters.
+inline void prefetch_inbound_sa(const sa::Sa* sa, unsigned worker) {
+    rte_prefetch0(sa);
+    rte_prefetch0(&sa->accept_encap);
+    const auto* keys = reinterpret_cast<const char*>(&sa->keys);
+    for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
+    rte_prefetch0(&sa->replay);
+    rte_prefetch0(&sa->counters[worker]);
+}
+
+inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
+    const Shared& s = *w.shared;
+    uint32_t spis[kBurst];
+    unsigned m = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        // Only the common shapes (Ethernet, IPv4 without options, ESP in UDP to the NAT-T port
+        // or plain ESP): anything else is looked up as it is classified, as before.
+        const rte_mbuf* pk = pkts[i];
+        if (rte_pktmbuf_data_len(pk) < 14 + 20 + 8 + 8) continue;
+        const auto* f = rte_pktmbuf_mtod(pk, const uint8_t*);
+        if (f[12] != 0x08 || f[13] != 0x00 || f[14] != 0x45) continue;
+        const uint8_t* esp;
+        if (f[14 + 9] == IPPROTO_UDP) {
+            if ((f[36] << 8 | f[37]) != s.natt_port) continue;
+            esp = f + 42;
+        } else if (f[14 + 9] == IPPROTO_ESP) {
+            esp = f + 34;
+        } else {
+            continue;
+        }
+        const uint32_t spi = esp::load_be32(esp);
+        if (spi == 0) continue;  // the non-ESP marker: IKE
+        Seen& e = seen[(spi ^ spi >> 8) % kSeen];
+        if (e.valid && e.spi == spi) continue;  // asked for already
+        e = {spi, true, nullptr};  // filled in below
+        spis[m++] = spi;
+    }
+    if (m < 2) {  // nothing to overlap: leave it to classification
+        for (unsigned k = 0; k < m; ++k) seen[(spis[k] ^ spis[k] >> 8) % kSeen].valid = false;
+        return;
+    }
+    sa::Sa* found[kBurst];
+    s.sas->lookup_inbound_bulk(spis, m, found);
+    misses = static_cast<uint16_t>(misses + m);
+    for (unsigned k = 0; k < m; ++k) {
+        seen[(spis[k] ^ spis[k] >> 8) % kSeen] = {spis[k], true, found[k]};
+        if (found[k]) prefetch_inbound_sa(found[k], w.id);
+    }
 }
 
 // Finds the SA of an ESP packet and prepares it for decryption, or drops it (counted).

@@ -149,6 +149,7 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
     w.counters->rx[kPublic] += n;
 
     prefetch_first(pkts, n);
+    if (w.spi_spread > 2) esp.prelookup(w, pkts, n);
     for (uint16_t i = 0; i < n; ++i) {
         prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
@@ -173,6 +174,7 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
         }
         classify(w, m, esp);
     }
+    w.spi_spread = esp.misses;
     esp_inbound_run(w, esp);
 }
 

@@ -79,9 +79,9 @@ class Tunnel:
         """An encrypted ICMP echo request from the inner address to the LAN host."""
         self.seq += 1
         if self.v6:
-            inner = IPv6(src=self.inner, dst=LAN6) / ICMPv6EchoRequest(id=ident, seq=self.seq, data=b"e" * size)
+            inner = IPv6(src=self.inner, dst=LAN6) / ICMPv6EchoRequest(id=ident, seq=self.seq & 0xFFFF, data=b"e" * size)
         else:
-            inner = IP(src=self.inner, dst=LAN) / ICMP(id=ident, seq=self.seq) / (b"e" * size)
+            inner = IP(src=self.inner, dst=LAN) / ICMP(id=ident, seq=self.seq & 0xFFFF) / (b"e" * size)
         p = self.tx.encrypt(inner)
         return bytes(p[ESP])
 

@@ -143,6 +143,57 @@ TEST(Pipeline, DecapBurstInterleavingManySas) {
     free_all(lan);
 }
 
+// Bursts spread over more SAs than the per-burst memo holds: after the first such burst the
+// worker looks the next bursts' SPIs up together and prefetches their SAs (prelookup). Every
+// packet must still be decrypted under its own SA: SPIs that share a memo slot, an SPI
+// nobody owns, IKE (the non-ESP marker) and a keepalive mixed in.
+TEST(Pipeline, BurstsOverManySasAreLookedUpTogether) {
+    testing_dp dp;
+    constexpr unsigned kSas = 40;
+    std::vector<std::unique_ptr<sa::Sa>> peers;
+    for (unsigned k = 0; k < kSas; ++k) {
+        dp.install(sa::Direction::inbound, kSpiIn + k);
+        peers.push_back(dp.make_sa(sa::Direction::outbound, kSpiIn + k));
+    }
+    auto stranger = dp.make_sa(sa::Direction::outbound, 0x7777);
+    std::vector<unsigned> sent(kSas, 0);
+    uint64_t expect_no_sa = 0;
+    for (unsigned burst = 0; burst < 4; ++burst) {
+        std::vector<rte_mbuf*> in;
+        for (unsigned k = 0; k < 29; ++k) {
+            const unsigned which = (k * 7 + burst * 13) % kSas;
+            in.push_back(dp.esp_frame(*peers[which], 100));
+            ++sent[which];
+        }
+        in.push_back(dp.esp_frame(*stranger, 100));
+        ++expect_no_sa;
+        rte_mbuf* ike = dp.inner_frame(60, T::kPeer, T::kGw);  // reshaped below into UDP 4500 + marker
+        auto* ip = rte_pktmbuf_mtod_offset(ike, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+        ip->next_proto_id = IPPROTO_UDP;
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+        udp->src_port = udp->dst_port = rte_cpu_to_be_16(4500);
+        udp->dgram_len = rte_cpu_to_be_16(40);
+        udp->dgram_cksum = 0;
+        std::memset(udp + 1, 0, 4);
+        in.insert(in.begin() + 5, ike);
+        dp.rx_public(in);
+        if (burst == 0) {
+            EXPECT_GT(dp.worker.spi_spread, 2u) << "the next bursts should be looked up together";
+        }
+        auto lan = dp.take(dp::kProtected);
+        for (unsigned k = 0; k < kSas; ++k)
+            ASSERT_EQ(dp.table().find(sa::Direction::inbound, kSpiIn + k)->totals().packets, sent[k])
+                << "SA " << k << " after burst " << burst;
+        EXPECT_EQ(dp.drops(dp::Drop::no_sa), expect_no_sa);
+        EXPECT_EQ(dp.drops(dp::Drop::auth_failed), 0u);
+        EXPECT_EQ(dp.counters.ike, burst + 1);
+        free_all(lan);
+        dp.drain_control_rings();
+    }
+}
+
 TEST(Pipeline, ForgedSelectorIsDropped) {
     testing_dp dp;
     dp.install(sa::Direction::inbound, kSpiIn);

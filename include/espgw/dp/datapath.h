@@ -128,6 +128,9 @@ struct Worker {
     rte_mbuf* tx[kRoles][2 * kBurst]{};
     uint16_t n_tx[kRoles]{};
     Reassembly reassembly;  // outer fragments waiting for the rest of their datagram
+    // Distinct SPIs the last public burst had to look up: above 2, the next burst's SAs are
+    // looked up together and prefetched first (EspBatch::prelookup).
+    uint16_t spi_spread = 0;
     void (*flush)(Worker&, unsigned role) = nullptr;
     void* flush_ctx = nullptr;
 };

@@ -81,6 +81,16 @@ public:
         void* data;
         return rte_hash_lookup_data(spi_hash_, &spi, &data) >= 0 ? static_cast<Sa*>(data) : nullptr;
     }
+    // The inbound SAs of n SPIs (n <= 64) at once, out[k] nullptr where none: the hash's bulk
+    // lookup overlaps the cache misses of its buckets, which one-by-one lookups take in turn.
+    void lookup_inbound_bulk(const uint32_t* spis, unsigned n, Sa** out) const {
+        const void* keys[64];
+        for (unsigned k = 0; k < n; ++k) keys[k] = &spis[k];
+        uint64_t hits = 0;
+        rte_hash_lookup_bulk_data(spi_hash_, keys, n, &hits, reinterpret_cast<void**>(out));
+        for (unsigned k = 0; k < n; ++k)
+            if (!(hits >> k & 1)) out[k] = nullptr;
+    }
     // The policy covering an inner destination, or nullptr. Inline: once per packet sent.
     const Policy* lookup_policy_v4(uint32_t dst_host) const {
         // A /32 is the longest match there is: when it is in the host table, the LPM is not asked.
