@@ -32,6 +32,17 @@ inline void start_eal() {
     if (!started) std::abort();
 }
 
+}  // namespace espgw::fuzz
+
+// Every data-plane target starts the EAL before its first input (one definition per target:
+// each includes this header once).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    espgw::fuzz::start_eal();
+    return 0;
+}
+
+namespace espgw::fuzz {
+
 // An mbuf holding `bytes` (nullptr for an empty frame or a frame that does not fit an mbuf).
 inline rte_mbuf* frame(testing::StandaloneDatapath& dp, std::span<const uint8_t> bytes) {
     if (bytes.empty()) return nullptr;

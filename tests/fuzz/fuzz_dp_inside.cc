@@ -65,11 +65,6 @@ void check_sealed(testing_dp& dp, State& s, rte_mbuf* m) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    fuzz::start_eal();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static State s;
     s.reset();

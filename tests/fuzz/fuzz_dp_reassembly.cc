@@ -99,11 +99,6 @@ void check_bounds(const dp::Reassembly& r) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    fuzz::start_eal();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static State s;
     testing_dp& dp = s.dp;
