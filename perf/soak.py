@@ -167,8 +167,14 @@ def main():
             failures.append(f"resident memory grew from {base_rss} kB to {end_rss} kB")
         for p in pingers:
             lost = p.sent - p.answered
+            # Where the lost ones went: espgw's SA counters say how many requests it
+            # authenticated and how many replies it encrypted; what is left was lost in front of
+            # espgw (kernel, NAT, RX queue), on the LAN side, or on the way back to the peer.
+            p.gw_in = gw.telemetry(f"/espgw/sa,{p.t.spi_in}").get("packets", -1)
+            p.gw_out = gw.telemetry(f"/espgw/sa,{p.t.spi_out}").get("packets", -1)
             print(f"tunnel {p.t.k} ({p.t.cipher}): {p.answered} of {p.sent} echoes answered, longest gap "
-                  f"{p.longest_gap:.2f} s", flush=True)
+                  f"{p.longest_gap:.2f} s; espgw decrypted {p.gw_in} and encrypted {p.gw_out}; "
+                  f"{p.t.stale} replies came after their wait", flush=True)
             if lost > p.sent / 1000:
                 failures.append(f"tunnel {p.t.k}: {lost} of {p.sent} echoes lost")
             if p.error:
@@ -181,8 +187,10 @@ def main():
         print(f"drops: {drops}", flush=True)
         summary = {"seconds": args.seconds, "rate": args.rate, "baseline_rss_kb": base_rss, "end_rss_kb": end_rss,
                    "baseline_mbufs_free": base["mbufs"]["available"], "end_mbufs_free": end["mbufs"]["available"],
-                   "echoes": [{"sent": p.sent, "answered": p.answered, "longest_gap_s": round(p.longest_gap, 3)}
+                   "echoes": [{"sent": p.sent, "answered": p.answered, "longest_gap_s": round(p.longest_gap, 3),
+                               "espgw_decrypted": p.gw_in, "espgw_encrypted": p.gw_out, "late_replies": p.t.stale}
                               for p in pingers],
+                   "ports": gw.telemetry("/espgw/ports"),
                    "drops": drops, "hostile": sent_by_kind, "samples": samples, "failures": failures}
         if args.json:
             with open(args.json, "w") as f:

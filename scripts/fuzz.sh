@@ -47,7 +47,7 @@ for t in "${targets[@]}"; do
         echo "fuzz $t: ok (${runs:-0} runs)"
     else
         cp "$log" "$artifacts/fuzz.log"
-        grep -E 'ERROR|SUMMARY|fuzz check failed|runtime error' "$log" | head -n 5 | sed 's/^/  /'
+        grep -E 'ERROR|SUMMARY|fuzz check failed|runtime error|^ +#[0-4] ' "$log" | head -n 9 | sed 's/^/  /'
         echo "fuzz $t: FAILED (crash file ${crash:-none}, exit $rc, log $artifacts/fuzz.log)"
         failed=1
     fi

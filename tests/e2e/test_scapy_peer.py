@@ -66,6 +66,7 @@ class Tunnel:
                                       tunnel_header=IP(src=GW, dst=PEER), **kw, **esn)
         self.seq = 0
         self.sock = None
+        self.stale = 0  # echo replies that came for an earlier ident (after their wait ended)
 
     def config(self):
         name = f"road{self.k}"
@@ -107,6 +108,7 @@ class Tunnel:
                     return True
             elif ICMP in inner and inner[ICMP].type == 0 and inner[ICMP].id == ident and inner[IP].src == LAN:
                 return True
+            self.stale += 1
         return False
 
     def ping(self, ident, tries=5):
