@@ -557,8 +557,14 @@ public:
             } else if (g.exists("auth_key")) {
                 fail(g["auth_key"], "an AEAD cipher takes no auth_key");
             }
-            opt_int(g, "replay_window", p.replay_window, sa::ReplayWindow::kMinSize, sa::ReplayWindow::kMaxSize);
+            // 0 switches anti-replay off (for replaying a capture in a benchmark loop).
+            opt_int(g, "replay_window", p.replay_window, 0, sa::ReplayWindow::kMaxSize);
+            if (p.replay_window && p.replay_window < sa::ReplayWindow::kMinSize)
+                fail(g["replay_window"], "must be 0 (no anti-replay) or " + std::to_string(sa::ReplayWindow::kMinSize) +
+                                             ".." + std::to_string(sa::ReplayWindow::kMaxSize));
             if (g.exists("esn")) p.esn = boolean(g["esn"]);
+            if (p.esn && p.replay_window == 0)
+                fail(g["replay_window"], "ESN needs the replay window to infer the high half; 0 is not possible with esn");
             p.local_port = c.natt_port;
             p.local_addr = c.public_port.address;
             if (p.mode == sa::Mode::transport) {

@@ -57,7 +57,9 @@ void follow_peer(Worker& w, sa::Sa& sa, const OuterInfo& from, const uint8_t* sr
 [[gnu::noinline, gnu::cold]] void move_peer(Worker& w, sa::Sa& sa, uint32_t src, uint16_t sport, const uint8_t* src6,
                                            sa::Endpoint cur, bool udp, uint64_t newest) {
     sa::Peer& peer = *sa.peer;
-    if (!peer.follows() || newest < sa.replay.top()) return;
+    // Only an authenticated packet that is not a replay may move a peer (RFC 7296 §2.23), and
+    // without anti-replay nothing says it is not one.
+    if (!peer.follows() || !sa.replay.enabled() || newest < sa.replay.top()) return;
     const sa::Endpoint to{src, udp ? sport : cur.port, udp || cur.known};
     if (!peer.try_move(to, src6)) return;  // another worker is moving it right now
     if (peer.move_reported.exchange(true, std::memory_order_acq_rel)) return;  // news not taken yet

@@ -12,11 +12,11 @@ uint64_t make_slot(uint32_t block, uint32_t bits) { return uint64_t{block} << 32
 }  // namespace
 
 ReplayWindow::ReplayWindow(uint32_t size, bool esn, uint64_t initial_top)
-    : size_(((size < kMinSize ? kMinSize : size > kMaxSize ? kMaxSize : size) + 31) & ~31u),
+    : size_(size == 0 && !esn ? 0 : ((size < kMinSize ? kMinSize : size > kMaxSize ? kMaxSize : size) + 31) & ~31u),
       esn_(esn),
       // Every block that can hold a sequence number inside the window needs a slot of its own.
       slot_mask_(std::bit_ceil((size_ >> kBlockShift) + 1) - 1),
-      top_(initial_top),
+      top_(size_ ? initial_top : 0),
       slots_(new std::atomic<uint64_t>[slot_mask_ + 1]) {
     for (uint32_t i = 0; i <= slot_mask_; ++i) slots_[i].store(0, std::memory_order_relaxed);
 }
@@ -49,6 +49,10 @@ void ReplayWindow::accept_burst(const uint64_t* seqs, uint32_t n, ReplayVerdict*
 }
 
 void ReplayWindow::accept_chunk(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
+    if (!size_) {  // no anti-replay: every authenticated number passes, nothing is recorded
+        for (uint32_t k = 0; k < n; ++k) out[k] = seqs[k] ? ReplayVerdict::ok : ReplayVerdict::too_old;
+        return;
+    }
     if (accept_ascending(seqs, n, out)) return;
     // The general case: any order, repeats within the burst, numbers below the window.
     // The bits to set per block touched, in order of first appearance.

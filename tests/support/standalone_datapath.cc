@@ -118,7 +118,7 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
     p.peer = {kPeer, 4500, true};
     p.local_ts = net::Prefix::v4(0x0a010000, 16);
     p.remote_ts = net::Prefix::v4(kInner, 32);
-    p.replay_window = 4096;
+    p.replay_window = replay_window;
     if (outer6) {
         p.outer_v6 = true;
         p.peer.addr = 0;

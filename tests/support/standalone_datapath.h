@@ -109,6 +109,7 @@ public:
     // The suite make_sa gives its SAs (every SA the same fixed keys of that suite).
     crypto::Cipher cipher = crypto::Cipher::aes128_gcm;
     crypto::Integrity integrity = crypto::Integrity::none;
+    uint32_t replay_window = 4096;  // of the SAs make_sa builds from now on (0: no anti-replay)
 
     dp::Shared shared;
     dp::WorkerCounters counters;

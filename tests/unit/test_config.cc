@@ -64,6 +64,12 @@ TEST(Config, GoodFileLoads) {
     EXPECT_EQ(c.sas[1].auth_key.size(), 32u);
 }
 
+TEST(Config, ReplayWindowZeroSwitchesAntiReplayOff) {
+    const config::Config c = config::load_config_string(
+        replaced("remote_ts = \"10.2.0.0/24\"; },", "remote_ts = \"10.2.0.0/24\"; replay_window = 0; },"), "test.conf");
+    EXPECT_EQ(c.sas[0].params.replay_window, 0u);
+}
+
 TEST(Config, HighSpiInHex) {
     const config::Config c = config::load_config_string(replaced("spi = 0x1001", "spi = 0xc0000001"), "t");
     EXPECT_EQ(c.sas[0].params.spi, 0xc0000001u);
@@ -92,6 +98,8 @@ TEST(Config, BadValuesNameTheSetting) {
         {"integrity = \"hmac-sha256-128\"", "integrity = \"md5\"", "sas.[1].integrity", 13},
         {"peer = \"p1\"; direction = \"in\"", "peer = \"p2\"; direction = \"in\"", "sas.[0].peer", 11},
         {"replay_window = 4096", "replay_window = 1000000", "sas.[1].replay_window", 16},
+        {"replay_window = 4096", "replay_window = 10", "sas.[1].replay_window", 16},
+        {"replay_window = 4096", "replay_window = 0", "sas.[1].replay_window", 16},  // with esn
         {"polling = \"backoff\";", "polling = \"backoff\"; pollling = 1;", "pollling", 4},
         {"workers = [1]", "workers = [0]", "lcores.workers.[0]", 3},
         {"remote_ts = \"10.2.0.0/24\"; },", "remote_ts = \"2001:db8::/32\"; },", "sas.[0].remote_ts", 12},

@@ -159,6 +159,24 @@ TEST(PeerFollow, ReplaysAndForgeriesFromElsewhereDoNotMoveThePeer) {
     EXPECT_TRUE(t.events().empty());
 }
 
+// replay_window = 0 (a benchmark replaying a capture): copies are delivered, but since nothing
+// then tells a replay from a new packet, no packet may move the peer.
+TEST(PeerFollow, WithoutAntiReplayCopiesPassButNoPacketMovesThePeer) {
+    testing_dp dp;
+    dp.replay_window = 0;
+    Tunnel t(dp);
+    rte_mbuf* good = t.from(4500);
+    rte_mbuf* copy = rte_pktmbuf_copy(good, dp.shared.pool, 0, UINT32_MAX);
+    ASSERT_NE(copy, nullptr);
+    set_sport(copy, 6666);
+    ASSERT_EQ(t.deliver({good}), 1u);
+    EXPECT_EQ(t.deliver({copy}), 1u) << "no anti-replay: the copy is delivered";
+    EXPECT_EQ(t.deliver({t.from(7777)}), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::replayed), 0u);
+    EXPECT_EQ(t.reply_goes_to(), std::make_pair(T::kPeer, uint16_t{4500}));
+    EXPECT_TRUE(t.events().empty());
+}
+
 // RFC 7296 §2.23: when we are the NATed side, the peer does not move.
 TEST(PeerFollow, APeerThatMustNotFollowStays) {
     testing_dp dp;

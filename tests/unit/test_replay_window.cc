@@ -191,3 +191,27 @@ TEST(ReplayWindow, BurstEndingAtTheLastSequenceNumber) {
     w.accept_burst(seqs, 3, v);
     for (ReplayVerdict x : v) EXPECT_EQ(x, ReplayVerdict::replayed);
 }
+
+// Size 0: no anti-replay service. Every number from 1 passes, again and again, and the top
+// never moves (so check() stays a pass); 0 itself is never a valid sequence number.
+TEST(ReplayWindow, SizeZeroSwitchesAntiReplayOff) {
+    ReplayWindow w(0, false, 500);
+    EXPECT_FALSE(w.enabled());
+    EXPECT_EQ(w.top(), 0u);
+    for (int round = 0; round < 2; ++round)
+        for (uint64_t s : {5, 3, 5, 1000000, 2}) {
+            EXPECT_EQ(w.check(s), ReplayVerdict::ok);
+            EXPECT_EQ(w.accept(s), ReplayVerdict::ok);
+        }
+    uint64_t burst[4] = {9, 9, 8, 0};
+    ReplayVerdict v[4];
+    w.accept_burst(burst, 4, v);
+    EXPECT_EQ(v[0], ReplayVerdict::ok);
+    EXPECT_EQ(v[1], ReplayVerdict::ok);
+    EXPECT_EQ(v[2], ReplayVerdict::ok);
+    EXPECT_EQ(v[3], ReplayVerdict::too_old);
+    EXPECT_EQ(w.check(0), ReplayVerdict::too_old);
+    EXPECT_EQ(w.top(), 0u);
+    // ESN infers the high half from the window: it keeps one.
+    EXPECT_TRUE(ReplayWindow(0, true).enabled());
+}

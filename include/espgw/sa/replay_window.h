@@ -25,11 +25,15 @@ public:
     static constexpr uint32_t kMinSize = 64;
     static constexpr uint32_t kMaxSize = 32768;
 
-    // size: number of sequence numbers in the window (kMinSize..kMaxSize, rounded up to 32).
+    // size: number of sequence numbers in the window (kMinSize..kMaxSize, rounded up to 32),
+    // or 0: no anti-replay service (RFC 4303 §3.4.3 lets the receiver switch it off; a
+    // benchmark replaying a capture in a loop needs that). Without it the top stays 0, so
+    // check() passes every number from 1 on and accept() marks nothing; ESN needs a window.
     // initial_top: highest sequence number already seen (0 for a new SA).
     ReplayWindow(uint32_t size, bool esn, uint64_t initial_top = 0);
 
     uint32_t size() const { return size_; }
+    bool enabled() const { return size_ != 0; }
     bool esn() const { return esn_; }
     uint64_t top() const { return top_.load(std::memory_order_acquire); }
 
