@@ -170,8 +170,8 @@ def main():
             # Where the lost ones went: espgw's SA counters say how many requests it
             # authenticated and how many replies it encrypted; what is left was lost in front of
             # espgw (kernel, NAT, RX queue), on the LAN side, or on the way back to the peer.
-            p.gw_in = gw.telemetry(f"/espgw/sa,{p.t.spi_in}").get("packets", -1)
-            p.gw_out = gw.telemetry(f"/espgw/sa,{p.t.spi_out}").get("packets", -1)
+            p.gw_in = gw.telemetry(f"/espgw/sa,{p.t.spi_in}").get("in", {}).get("packets", -1)
+            p.gw_out = gw.telemetry(f"/espgw/sa,{p.t.spi_out}").get("out", {}).get("packets", -1)
             print(f"tunnel {p.t.k} ({p.t.cipher}): {p.answered} of {p.sent} echoes answered, longest gap "
                   f"{p.longest_gap:.2f} s; espgw decrypted {p.gw_in} and encrypted {p.gw_out}; "
                   f"{p.t.stale} replies came after their wait", flush=True)
@@ -181,6 +181,14 @@ def main():
                 failures.append(f"tunnel {p.t.k}: the pinger failed: {p.error}")
             if p.longest_gap > 1.0:
                 failures.append(f"tunnel {p.t.k}: {p.longest_gap:.2f} s without a reply")
+        # The kernel's side of the path: drops on the namespaces' links and in the peer's UDP
+        # sockets (lost echoes that espgw did send back end up here).
+        kernel = {}
+        for name, ns in (("peer", peer), ("nat", nat), ("gateway", gwns)):
+            kernel[name] = {"links": topo.run(ns, ["ip", "-s", "link"]).stdout,
+                            "udp": [l for l in topo.run(ns, ["cat", "/proc/net/snmp"]).stdout.splitlines()
+                                    if l.startswith("Udp:")]}
+            print(f"{name} namespace: UDP {kernel[name]['udp']}\n{kernel[name]['links']}", flush=True)
         if gw.proc.poll() is not None:
             failures.append("espgw is not running")
         drops = {k: v for k, v in gw.telemetry("/espgw/drops").items() if v}
@@ -190,7 +198,7 @@ def main():
                    "echoes": [{"sent": p.sent, "answered": p.answered, "longest_gap_s": round(p.longest_gap, 3),
                                "espgw_decrypted": p.gw_in, "espgw_encrypted": p.gw_out, "late_replies": p.t.stale}
                               for p in pingers],
-                   "ports": gw.telemetry("/espgw/ports"),
+                   "ports": gw.telemetry("/espgw/ports"), "kernel": kernel,
                    "drops": drops, "hostile": sent_by_kind, "samples": samples, "failures": failures}
         if args.json:
             with open(args.json, "w") as f:
