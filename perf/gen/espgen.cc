@@ -244,6 +244,7 @@ ResultRow search(Trials& t, const Options& o, TrialSpec spec, const std::string&
     const TrialResult flat = trial(t, spec, packets_for(o, size, 0) / 4, seed);
     row.trials = 1;
     row.r = flat;
+    row.flat_mpps = flat.received_pps / 1e6;
     double lo = 0, hi = flat.received_pps * 1.2, rate = flat.received_pps;
     bool have = false;
     for (int k = 0; k < 16 && rate > 1000; ++k) {

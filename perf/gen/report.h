@@ -16,7 +16,8 @@ struct ResultRow {
     bool searched = false;    // the RFC 2544 search's answer, not one trial at a set rate
     double loss_limit = 0;    // the search's acceptable loss
     unsigned trials = 0;      // trials the search took
-    bool generator_bound = false;  // espgw lost nothing at the generator's full rate
+    bool generator_bound = false;  // the generator could not offer the rate asked: a floor
+    double flat_mpps = 0;          // search: what espgw forwarded flat out (memif pushing back)
     TrialResult r;
 };
 
