@@ -50,6 +50,8 @@ struct Options {
     unsigned lcore = 0;
     std::string socket_dir = "/espgen";  // abstract socket names
     std::string public_dev, inside_dev;   // testbed: NIC ports instead of memif
+    std::string gw_public_dev, gw_inside_dev;    // testbed: espgw's NIC ports, for --write-config
+    std::string gen_public_mac, gen_inside_mac;  // testbed: the generator's NIC MACs, for --write-config
     std::string gw_public_mac = "02:e5:00:00:00:01", gw_inside_mac = "02:e5:00:00:00:02";
     double wait_s = 60;
     uint32_t gw_mbufs = 32767;
@@ -83,6 +85,8 @@ const char* kUsage =
     "  --socket-dir D       memif socket names D/public.sock, D/inside.sock (abstract; default /espgen)\n"
     "  --public-dev DEV --inside-dev DEV   NIC ports (testbed) instead of memif\n"
     "  --gw-public-mac M --gw-inside-mac M espgw's MACs (default the memif ones the config sets)\n"
+    "  --gw-public-dev DEV --gw-inside-dev DEV  testbed: espgw's NIC ports in the written config\n"
+    "  --gen-public-mac M --gen-inside-mac M    testbed: the generator's NIC MACs in the written config\n"
     "  --wait S             seconds to wait for espgw's links (default 60)\n";
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -165,6 +169,10 @@ Options parse(int argc, char** argv) {
         else if (a == "--inside-dev") o.inside_dev = val();
         else if (a == "--gw-public-mac") o.gw_public_mac = val();
         else if (a == "--gw-inside-mac") o.gw_inside_mac = val();
+        else if (a == "--gw-public-dev") o.gw_public_dev = val();
+        else if (a == "--gw-inside-dev") o.gw_inside_dev = val();
+        else if (a == "--gen-public-mac") o.gen_public_mac = val();
+        else if (a == "--gen-inside-mac") o.gen_inside_mac = val();
         else if (a == "--wait") o.wait_s = num(0, 3600);
         else die("unknown option " + a + " (see --help)");
     }
@@ -278,9 +286,16 @@ int main(int argc, char** argv) {
     if (!parse_mac(o.gw_public_mac, pub.gw) || !parse_mac(o.gw_inside_mac, in.gw)) die("bad --gw-*-mac");
 
     if (!o.write_config.empty()) {
+        // On a testbed espgw's ports are NICs with their own MACs: then the config names the
+        // devices, and the neighbours are the generator's NICs.
+        if ((!o.gen_public_mac.empty() && !parse_mac(o.gen_public_mac, pub.gen)) ||
+            (!o.gen_inside_mac.empty() && !parse_mac(o.gen_inside_mac, in.gen)))
+            die("bad --gen-*-mac");
+        const std::string pub_dev = o.gw_public_dev.empty() ? memif(o, 0, "public", "client") : o.gw_public_dev;
+        const std::string in_dev = o.gw_inside_dev.empty() ? memif(o, 1, "inside", "client") : o.gw_inside_dev;
         std::string err;
-        if (!peers.write_gateway_config(o.write_config, memif(o, 0, "public", "client"), memif(o, 1, "inside", "client"),
-                                        pub, in, o.gw_eal, o.gw_mbufs, o.anti_replay, err))
+        if (!peers.write_gateway_config(o.write_config, pub_dev, in_dev, pub, in, o.gw_eal, o.gw_mbufs, o.anti_replay,
+                                        err))
             die(err);
         printf("espgen: wrote %s (%u peers, %s)\n", o.write_config.c_str(), o.peers, cipher_name(o.cipher));
         return 0;
@@ -362,7 +377,13 @@ int main(int argc, char** argv) {
         spec.dir = d;
         spec.rate_pps = 20000;
         spec.random_access = o.random_access;
-        const TrialResult w = trial(trials, spec, std::min<uint64_t>(2000, std::max<uint32_t>(o.peers, 200)), seed);
+        // espgw may still be installing its SAs when its links come up: try for a while.
+        TrialResult w;
+        for (int attempt = 0; attempt < 20; ++attempt) {
+            w = trial(trials, spec, std::min<uint64_t>(2000, std::max<uint32_t>(o.peers, 200)), seed);
+            if (w.received) break;
+            rte_delay_ms(500);
+        }
         if (w.received == 0)
             die(std::string("espgw forwarded nothing") + (w.invalid ? " valid" : "") + " in the " +
                 (d == Direction::decap ? "decap" : "encap") + " direction" +

@@ -36,6 +36,11 @@ std::vector<uint8_t> stretch(uint32_t seed, uint32_t i, bool inbound, uint8_t la
     return out;
 }
 
+// A memif device gets the MAC the generator addresses it by; a NIC keeps its own.
+std::string memif_mac(const std::string& dev, const uint8_t mac[6]) {
+    return dev.rfind("net_memif", 0) == 0 ? ",mac=" + mac_str(mac) : "";
+}
+
 }  // namespace
 
 std::string ipv4_str(uint32_t a) {
@@ -81,17 +86,17 @@ bool PeerSet::write_gateway_config(const std::string& path, const std::string& p
             "max_sas = %u;\n"
             "ports = {\n"
             "  # IMIX's 1500-byte packets must cross whole, as in perf/bench_esp: a jumbo MTU outside.\n"
-            "  public    = { device = \"%s,mac=%s\"; address = \"%s/24\"; gateway = \"%s\"; mtu = 9000;\n"
+            "  public    = { device = \"%s%s\"; address = \"%s/24\"; gateway = \"%s\"; mtu = 9000;\n"
             "                rx_desc = 4096; tx_desc = 4096; };\n"
-            "  protected = { device = \"%s,mac=%s\"; address = \"%s/24\"; rx_desc = 4096; tx_desc = 4096; };\n"
+            "  protected = { device = \"%s%s\"; address = \"%s/24\"; rx_desc = 4096; tx_desc = 4096; };\n"
             "};\n"
             "neighbours = (\n"
             "  { address = \"%s\"; mac = \"%s\"; },\n"
             "  { address = \"%s\"; mac = \"%s\"; }\n"
             ");\n",
             count_, cipher_name(cipher_), eal.c_str(), mbufs, max_sas, public_dev.c_str(),
-            mac_str(pub.gw).c_str(), ipv4_str(Addresses::gw_public).c_str(),
-            ipv4_str(Addresses::gen_public).c_str(), inside_dev.c_str(), mac_str(in.gw).c_str(),
+            memif_mac(public_dev, pub.gw).c_str(), ipv4_str(Addresses::gw_public).c_str(),
+            ipv4_str(Addresses::gen_public).c_str(), inside_dev.c_str(), memif_mac(inside_dev, in.gw).c_str(),
             ipv4_str(Addresses::gw_inside).c_str(), ipv4_str(Addresses::gen_public).c_str(),
             mac_str(pub.gen).c_str(), ipv4_str(Addresses::gen_inside).c_str(), mac_str(in.gen).c_str());
     fprintf(f, "peers = (\n");
