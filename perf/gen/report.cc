@@ -13,6 +13,7 @@ void print_row(FILE* f, const ResultRow& row) {
     if (row.searched) note = "search (" + std::to_string(row.trials) + " trials)";
     if (row.generator_bound) note += note.empty() ? "generator-bound" : ", generator-bound";
     if (r.invalid) note += (note.empty() ? "" : "; ") + std::to_string(r.invalid) + " INVALID: " + r.first_invalid;
+    if (r.stalled) note += (note.empty() ? "" : "; ") + std::string("STALLED: espgw took nothing for 5 s");
     if (r.duplicates) note += (note.empty() ? "" : "; ") + std::to_string(r.duplicates) + " duplicates";
     fprintf(f, "%-6s %-18s %-5s %8u %-6s %9.3f %9.3f %7.3f %9llu %9.1f %9.1f %9.1f %9.3f %s\n", row.dir.c_str(),
             row.cipher.c_str(), row.size.c_str(), row.peers, row.access.c_str(), r.received_pps / 1e6, r.gbps_inner,

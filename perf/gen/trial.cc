@@ -95,14 +95,15 @@ TrialResult Trials::run(const TrialSpec& spec) {
     TrialResult r;
     rte_mbuf* bufs[kBurst];
     size_t next = 0;
+    size_t end = count;  // frames offered: fewer if espgw stops taking any (it died, say)
     const uint64_t t0 = rte_rdtsc();
-    uint64_t t_end = 0, last_rx = t0;
+    uint64_t t_end = 0, last_rx = t0, last_tx = t0;
     const uint64_t drain = uint64_t(spec.drain_s * double(hz));
     for (;;) {
         const uint64_t now = rte_rdtsc();
-        if (next < count) {
-            size_t allowed = count;
-            if (gap > 0) allowed = std::min<size_t>(count, size_t(double(now - t0) / gap) + 1);
+        if (next < end) {
+            size_t allowed = end;
+            if (gap > 0) allowed = std::min<size_t>(end, size_t(double(now - t0) / gap) + 1);
             const uint16_t n = uint16_t(std::min<size_t>(kBurst, allowed - next));
             if (n && rte_pktmbuf_alloc_bulk(ports_.pool, bufs, n) == 0) {
                 for (uint16_t j = 0; j < n; ++j) {
@@ -121,7 +122,13 @@ TrialResult Trials::run(const TrialSpec& spec) {
                 } else {
                     next += sent;
                 }
-                if (next == count) t_end = rte_rdtsc();
+                if (sent || gap > 0) last_tx = now;
+                if (next == end) t_end = rte_rdtsc();
+            }
+            if (next < end && now - last_tx > 5 * hz) {  // flat out, and nothing taken for 5 s
+                end = next;
+                t_end = now;
+                r.stalled = true;
             }
         } else if (now - last_rx > drain && now - t_end > drain) {
             break;
@@ -148,7 +155,7 @@ TrialResult Trials::run(const TrialSpec& spec) {
         r.other += stray;
         rte_pktmbuf_free_bulk(bufs, stray);
     }
-    r.sent = count;
+    r.sent = end;
     r.seconds = double(t_end - t0) / double(hz);
     pending_ = r;
     std::vector<uint64_t> lat;

@@ -37,6 +37,7 @@ struct TrialResult {
     uint64_t duplicates = 0;  // a slot received twice
     uint64_t other = 0;       // frames that are not ours (ARP, IKE, ...), not counted as received
     uint64_t refused = 0;     // at a set rate: frames the port would not take (espgw's ring full)
+    bool stalled = false;     // flat out, the port took nothing for 5 s: the trial was cut short
     double seconds = 0;       // from first to last frame sent
     double offered_pps = 0, received_pps = 0;
     double gbps_inner = 0;    // received inner IP bits per second
