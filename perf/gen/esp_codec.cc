@@ -47,6 +47,12 @@ void make_iv(uint32_t seq, uint8_t* iv, size_t n) {
     put32(iv + n - 4, seq);
 }
 
+// RFC 4106 / RFC 7634: the 12-byte nonce is the key's 4-byte salt, then the packet's 8-byte IV.
+void aead_nonce(const SaKeys& k, const uint8_t* iv, uint8_t nonce[12]) {
+    std::memcpy(nonce, k.key.data() + k.key.size() - 4, 4);
+    std::memcpy(nonce + 4, iv, 8);
+}
+
 }  // namespace
 
 bool parse_cipher(const std::string& name, Cipher& out) {
@@ -123,10 +129,8 @@ void EspCodec::seal(const SaKeys& k, uint32_t spi, uint32_t seq, const uint8_t* 
         std::memcpy(ct + padded, mac, kIcv);
         return;
     }
-    const size_t keyn = k.key.size() - 4;
     uint8_t nonce[12];
-    std::memcpy(nonce, k.key.data() + keyn, 4);
-    std::memcpy(nonce + 4, iv, 8);
+    aead_nonce(k, iv, nonce);
     EVP_EncryptInit_ex(x, evp(c), nullptr, nullptr, nullptr);
     EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 12, nullptr);
     EVP_EncryptInit_ex(x, nullptr, nullptr, k.key.data(), nonce);
@@ -158,10 +162,8 @@ std::string EspCodec::open(const SaKeys& k, const uint8_t* esp, size_t len, std:
         EVP_DecryptUpdate(x, inner.data(), &n, ct, int(ctn));
         EVP_DecryptFinal_ex(x, inner.data() + n, &n);
     } else {
-        const size_t keyn = k.key.size() - 4;
         uint8_t nonce[12];
-        std::memcpy(nonce, k.key.data() + keyn, 4);
-        std::memcpy(nonce + 4, iv, 8);
+        aead_nonce(k, iv, nonce);
         EVP_DecryptInit_ex(x, evp(c), nullptr, nullptr, nullptr);
         EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 12, nullptr);
         EVP_DecryptInit_ex(x, nullptr, nullptr, k.key.data(), nonce);
