@@ -152,9 +152,10 @@ int cmd_workers(const char*, const char*, rte_tel_data* d) {
 // Each resource bound: its limit, what is in use now, and what it refused (dropped) so far.
 int cmd_bounds(const char*, const char*, rte_tel_data* d) {
     Gateway& gw = *g_gw;
-    uint64_t drops[dp::kDropReasons]{}, held = 0;
+    uint64_t drops[dp::kDropReasons]{}, held = 0, steps_back = 0;
     for (size_t k = 0; k < gw.workers.size(); ++k) {
         held += load(gw.counters[k].reassembly_held);
+        steps_back += load(gw.counters[k].clock_steps_back);
         for (unsigned r = 0; r < dp::kRoles; ++r)
             for (unsigned why = 0; why < dp::kDropReasons; ++why) drops[why] += load(gw.counters[k].drops[r][why]);
     }
@@ -168,6 +169,7 @@ int cmd_bounds(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(r, "refused_per_source", n(dp::Drop::frag_source_limit));
     rte_tel_data_add_dict_u64(r, "timeout_ms", gw.cfg.reassembly_timeout_ms);
     rte_tel_data_add_dict_u64(r, "timed_out", n(dp::Drop::frag_timeout));
+    rte_tel_data_add_dict_u64(r, "clock_steps_back", steps_back);
     rte_tel_data_add_dict_container(d, "reassembly", r, 0);
     rte_tel_data* q = new_dict();
     rte_tel_data_add_dict_u64(q, "limit_packets", control::NeighbourResolver::kMaxHeld);

@@ -40,6 +40,7 @@ bool reassembly_create(Reassembly& r, const ReassemblyLimits& limits, int socket
     // Timed-out datagrams are found within a hundredth of the timeout, even with no traffic.
     r.sweep_interval_tsc = std::max<uint64_t>(limits.timeout_tsc / 100, 1);
     r.next_sweep = 0;
+    r.clock = 0;
     r.held = 0;
     std::fill(std::begin(r.per_source), std::end(r.per_source), 0);
     r.death_row.cnt = 0;
@@ -77,15 +78,36 @@ void settle(Worker& w, Drop why) {
     r.death_row.cnt = 0;
 }
 
-// Frees every datagram whose time is up. The library stops when its death row is full, so
-// this empties the row and asks again until nothing more expires.
-void expire(Worker& w) {
+// Frees every datagram whose time is up at `now`. The library stops when its death row is
+// full, so this empties the row and asks again until nothing more expires.
+void expire_at(Worker& w, uint64_t now) {
     Reassembly& r = w.reassembly;
     for (;;) {
-        rte_ip_frag_table_del_expired_entries(r.table, &r.death_row, w.now);
+        rte_ip_frag_table_del_expired_entries(r.table, &r.death_row, now);
         if (r.death_row.cnt == 0) return;
         settle(w, Drop::frag_timeout);
     }
+}
+
+// The table frees datagrams oldest first and stops at the first whose time is not up. So a
+// datagram stamped later than the clock now reads (the TSC went back, or read one spike ahead:
+// a virtual machine's TSC can, and this one's kernel marks it unstable) would keep every
+// datagram behind it, and with them the whole share, until the clock caught up with the stamp:
+// a 59-minute soak ended with reassembly full and nothing expiring. A step back longer than a
+// sweep interval therefore frees everything held; at worst a datagram in flight is lost.
+void follow_clock(Worker& w) {
+    Reassembly& r = w.reassembly;
+    if (w.now + r.sweep_interval_tsc < r.clock) {
+        ++w.counters->clock_steps_back;
+        if (r.held != 0) expire_at(w, UINT64_MAX);
+        r.next_sweep = 0;
+    }
+    r.clock = w.now;
+}
+
+void expire(Worker& w) {
+    follow_clock(w);
+    expire_at(w, w.now);
 }
 
 // Whether the table may take one more fragment from the source in slot; counts the drop if not.
@@ -122,6 +144,7 @@ rte_mbuf* collect(Worker& w, rte_mbuf* whole) {
 
 void reassembly_sweep(Worker& w) {
     Reassembly& r = w.reassembly;
+    follow_clock(w);
     w.counters->reassembly_held = r.held;
     if (r.held == 0 || w.now < r.next_sweep) return;
     r.next_sweep = w.now + r.sweep_interval_tsc;

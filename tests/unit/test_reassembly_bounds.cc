@@ -12,6 +12,7 @@
 #include <rte_udp.h>
 
 #include <chrono>
+#include <random>
 #include <cstring>
 #include <thread>
 #include <utility>
@@ -240,4 +241,80 @@ TEST(ReassemblyBounds, AnIpv6FloodHoldsAtMostTheShare) {
     EXPECT_GT(dp.drops(dp::Drop::frag_no_room), 0u);
     dp.flush_reassembly();
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), baseline);
+}
+
+// An hour-long flood in simulated time, as the soak sends it (random sources, identifiers and
+// offsets, MF always set, 5,000 a second against a 2 s time-out): the share stays full, yet it
+// turns over every time-out all along, so a fragment of a real datagram always finds room soon.
+TEST(ReassemblyBounds, ALongFloodKeepsTurningOver) {
+    testing_dp dp;
+    const double tsc = static_cast<double>(rte_get_tsc_hz());
+    dp.set_reassembly(limits(1023, 127, 2.0));
+    const unsigned baseline = rte_mempool_avail_count(dp.shared.pool);
+    std::mt19937 rnd(1);
+    uint64_t now = rte_rdtsc();
+    const uint64_t step = static_cast<uint64_t>(tsc / 5000);
+    std::vector<rte_mbuf*> burst;
+    uint64_t timed_out_before = 0;
+    for (unsigned second = 1; second <= 600; ++second) {
+        for (unsigned k = 0; k < 5000; ++k) {
+            const uint32_t src = 0x64400000u | (rnd() & 0x3fffff);
+            burst.push_back(fragment4(dp, src, static_cast<uint16_t>(rnd()), static_cast<uint16_t>((rnd() % 64) * 8), true));
+            ASSERT_NE(burst.back(), nullptr) << "the test's pool ran dry at second " << second;
+            now += step;
+            if (burst.size() == 32) dp.rx_public_at(now, std::exchange(burst, {}));
+        }
+        if (second % 10 == 0) {
+            // Ten seconds are five time-outs: each frees the whole share once.
+            const uint64_t timed_out = dp.drops(dp::Drop::frag_timeout);
+            ASSERT_GE(timed_out - timed_out_before, 4u * 1023) << "reassembly stopped expiring at second " << second;
+            timed_out_before = timed_out;
+        }
+    }
+    dp.rx_public_at(now + static_cast<uint64_t>(tsc * 2.1), std::move(burst));
+    EXPECT_EQ(dp.worker.reassembly.held, 0u);
+    EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), baseline);
+}
+
+// The worker's clock is the TSC, which a virtual machine may set back or read once far ahead.
+// Datagrams stamped "in the future" must not freeze expiry: a step back frees all that is
+// held (counted as timed out), and reassembly then runs on the clock as it now reads.
+TEST(ReassemblyBounds, AClockThatStepsBackDoesNotFreezeExpiry) {
+    testing_dp dp;
+    const uint64_t hz = rte_get_tsc_hz();
+    dp.set_reassembly(limits(256, 256, 2.0));
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    const unsigned baseline = rte_mempool_avail_count(dp.shared.pool);
+    const uint64_t t0 = uint64_t{1} << 50;
+    // One fragment read while the clock was an hour ahead, then the clock back where it was.
+    dp.rx_public_at(t0 + 3600 * hz, {fragment4(dp, 0xc6336401, 1, 8, true)});
+    std::vector<rte_mbuf*> rest;
+    for (uint16_t k = 0; k < 255; ++k) rest.push_back(fragment4(dp, 0xc6336500 + k, k, 8, true));
+    dp.rx_public_at(t0, std::move(rest));
+    EXPECT_EQ(dp.counters.clock_steps_back, 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::frag_timeout), 1u) << "the one stamped ahead is freed when the clock goes back";
+    EXPECT_EQ(dp.worker.reassembly.held, 255u);
+    // A time-out later on the clock as it reads now, all of it is freed.
+    dp.rx_public_at(t0 + 2 * hz + hz / 10, {});
+    EXPECT_EQ(dp.worker.reassembly.held, 0u);
+    EXPECT_EQ(dp.drops(dp::Drop::frag_timeout), 256u);
+    // The share full again, and the clock back by an hour: everything goes at once.
+    std::vector<rte_mbuf*> full;
+    for (uint16_t k = 0; k < 256; ++k) full.push_back(fragment4(dp, 0xc6336600 + k, k, 8, true));
+    dp.rx_public_at(t0 + 10 * hz, std::move(full));
+    EXPECT_EQ(dp.worker.reassembly.held, 256u);
+    dp.rx_public_at(t0 + 10 * hz - 3600 * hz, {});
+    EXPECT_EQ(dp.counters.clock_steps_back, 2u);
+    EXPECT_EQ(dp.worker.reassembly.held, 0u);
+    EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), baseline);
+    // A peer's fragmented packet is put back together on the new clock.
+    dp.rx_public_at(t0 + 10 * hz - 3600 * hz, fragments_of_esp(dp, *peer));
+    auto lan = dp.take(dp::kProtected);
+    EXPECT_EQ(lan.size(), 1u);
+    T::free_all(lan);
+    // Small jitter (less than a sweep interval) is not a step back.
+    dp.rx_public_at(t0 + 10 * hz - 3600 * hz - hz / 1000, {fragment4(dp, 0xc6336401, 2, 8, true)});
+    EXPECT_EQ(dp.counters.clock_steps_back, 2u);
+    EXPECT_EQ(dp.worker.reassembly.held, 1u);
 }

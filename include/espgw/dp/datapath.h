@@ -110,6 +110,7 @@ struct alignas(64) WorkerCounters {
     uint64_t reassembled = 0;    // outer datagrams put back together from fragments
     uint64_t fragmented = 0;     // packets split to fit the tunnel (inner or outer)
     uint64_t reassembly_held = 0;  // mbufs reassembly holds now (a gauge, set each loop turn)
+    uint64_t clock_steps_back = 0;  // times reassembly saw the TSC go back and freed all it held
 };
 
 struct Worker {

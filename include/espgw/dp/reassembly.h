@@ -3,7 +3,8 @@
 // stream of such fragments empties the pool and stops the gateway (RFC 8900 §3.5 describes the
 // attack). So: the fragments held are counted, in mbufs, in total and per source address;
 // a fragment that would pass either bound is dropped and counted; incomplete datagrams are
-// freed on a timer, not only when a later fragment happens to touch their table slot.
+// freed on a timer, not only when a later fragment happens to touch their table slot, and all
+// of them at once if the worker's clock (the TSC) ever goes back.
 #pragma once
 
 #include <rte_ip_frag.h>
@@ -28,6 +29,7 @@ struct Reassembly {
     ReassemblyLimits limits;
     uint64_t sweep_interval_tsc = 0;  // how often expired datagrams are looked for when idle
     uint64_t next_sweep = 0;
+    uint64_t clock = 0;  // the worker's clock when reassembly last looked at it
     uint32_t held = 0;  // mbufs the table holds now (one per fragment)
     uint16_t per_source[kSourceSlots]{};
 };
