@@ -142,8 +142,15 @@ def main():
             b = gw.telemetry("/espgw/bounds")
             st = gw.telemetry("/espgw/stats")
             sample = {"t": round(time.monotonic() - started), "rss_kb": rss_kb(pid), "mbufs_free": b["mbufs"]["available"],
-                      "reassembly_held": b["reassembly"]["held_mbufs"], "public_rx": st.get("public_rx", 0),
+                      "reassembly_held": b["reassembly"]["held_mbufs"],
+                      "frag_timed_out": b["reassembly"]["timed_out"],
+                      "clock_steps_back": b["reassembly"].get("clock_steps_back", 0), "public_rx": st.get("public_rx", 0),
                       "drops": st.get("drops", 0), "echoes": sum(p.answered for p in pingers)}
+            # A full share that stops timing out is the freeze seen once at 11 minutes in.
+            if samples and sample["t"] - samples[-1]["t"] > 2 * TIMEOUT_MS / 1000 and \
+                    sample["reassembly_held"] >= b["reassembly"]["limit_mbufs"] and \
+                    sample["frag_timed_out"] == samples[-1]["frag_timed_out"]:
+                failures.append(f"reassembly full and expiring nothing between t={samples[-1]['t']} and t={sample['t']}")
             samples.append(sample)
             print(" ".join(f"{k}={v}" for k, v in sample.items()), flush=True)
         hostile.wait()
