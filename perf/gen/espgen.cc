@@ -45,6 +45,8 @@ struct Options {
     uint64_t packets = 0, max_bytes = uint64_t(1) << 30;
     std::string json, write_config, write_pcap;
     bool anti_replay = true;
+    bool udp_encap = true;
+    std::string write_secgw_config;
     std::string gw_eal = "\"--no-huge\", \"-m\", \"1024\", \"--no-pci\", \"--file-prefix\", \"espgw-bench\"";
     std::string eal = "--no-huge -m 1536 --no-pci";
     unsigned lcore = 0;
@@ -75,6 +77,8 @@ const char* kUsage =
     "  --json FILE          results as JSON too\n"
     "  --write-config FILE  write espgw's config for these peers and exit\n"
     "  --no-anti-replay     ... with replay_window = 0 on espgw's inbound SAs (to replay captures in a loop)\n"
+    "  --encap E            udp (default: ESP in UDP from NAT ports) or none (plain ESP, one address per peer)\n"
+    "  --write-secgw-config FILE  the same tunnels as a DPDK ipsec-secgw config (needs --encap none), and exit\n"
     "  --write-pcap PREFIX  write PREFIX-public.pcap (ESP from the peers' NAT ports, IKE and keepalives\n"
     "                       mixed in) and PREFIX-protected.pcap (plain packets to the peers) and exit;\n"
     "                       --packets frames (default 65536) of the first --size\n"
@@ -159,6 +163,11 @@ Options parse(int argc, char** argv) {
         else if (a == "--json") o.json = val();
         else if (a == "--write-config") o.write_config = val();
         else if (a == "--no-anti-replay") o.anti_replay = false;
+        else if (a == "--encap") {
+            const std::string v = val();
+            if (v != "udp" && v != "none") die("--encap: udp or none");
+            o.udp_encap = v == "udp";
+        } else if (a == "--write-secgw-config") o.write_secgw_config = val();
         else if (a == "--write-pcap") o.write_pcap = val();
         else if (a == "--gw-eal") o.gw_eal = val();
         else if (a == "--gw-mbufs") o.gw_mbufs = uint32_t(num(1023, 1 << 24));
@@ -279,12 +288,19 @@ ResultRow search(Trials& t, const Options& o, TrialSpec spec, const std::string&
 
 int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
-    const PeerSet peers(o.peers, o.per_nat, o.cipher, o.seed);
+    const PeerSet peers(o.peers, o.per_nat, o.cipher, o.seed, o.udp_encap);
     MacPair pub{}, in{};
     std::memcpy(pub.gen, kGenPublicMac, 6);
     std::memcpy(in.gen, kGenInsideMac, 6);
     if (!parse_mac(o.gw_public_mac, pub.gw) || !parse_mac(o.gw_inside_mac, in.gw)) die("bad --gw-*-mac");
 
+    if (!o.write_secgw_config.empty()) {
+        std::string err;
+        if (!peers.write_secgw_config(o.write_secgw_config, pub, in, err)) die(err);
+        printf("espgen: wrote %s (%u peers, %s, for ipsec-secgw)\n", o.write_secgw_config.c_str(), o.peers,
+               cipher_name(o.cipher));
+        if (o.write_config.empty()) return 0;
+    }
     if (!o.write_config.empty()) {
         // On a testbed espgw's ports are NICs with their own MACs: then the config names the
         // devices, and the neighbours are the generator's NICs.
@@ -366,8 +382,11 @@ int main(int argc, char** argv) {
         if (rte_rdtsc() > deadline) die("espgw did not connect to both ports (is it running with --write-config's file?)");
         rte_delay_ms(50);
     }
-    printf("espgen: %u peers (%u per NAT address), %s, links up; %s\n", o.peers, o.per_nat, cipher_name(o.cipher),
-           machine().c_str());
+    if (o.udp_encap)
+        printf("espgen: %u peers (%u per NAT address), %s, links up; %s\n", o.peers, o.per_nat, cipher_name(o.cipher),
+               machine().c_str());
+    else
+        printf("espgen: %u peers (plain ESP), %s, links up; %s\n", o.peers, cipher_name(o.cipher), machine().c_str());
 
     Trials trials(peers, ports);
     uint32_t seed = 1;

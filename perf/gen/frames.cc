@@ -67,9 +67,12 @@ void ether_header(const uint8_t dst[6], const uint8_t src[6], std::vector<uint8_
 
 void outer_headers(const PeerSet& peers, uint32_t peer, size_t esp_len, std::vector<uint8_t>& out) {
     const size_t at = out.size();
-    out.resize(at + 28);
+    const uint32_t outer = peers.outer_bytes();
+    out.resize(at + outer);
     uint8_t* ip = out.data() + at;
-    ipv4_header(ip, uint16_t(28 + esp_len), 17, peers.nat_addr(peer), Addresses::gw_public, uint16_t(peer));
+    ipv4_header(ip, uint16_t(outer + esp_len), peers.udp_encap() ? 17 : 50, peers.nat_addr(peer), Addresses::gw_public,
+                uint16_t(peer));
+    if (!peers.udp_encap()) return;
     uint8_t* udp = ip + 20;
     put16(udp, peers.nat_port(peer));
     put16(udp + 2, 4500);

@@ -35,7 +35,8 @@ void inner_packet(const PeerSet& peers, uint32_t peer, uint32_t slot, uint32_t l
 // Appends an Ethernet frame: `src` -> `dst` MACs, IPv4 payload.
 void ether_header(const uint8_t dst[6], const uint8_t src[6], std::vector<uint8_t>& out);
 
-// Appends outer IPv4 + UDP (NAT port -> 4500) for `esp_len` bytes of ESP from peer `peer`.
+// Appends outer IPv4 + UDP (NAT port -> 4500), or IPv4 alone for plain ESP, for `esp_len`
+// bytes of ESP from peer `peer`.
 void outer_headers(const PeerSet& peers, uint32_t peer, size_t esp_len, std::vector<uint8_t>& out);
 
 void ipv4_checksum(uint8_t* ip);

@@ -100,9 +100,11 @@ bool PeerSet::write_gateway_config(const std::string& path, const std::string& p
             ipv4_str(Addresses::gw_inside).c_str(), ipv4_str(Addresses::gen_public).c_str(),
             mac_str(pub.gen).c_str(), ipv4_str(Addresses::gen_inside).c_str(), mac_str(in.gen).c_str());
     fprintf(f, "peers = (\n");
-    for (uint32_t i = 0; i < count_; ++i)
-        fprintf(f, "  { name = \"p%u\"; address = \"%s\"; port = %u; }%s\n", i, ipv4_str(nat_addr(i)).c_str(),
-                nat_port(i), i + 1 < count_ ? "," : "");
+    for (uint32_t i = 0; i < count_; ++i) {
+        fprintf(f, "  { name = \"p%u\"; address = \"%s\";", i, ipv4_str(nat_addr(i)).c_str());
+        if (udp_encap_) fprintf(f, " port = %u;", nat_port(i));
+        fprintf(f, " }%s\n", i + 1 < count_ ? "," : "");
+    }
     fprintf(f, ");\nsas = (\n");
     for (uint32_t i = 0; i < count_; ++i) {
         for (int dir = 0; dir < 2; ++dir) {
@@ -115,11 +117,67 @@ bool PeerSet::write_gateway_config(const std::string& path, const std::string& p
                     cipher_name(cipher_), hex(k.key).c_str());
             if (cbc) fprintf(f, " integrity = \"hmac-sha256-128\"; auth_key = \"%s\";", hex(k.auth).c_str());
             if (inbound && !anti_replay) fprintf(f, " replay_window = 0;");
+            if (!udp_encap_) fprintf(f, " encap = \"none\";");
             fprintf(f, " local_ts = \"10.1.0.0/24\"; remote_ts = \"%s/32\"; }%s\n", ipv4_str(inner_addr(i)).c_str(),
                     i + 1 < count_ || inbound ? "," : "");
         }
     }
     fprintf(f, ");\n");
+    if (fclose(f) != 0) {
+        error = path + ": " + strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+bool PeerSet::write_secgw_config(const std::string& path, const MacPair& pub, const MacPair& in,
+                                 std::string& error) const {
+    if (udp_encap_) {
+        error = "ipsec-secgw has no NAT-T with software crypto: write its config with plain ESP (--encap none)";
+        return false;
+    }
+    FILE* f = fopen(path.c_str(), "w");
+    if (!f) {
+        error = path + ": " + strerror(errno);
+        return false;
+    }
+    // Its key syntax: bytes as hex pairs joined by colons.
+    auto colon_hex = [](const std::vector<uint8_t>& v) {
+        std::string s;
+        char b[4];
+        for (size_t k = 0; k < v.size(); ++k) {
+            snprintf(b, sizeof b, k ? ":%02x" : "%02x", v[k]);
+            s += b;
+        }
+        return s;
+    };
+    auto algo = [&](const SaKeys& k) {
+        switch (cipher_) {
+            case Cipher::aes128_gcm: return "aead_algo aes-128-gcm aead_key " + colon_hex(k.key);
+            case Cipher::aes256_gcm: return "aead_algo aes-256-gcm aead_key " + colon_hex(k.key);
+            case Cipher::chacha20_poly1305: return "aead_algo chacha20-poly1305 aead_key " + colon_hex(k.key);
+            case Cipher::aes128_cbc_sha256:
+                return "cipher_algo aes-128-cbc cipher_key " + colon_hex(k.key) + " auth_algo sha256-hmac auth_key " +
+                       colon_hex(k.auth);
+        }
+        return std::string();
+    };
+    fprintf(f, "# ipsec-secgw for the traffic generator (written by espgen --write-secgw-config): %u peers,\n"
+               "# %s, plain ESP in tunnel mode; port 0 public (192.0.2.1), port 1 protected (10.1.0.0/24).\n",
+            count_, cipher_name(cipher_));
+    const std::string gw = ipv4_str(Addresses::gw_public);
+    for (uint32_t i = 0; i < count_; ++i) {
+        const std::string peer = ipv4_str(nat_addr(i)), inner = ipv4_str(inner_addr(i));
+        fprintf(f, "sp ipv4 out esp protect %u pri 1 dst %s/32 sport 0:65535 dport 0:65535\n", spi_out(i), inner.c_str());
+        fprintf(f, "sp ipv4 in esp protect %u pri 1 src %s/32 dst 10.1.0.0/24 sport 0:65535 dport 0:65535\n", spi_in(i),
+                inner.c_str());
+        fprintf(f, "sa out %u %s mode ipv4-tunnel src %s dst %s\n", spi_out(i), algo(keys(i, false)).c_str(), gw.c_str(),
+                peer.c_str());
+        fprintf(f, "sa in %u %s mode ipv4-tunnel src %s dst %s\n", spi_in(i), algo(keys(i, true)).c_str(), peer.c_str(),
+                gw.c_str());
+    }
+    fprintf(f, "rt ipv4 dst 100.64.0.0/10 port 0\nrt ipv4 dst 10.1.0.0/24 port 1\n");
+    fprintf(f, "neigh port 0 %s\nneigh port 1 %s\n", mac_str(pub.gen).c_str(), mac_str(in.gen).c_str());
     if (fclose(f) != 0) {
         error = path + ": " + strerror(errno);
         return false;

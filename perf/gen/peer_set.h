@@ -1,6 +1,7 @@
 // The peers the generator plays: road warriors behind NATs, each with its own outer address
 // and port (several share a NAT address, as behind a real carrier NAT), its tunnel address
-// and one SA pair. Everything follows from (count, cipher, seed), so the gateway's config
+// and one SA pair. Or, with plain ESP (no UDP encapsulation, what gateways without NAT-T such
+// as DPDK's ipsec-secgw speak), sites each at its own address. Everything follows from (count, cipher, seed), so the gateway's config
 // and the generator agree without reading each other's files.
 #pragma once
 
@@ -30,11 +31,14 @@ struct MacPair {
 
 class PeerSet {
 public:
-    PeerSet(uint32_t count, uint32_t per_nat, Cipher cipher, uint32_t seed)
-        : count_(count), per_nat_(per_nat ? per_nat : 1), cipher_(cipher), seed_(seed) {}
+    PeerSet(uint32_t count, uint32_t per_nat, Cipher cipher, uint32_t seed, bool udp_encap = true)
+        : count_(count), per_nat_(per_nat && udp_encap ? per_nat : 1), cipher_(cipher), seed_(seed),
+          udp_encap_(udp_encap) {}
 
     uint32_t count() const { return count_; }
     Cipher cipher() const { return cipher_; }
+    bool udp_encap() const { return udp_encap_; }     // ESP in UDP (RFC 3948), else plain ESP
+    uint32_t outer_bytes() const { return udp_encap_ ? 28 : 20; }  // IPv4 (+ UDP) before the ESP
     uint32_t nat_addr(uint32_t i) const { return Addresses::nat_base + 1 + i / per_nat_; }
     uint16_t nat_port(uint32_t i) const { return uint16_t(1024 + (i % per_nat_) * 61 % 60000); }
     uint32_t inner_addr(uint32_t i) const { return Addresses::inner_base + 1 + i; }
@@ -57,10 +61,16 @@ public:
                               const std::string& inside_dev, const MacPair& pub, const MacPair& in,
                               const std::string& eal, uint32_t mbufs, bool anti_replay, std::string& error) const;
 
+    // Writes the same tunnels as a DPDK ipsec-secgw config file (plain ESP, tunnel mode): one
+    // SP and SA per direction and peer, routes (port 0 the unprotected, public side) and the
+    // generator's MACs as each port's next hop.
+    bool write_secgw_config(const std::string& path, const MacPair& pub, const MacPair& in, std::string& error) const;
+
 private:
     uint32_t count_, per_nat_;
     Cipher cipher_;
     uint32_t seed_;
+    bool udp_encap_;
 };
 
 std::string ipv4_str(uint32_t a);

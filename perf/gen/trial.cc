@@ -195,18 +195,19 @@ TrialResult Trials::verify(const TrialSpec& spec, std::vector<uint64_t>& lat) {
         if (decap) {
             why = check_inner(peers_, ip, ip_len, true, st);
         } else {
-            // ESP in UDP from espgw's 4500 to the peer's NAT address and port.
-            if (ip[9] != 17 || ip_len < 20 + 8 + 8 || get16(ip + 20) != 4500) {
+            // ESP in UDP from espgw's 4500 to the peer's NAT address and port, or plain ESP.
+            const uint32_t outer = peers_.outer_bytes();
+            if (ip_len < outer + 8 || (peers_.udp_encap() ? ip[9] != 17 || get16(ip + 20) != 4500 : ip[9] != 50)) {
                 ++r.other;
                 continue;
             }
-            const uint8_t* esp = ip + 28;
+            const uint8_t* esp = ip + outer;
             const uint32_t p = peers_.peer_of_spi_out(get32(esp));
             if (p == peers_.count()) {
                 invalid("ESP with an SPI that is no peer's");
                 continue;
             }
-            if (get32(ip + 16) != peers_.nat_addr(p) || get16(ip + 22) != peers_.nat_port(p)) {
+            if (get32(ip + 16) != peers_.nat_addr(p) || (peers_.udp_encap() && get16(ip + 22) != peers_.nat_port(p))) {
                 invalid("ESP sent to another address or port than the peer's");
                 continue;
             }
@@ -214,7 +215,7 @@ TrialResult Trials::verify(const TrialSpec& spec, std::vector<uint64_t>& lat) {
                 keys[p] = peers_.keys(p, false);
                 have[p] = 1;
             }
-            why = codec.open(keys[p], esp, ip_len - 28, inner);
+            why = codec.open(keys[p], esp, ip_len - outer, inner);
             if (why.empty()) {
                 why = check_inner(peers_, inner.data(), inner.size(), false, st);
                 if (why.empty() && st.peer != p) why = "inner packet of another peer's tunnel";
