@@ -16,7 +16,11 @@
 #     the offload's result, so its packet processing is unchanged).
 #  3. For R rounds: espgen flat out (memif pushes back, so what a gateway forwards is what it
 #     can take) through espgw, then through ipsec-secgw, decap and encap, each size.
-#  4. Prints the table of Mpps per gateway and their ratio; DIR gets the JSON of every run.
+#  4. Once, DPDK's testpmd in io mode on the same ports (it returns every frame as it came,
+#     espgen --count-only times it): what the memif ports themselves cost per packet.
+#  5. Prints the table of Mpps per gateway and their ratio, and each gateway's own cycles per
+#     packet (its cycles at its rate less the ports' cycles at testpmd's): the comparison of
+#     the two packet paths with the ports taken out. DIR gets the JSON of every run.
 #
 # Cores: espgen polls on lcore 0; the gateway's packet loop on lcore 1 (espgw's control
 # core 0 sleeps when idle; ipsec-secgw runs its loop on its main lcore 1). Hugepages as in
@@ -94,8 +98,8 @@ gw_pid=
 cleanup() { [ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null; gw_pid=; true; }
 trap cleanup EXIT
 
-run() {  # run NAME GATEWAY-COMMAND: espgen (the memif server) first, the gateway once it listens
-  local name=$1 cmd=$2
+run() {  # run NAME GATEWAY-COMMAND [ESPGEN-OPTION]: espgen (the memif server) first, the gateway once it listens
+  local name=$1 cmd=$2 extra=${3:-}
   ( for _ in $(seq 300); do
       grep -q "@$sock/public.sock" /proc/net/unix && grep -q "@$sock/inside.sock" /proc/net/unix && break
       sleep 0.1
@@ -103,7 +107,7 @@ run() {  # run NAME GATEWAY-COMMAND: espgen (the memif server) first, the gatewa
     exec $cmd ) >"$out/$name.log" 2>&1 &
   gw_pid=$!
   "$gen" "${common[@]}" --eal "--in-memory -m 1536 --no-pci" --lcore 0 --size "$sizes" --dir decap,encap --packets "$packets" \
-    --json "$out/$name.json" >"$out/$name.txt" 2>&1 || { echo "$name: espgen failed, see $out/$name.txt" >&2; cat "$out/$name.txt" >&2; exit 1; }
+    $extra --json "$out/$name.json" >"$out/$name.txt" 2>&1 || { echo "$name: espgen failed, see $out/$name.txt" >&2; cat "$out/$name.txt" >&2; exit 1; }
   cleanup
   sleep 1
 }
@@ -112,13 +116,24 @@ for r in $(seq "$rounds"); do
   run "espgw-$r" "./build/src/espgw -c $out/espgw.conf"
   run "secgw-$r" "$(secgw_cmd memif)"
 done
+# The ports alone: testpmd forwards each frame to the other port untouched (its main lcore 0
+# waits; the forwarding lcore is 1, as the gateways').
+run io "dpdk-testpmd -l 0,1 -n 1 --in-memory -m 1024 --no-pci --file-prefix io-cmp \
+  --vdev $(memif 0 public 02:e5:00:00:00:01) --vdev $(memif 1 inside 02:e5:00:00:00:02) \
+  -- --forward-mode=io --auto-start --nb-cores=1 --stats-period 3600 --no-lsc-interrupt" --count-only
 
 /usr/bin/python3 - "$out" "$rounds" <<'EOF'
-import json, sys
+import json, re, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 runs = {g: [json.load(open(f"{out}/{g}-{r}.json")) for r in range(1, rounds + 1)] for g in ("espgw", "secgw")}
-print(f"machine: {runs['espgw'][0]['machine']}")
-print(f"{'dir':6} {'cipher':11} {'size':5} {'peers':>6} {'espgw Mpps':>22} {'ipsec-secgw Mpps':>22} {'ratio':>6}")
+io = {(x["direction"], x["size"]): x["mpps"] for x in json.load(open(f"{out}/io.json"))["results"]}
+machine = runs["espgw"][0]["machine"]
+ghz = float(re.search(r"TSC ([0-9.]+) GHz", machine).group(1))
+print(f"machine: {machine}")
+print("Mpps flat out (each round); ports: testpmd io on the same memif ports; own: TSC cycles per")
+print("packet of the gateway less the ports' (best rounds)")
+print(f"{'dir':6} {'size':5} {'peers':>6} {'espgw Mpps':>16} {'secgw Mpps':>16} {'ratio':>6} {'ports':>6} "
+      f"{'espgw own':>9} {'secgw own':>9} {'secgw/espgw':>11}")
 rows, summary = {}, []
 for g, rs in runs.items():
     for run in rs:
@@ -129,13 +144,17 @@ for g, rs in runs.items():
 for key, v in rows.items():
     def cell(xs):
         ok = [x for x in xs if x is not None]
-        return (max(ok) if ok else 0.0), " / ".join("INVALID" if x is None else f"{x:.3f}" for x in xs)
+        return (max(ok) if ok else 0.0), " / ".join("INVALID" if x is None else f"{x:.2f}" for x in xs)
     e, es = cell(v.get("espgw", []))
     s, ss = cell(v.get("secgw", []))
+    ports = io.get((key[0], key[2]), 0)
+    own = lambda mpps: ghz * 1e3 / mpps - ghz * 1e3 / ports if mpps and ports else float("nan")
     ratio = e / s if s else float("inf")
-    print(f"{key[0]:6} {key[1]:11} {key[2]:5} {key[3]:>6} {es:>22} {ss:>22} {ratio:6.2f}")
+    print(f"{key[0]:6} {key[2]:5} {key[3]:>6} {es:>16} {ss:>16} {ratio:6.2f} {ports:6.2f} {own(e):9.0f} {own(s):9.0f} "
+          f"{own(s) / own(e):11.2f}")
     summary.append({"direction": key[0], "cipher": key[1], "size": key[2], "peers": key[3],
-                    "espgw_mpps": v.get("espgw"), "secgw_mpps": v.get("secgw"), "ratio_best": round(ratio, 3)})
-json.dump({"machine": runs["espgw"][0]["machine"], "rows": summary}, open(f"{out}/compare.json", "w"), indent=1)
-print(f"(each cell: the rounds in order; ratio of the best round of each; {out}/compare.json)")
+                    "espgw_mpps": v.get("espgw"), "secgw_mpps": v.get("secgw"), "ratio_best": round(ratio, 3),
+                    "ports_mpps": ports, "espgw_own_cycles": round(own(e)), "secgw_own_cycles": round(own(s))})
+json.dump({"machine": machine, "rows": summary}, open(f"{out}/compare.json", "w"), indent=1)
+print(f"({out}/compare.json)")
 EOF

@@ -46,6 +46,7 @@ struct Options {
     std::string json, write_config, write_pcap;
     bool anti_replay = true;
     bool udp_encap = true;
+    bool count_only = false;
     std::string write_secgw_config;
     std::string gw_eal = "\"--no-huge\", \"-m\", \"1024\", \"--no-pci\", \"--file-prefix\", \"espgw-bench\"";
     std::string eal = "--no-huge -m 1536 --no-pci";
@@ -78,6 +79,8 @@ const char* kUsage =
     "  --write-config FILE  write espgw's config for these peers and exit\n"
     "  --no-anti-replay     ... with replay_window = 0 on espgw's inbound SAs (to replay captures in a loop)\n"
     "  --encap E            udp (default: ESP in UDP from NAT ports) or none (plain ESP, one address per peer)\n"
+    "  --count-only         count every frame back as received, verify nothing (to time a plain\n"
+    "                       forwarder such as testpmd in io mode: the ports' own cost)\n"
     "  --write-secgw-config FILE  the same tunnels as a DPDK ipsec-secgw config (needs --encap none), and exit\n"
     "  --write-pcap PREFIX  write PREFIX-public.pcap (ESP from the peers' NAT ports, IKE and keepalives\n"
     "                       mixed in) and PREFIX-protected.pcap (plain packets to the peers) and exit;\n"
@@ -168,6 +171,7 @@ Options parse(int argc, char** argv) {
             if (v != "udp" && v != "none") die("--encap: udp or none");
             o.udp_encap = v == "udp";
         } else if (a == "--write-secgw-config") o.write_secgw_config = val();
+        else if (a == "--count-only") o.count_only = true;
         else if (a == "--write-pcap") o.write_pcap = val();
         else if (a == "--gw-eal") o.gw_eal = val();
         else if (a == "--gw-mbufs") o.gw_mbufs = uint32_t(num(1023, 1 << 24));
@@ -396,6 +400,7 @@ int main(int argc, char** argv) {
         spec.dir = d;
         spec.rate_pps = 20000;
         spec.random_access = o.random_access;
+        spec.count_only = o.count_only;
         // espgw may still be installing its SAs when its links come up: try for a while.
         TrialResult w;
         for (int attempt = 0; attempt < 20; ++attempt) {
@@ -417,6 +422,7 @@ int main(int argc, char** argv) {
             spec.dir = d;
             spec.size = size == "imix" ? 0 : uint32_t(atoi(size.c_str()));
             spec.random_access = o.random_access;
+            spec.count_only = o.count_only;
             ResultRow row;
             if (o.search) {
                 row = search(trials, o, spec, size, seed);

@@ -29,6 +29,9 @@ struct TrialSpec {
     uint32_t size = 64;      // inner IP packet bytes; 0: IMIX 7:4:1 of 64/576/1500
     bool random_access = true;  // each packet through a peer picked at random (else in turn)
     double drain_s = 0.2;    // how long to wait for the last packets after sending
+    // Every frame back counts as received, unverified: for timing a plain forwarder (testpmd
+    // in io mode, which returns the frames as they were) to find the ports' own cost.
+    bool count_only = false;
 };
 
 struct TrialResult {
