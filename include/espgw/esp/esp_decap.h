@@ -53,6 +53,7 @@ inline bool esp_in_prepare(InboundEsp& p) {
     p.seq = sa.replay.infer(seq_low);
     if (p.seq == 0) return fail(dp::Drop::malformed);  // ESP never sends sequence number 0
     if (const sa::ReplayVerdict v = sa.replay.check(p.seq); v != sa::ReplayVerdict::ok) return fail(replay_drop(v));
+    sa.replay.prefetch(p.seq);
 
     bind_op(p.op, sa.keys, esp, payload_len, p.seq, sa.params.esn, /*inbound=*/true);
     return true;
