@@ -90,16 +90,6 @@ struct Rounds {
 
 using Frames = std::vector<std::vector<uint8_t>>;
 
-// Takes the frames' bytes and frees the mbufs.
-Frames frames_of(const std::vector<rte_mbuf*>& ms) {
-    Frames f;
-    for (rte_mbuf* m : ms) {
-        const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-        f.emplace_back(d, d + rte_pktmbuf_data_len(m));
-        rte_pktmbuf_free(m);
-    }
-    return f;
-}
 
 // Fresh mbufs holding the frames, as an rx burst would hand them over (recently written).
 std::vector<rte_mbuf*> copies(StandaloneDatapath& dp, const Frames& frames, size_t from, size_t n) {
@@ -293,7 +283,7 @@ Result bench_decap(StandaloneDatapath& dp, const Case& c) {
             peer->seq_out.store(g_next_seq[to[k]]++, std::memory_order_relaxed);
             built.push_back(dp.esp_frame(*peer, lens[k]));
         }
-        const Frames frames = frames_of(built);
+        const Frames frames = espgw::testing::take_bytes(built);
         const uint64_t pipeline = run(dp, frames, true);
         const uint64_t bare = run_bare(dp, *any_in, frames, true, [&](rte_mbuf* m) {
             uint8_t* esp = rte_pktmbuf_mtod_offset(m, uint8_t*, esp_off);
@@ -319,7 +309,7 @@ Result bench_encap(StandaloneDatapath& dp, const Case& c) {
         std::vector<rte_mbuf*> built;
         for (uint32_t k = 0; k < c.packets; ++k)
             built.push_back(dp.inner_frame(lens[k], espgw::testing::kLanHost, espgw::testing::kInner + to[k]));
-        const Frames frames = frames_of(built);
+        const Frames frames = espgw::testing::take_bytes(built);
         const uint64_t pipeline = run(dp, frames, false);
         const uint64_t bare = run_bare(dp, *any_out, frames, false, [&](rte_mbuf* m) {
             const uint32_t inner = rte_pktmbuf_data_len(m) - sizeof(rte_ether_hdr);

@@ -42,15 +42,6 @@ constexpr uint32_t kSpiOutA = 0x40000000, kSpiOutB = 0x40000001;
 
 using Frames = std::vector<std::vector<uint8_t>>;
 
-Frames frames_of(const std::vector<rte_mbuf*>& ms) {
-    Frames f;
-    for (rte_mbuf* m : ms) {
-        const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
-        f.emplace_back(d, d + rte_pktmbuf_data_len(m));
-        rte_pktmbuf_free(m);
-    }
-    return f;
-}
 
 // One worker's share of a round: its frames, and after the round its cycles and output.
 struct Lane {
@@ -178,7 +169,7 @@ int main(int argc, char** argv) {
                                     b1.push_back(dp.inner_frame(size, kLanHost, mode == Mode::shared ? kInner : kInner + 1));
                             }
                         }
-                        const Frames f0 = frames_of(b0), f1 = frames_of(b1);
+                        const Frames f0 = espgw::testing::take_bytes(b0), f1 = espgw::testing::take_bytes(b1);
                         std::atomic<int> start{mode == Mode::alone ? 1 : 0};
                         Lane l0{&dp.worker, dp.shared.pool, &f0, decap, &start};
                         Lane l1{&second.worker, dp.shared.pool, &f1, decap, &start};

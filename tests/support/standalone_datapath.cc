@@ -392,6 +392,14 @@ void free_all(const std::vector<rte_mbuf*>& v) {
     for (rte_mbuf* m : v) rte_pktmbuf_free(m);
 }
 
+std::vector<std::vector<uint8_t>> take_bytes(const std::vector<rte_mbuf*>& v) {
+    std::vector<std::vector<uint8_t>> out;
+    out.reserve(v.size());
+    for (const rte_mbuf* m : v) out.push_back(bytes_of(m));
+    free_all(v);
+    return out;
+}
+
 void any_cpu() {
     cpu_set_t all;
     CPU_ZERO(&all);

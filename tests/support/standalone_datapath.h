@@ -153,6 +153,8 @@ void any_cpu();
 // The bytes of a (contiguous) mbuf from offset on.
 std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0);
 void free_all(const std::vector<rte_mbuf*>& v);
+// The bytes of each (contiguous) mbuf, which are then freed.
+std::vector<std::vector<uint8_t>> take_bytes(const std::vector<rte_mbuf*>& v);
 
 // What the peer does with a packet the gateway sent: m's data starts at the ESP header; with
 // `mirror` (the gateway's outbound SA as the peer's inbound one) it is authenticated,
