@@ -148,7 +148,7 @@ void reassembly_sweep(Worker& w) {
     w.counters->reassembly_held = r.held;
     if (r.held == 0 || w.now < r.next_sweep) return;
     r.next_sweep = w.now + r.sweep_interval_tsc;
-    expire(w);
+    expire_at(w, w.now);  // the clock was followed above
 }
 
 rte_mbuf* reassemble_ipv4(Worker& w, rte_mbuf* m) {

@@ -1,8 +1,9 @@
 // The peers the generator plays: road warriors behind NATs, each with its own outer address
 // and port (several share a NAT address, as behind a real carrier NAT), its tunnel address
 // and one SA pair. Or, with plain ESP (no UDP encapsulation, what gateways without NAT-T such
-// as DPDK's ipsec-secgw speak), sites each at its own address. Everything follows from (count, cipher, seed), so the gateway's config
-// and the generator agree without reading each other's files.
+// as DPDK's ipsec-secgw speak), sites each at its own address. Everything follows from
+// (count, cipher, seed), so the gateway's config and the generator agree without reading
+// each other's files.
 #pragma once
 
 #include <cstdint>
