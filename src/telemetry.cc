@@ -407,6 +407,7 @@ int cmd_child_sas(const char*, const char* params, rte_tel_data* d) {
             p.str("remote_ts", c.remote_ts);
             p.str("mode", c.transport ? "transport" : "tunnel");
             p.str("encap", c.udp ? "udp" : "esp");
+            p.str("outbound", c.outbound_pending ? "waiting for the old SA's deletion" : "in use");
             p.str("proposal", c.proposal);
             p.u64("packets_in", c.usage.packets_in);
             p.u64("bytes_in", c.usage.bytes_in);

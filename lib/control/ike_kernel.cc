@@ -130,7 +130,7 @@ uint32_t IkeKernel::install_child(const ike::ChildInstall& c, std::string& error
         if (!c.policy) ipsec_.remove_policy(policy);
         return 0;
     }
-    if (!ipsec_.add_sa(spec(sa::Direction::outbound), c.peer, now, error, policy)) {
+    if (!ipsec_.add_sa(spec(sa::Direction::outbound), c.peer, now, error, policy, !(c.policy && c.defer_outbound))) {
         ipsec_.delete_sa(sa::Direction::inbound, c.spi_in);
         if (!c.policy) ipsec_.remove_policy(policy);
         return 0;
@@ -146,6 +146,13 @@ uint32_t IkeKernel::install_trap(const std::string& name, const std::vector<net:
     ps.remote = remote;
     ps.action = sa::PolicyAction::protect;
     return ipsec_.add_policy(ps, error);
+}
+
+bool IkeKernel::activate_outbound(uint32_t policy, uint32_t spi_out) {
+    std::string error;
+    if (ipsec_.bind_outbound(policy, spi_out, error)) return true;
+    log_line("IKE: outbound SA 0x%08x not activated: %s", spi_out, error.c_str());
+    return false;
 }
 
 void IkeKernel::remove_child(uint32_t policy, uint32_t spi_in, uint32_t spi_out, bool remove_policy) {

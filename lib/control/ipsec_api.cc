@@ -51,7 +51,7 @@ void IpsecApi::acquired(uint32_t policy_id, const net::IpAddr& dst) {
 }
 
 bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error,
-                      uint32_t policy_id) {
+                      uint32_t policy_id, bool bind_outbound) {
     const sa::SaParams& p = spec.params;
     if (p.spi < 256) {
         error = "SPI " + std::to_string(p.spi) + " is reserved (RFC 4303: 1-255 are reserved, 0 is never sent)";
@@ -72,7 +72,7 @@ bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, st
     // An outbound SA the table replaced (same selector, no policy named) takes its entry here
     // with it.
     uint32_t replaced = 0;
-    if (!sas_.install(std::move(sa), error, policy_id, &replaced)) return false;
+    if (!sas_.install(std::move(sa), error, policy_id, &replaced, bind_outbound)) return false;
     if (auto it = entries_.find({sa::Direction::outbound, replaced}); replaced && it != entries_.end()) {
         peers_.detach(it->second.peer_id, it->second.udp);
         entries_.erase(it);
@@ -82,6 +82,10 @@ bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, st
     peers_.attach(peer_id, udp);
     entries_[key] = Entry{peer_id, udp, now, spec.soft, spec.hard};
     return true;
+}
+
+bool IpsecApi::bind_outbound(uint32_t policy_id, uint32_t spi, std::string& error) {
+    return sas_.bind(policy_id, spi, error);
 }
 
 bool IpsecApi::delete_sa(sa::Direction dir, uint32_t spi) {

@@ -1,7 +1,8 @@
 // CREATE_CHILD_SA as responder (RFC 7296 §1.3): a new CHILD SA, or the rekey of one (§1.3.3,
 // REKEY_SA naming the SA it replaces). A rekey is make-before-break: the new pair is
-// installed and takes over the old one's policy at once, the old inbound SA keeps accepting
-// what is still in flight until the initiator deletes the old pair (§2.8). With a KE
+// installed at once, the new inbound SA accepting from then on; our traffic moves to the new
+// outbound SA when the initiator deletes the old pair (§2.8), as it can read the new one only
+// after our answer. Until then the old inbound SA accepts what is still in flight. With a KE
 // payload the new keys include a fresh Diffie-Hellman (PFS, §1.3.1).
 // Rekeying the IKE SA itself (§1.3.2, §2.18): a new IKE SA with fresh Diffie-Hellman takes over
 // the CHILD SAs, the peer and the virtual IPs; the old one waits for the peer's DELETE.
@@ -168,7 +169,10 @@ std::vector<RawPayload> respond_create_child(EngineCore& core, IkeSa& ike, const
     const auto keys = child_keys(ike.prf, ike.keys.d.bytes(), gir, ni->nonce, nr, ch.proposal);
     const uint32_t spi_in = core.kernel.alloc_spi();
     std::string err;
-    if (!spi_in || !keys || !core.install_child(ike, ch, *keys, spi_in, old ? old->policy : 0, now_ms, err)) {
+    // A rekey keeps sending on the old SA until the initiator deletes it (§2.8): it installs
+    // its new inbound SA only when our answer arrives.
+    if (!spi_in || !keys ||
+        !core.install_child(ike, ch, *keys, spi_in, old ? old->policy : 0, now_ms, err, false, old != nullptr)) {
         if (spi_in) core.kernel.release_spi(spi_in);
         return refuse(core, ike, NotifyType::kNoAdditionalSas, !spi_in ? "no SPI left" : !keys ? "key derivation failed" : err);
     }

@@ -144,7 +144,8 @@ bool EngineCore::request(IkeSa& ike, ExchangeType ex, const std::vector<RawPaylo
 }
 
 bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKeys& k, uint32_t spi_in,
-                               uint32_t policy, uint64_t now_ms, std::string& error, bool we_initiated) {
+                               uint32_t policy, uint64_t now_ms, std::string& error, bool we_initiated,
+                               bool defer_outbound) {
     const ChildConfig& cc = *ch.config;
     ChildInstall ci;
     char tag[16];
@@ -181,6 +182,7 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
                 if (other.policy == policy) policy = 0;  // already filled: this one is another
         }
     ci.policy = policy;
+    ci.defer_outbound = defer_outbound && policy;
     const uint32_t pol = kernel.install_child(ci, error);
     if (!pol) return false;
     ChildSa c;
@@ -196,6 +198,7 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
     c.remote = ci.remote;
     c.transport = ci.transport;
     c.udp = ci.udp;
+    c.outbound_pending = ci.defer_outbound;
     c.created_ms = now_ms;
     if (cc.rekey_s) {
         uint64_t jitter = 0;
@@ -215,6 +218,18 @@ bool EngineCore::install_child(IkeSa& ike, const ChildChoice& ch, const ChildKey
 void EngineCore::remove_child(IkeSa& ike, uint32_t spi_in) {
     auto it = std::find_if(ike.children.begin(), ike.children.end(), [&](const ChildSa& c) { return c.spi_in == spi_in; });
     if (it == ike.children.end()) return;
+    if (!it->outbound_pending) {
+        // The newest child waiting on this policy sends from now on (before the old outbound
+        // SA goes, so the policy is never without one); any older waiting ones are superseded.
+        ChildSa* next = nullptr;
+        for (ChildSa& c : ike.children)
+            if (&c != &*it && c.policy == it->policy && c.outbound_pending) {
+                c.outbound_pending = false;
+                next = &c;
+            }
+        if (next && kernel.activate_outbound(next->policy, next->spi_out))
+            log("CHILD SA %s: outbound SA 0x%08x in use", next->name.c_str(), next->spi_out);
+    }
     bool shared = std::any_of(ike.children.begin(), ike.children.end(),
                               [&](const ChildSa& c) { return c.spi_in != spi_in && c.policy == it->policy; });
     for (const auto& [conn, id] : traps) shared |= id == it->policy;  // a trap outlives its SAs
@@ -773,6 +788,7 @@ std::vector<IkeSaInfo> Engine::list(uint64_t now_ms) {
             ch.spi_out = c.spi_out;
             ch.transport = c.transport;
             ch.udp = c.udp;
+            ch.outbound_pending = c.outbound_pending;
             ch.age_s = (now_ms - c.created_ms) / 1000;
             ch.rekey_in_s = c.rekey_ms > now_ms ? (c.rekey_ms - now_ms) / 1000 : 0;
             if (auto u = core_->kernel.child_usage(c.spi_in, c.spi_out)) ch.usage = *u;

@@ -54,10 +54,12 @@ public:
     // CHILD SAs. ch: the negotiation's result (its proposal carries the peer's SPI; tsi/tsr as
     // the exchange's initiator and responder sent them), keys and spi_in: ours; policy
     // non-zero for a rekey of a child with that policy. we_initiated: we started this
-    // exchange (then our traffic uses the "i" keys and TSi is our side).
+    // exchange (then our traffic uses the "i" keys and TSi is our side). defer_outbound (a
+    // rekey we answer): the new outbound SA takes over only when the old child is removed.
     bool install_child(IkeSa& ike, const ChildChoice& ch, const ChildKeys& keys, uint32_t spi_in, uint32_t policy,
-                       uint64_t now_ms, std::string& error, bool we_initiated = false);
-    // Removes the child's SAs from the data plane (its policy too when no other child uses it).
+                       uint64_t now_ms, std::string& error, bool we_initiated = false, bool defer_outbound = false);
+    // Removes the child's SAs from the data plane (its policy too when no other child uses it);
+    // a child waiting to send in its place takes over first.
     void remove_child(IkeSa& ike, uint32_t spi_in);
 
     // IKE SAs: drop removes everything at once, locally; remove tells the peer first (an

@@ -168,7 +168,8 @@ Policy* SaTable::policy_for_remote(const net::Prefix& remote) const {
     return p->implicit && p->selectors->n_remote == 1 ? p : nullptr;
 }
 
-bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id, uint32_t* replaced_spi) {
+bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id, uint32_t* replaced_spi,
+                      bool bind) {
     if (replaced_spi) *replaced_spi = 0;
     const uint32_t spi = sa->params.spi;
     sa->accept_encap.store(sa->params.encap, std::memory_order_relaxed);  // the params as they are now
@@ -228,6 +229,7 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
     }
     Sa* raw = sa.get();
     outbound_.emplace(spi, std::move(sa));
+    if (!bind && policy_id) return true;  // installed, the policy's SA unchanged
     bind_to(*pol, raw);
     if (replaced && replaced != raw) {
         rebind_all(replaced, nullptr);  // were it bound elsewhere too, it must not stay there

@@ -24,6 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from capture import Capture  # noqa: E402
 from gateway import Gateway  # noqa: E402
 from strongswan_client import StrongSwanClient  # noqa: E402
 from tcp_xfer import parse_result, recv_cmd, send_cmd  # noqa: E402
@@ -45,6 +46,33 @@ connections = (
   }}
 );
 '''
+
+
+def new_sa_after_delete(pcap, gw, client, spi):
+    """From a capture between the NAT and espgw: (ok, what) for 'the first ESP packet espgw
+    sent with `spi` follows the client's INFORMATIONAL request that came after espgw's
+    CREATE_CHILD_SA response'."""
+    res = subprocess.run(["tshark", "-n", "-r", pcap, "-T", "fields", "-E", "occurrence=f", "-e", "frame.number",
+                          "-e", "ip.src", "-e", "isakmp.exchangetype", "-e", "isakmp.flag_r", "-e", "esp.spi"],
+                         capture_output=True, text=True, timeout=60)
+    answer = delete = first_new = None
+    old_after_answer = 0
+    for line in res.stdout.splitlines():
+        f = (line.split("\t") + [""] * 5)[:5]
+        frame, src, exch, resp, esp_spi = int(f[0]), f[1], f[2], f[3], f[4]
+        if src == gw and exch == "36" and resp in ("1", "True") and answer is None:
+            answer = frame
+        elif src == client and exch == "37" and resp not in ("1", "True") and answer and delete is None:
+            delete = frame
+        elif src == gw and esp_spi:
+            if int(esp_spi, 16) == spi:
+                first_new = first_new or frame
+            elif answer and first_new is None:
+                old_after_answer += 1
+    what = (f"CREATE_CHILD_SA answer in frame {answer}, client's INFORMATIONAL in {delete}, first ESP on the new "
+            f"SA in {first_new}, {old_after_answer} ESP packets on the old SA after the answer")
+    ok = answer is not None and delete is not None and first_new is not None and first_new > delete
+    return ok, what if res.returncode == 0 else what + f" (tshark: {res.stderr.strip()[-300:]})"
 
 
 def main():
@@ -120,22 +148,33 @@ def main():
                 missing, summary = ping_missing(topo, ns, vip, LAN, 10)
                 check(not missing, f"client {who} with both connected: all 10 pings answered ({missing}) {summary}")
 
-        # CHILD SA rekey by the client during a ping: nothing lost.
+        # CHILD SA rekey by the client during a ping every 2 ms, so that packets cross every
+        # step of the exchange (a reply sent on the new SA before the client has read our
+        # answer would be lost): nothing lost.
         if vip_a:
-            pinger = topo.spawn(client, ["ping", "-n", "-c", "30", "-i", "0.1", "-W", "2", "-I", vip_a, LAN],
+            n = 1500
+            cap = Capture(topo, nat, nw, "udp port 4500").start()
+            pinger = topo.spawn(client, ["ping", "-n", "-q", "-c", str(n), "-i", "0.002", "-W", "2", "-I", vip_a, LAN],
                                 stdout=subprocess.PIPE, text=True)
             time.sleep(1.0)
             rk = a.swanctl("--rekey", "--child", "a", check=False)
             out, _ = pinger.communicate(timeout=30)
-            _, _, seqs = ping_replies(out)
-            missing = sorted(set(range(1, 31)) - seqs)
+            pcap = cap.stop()
+            sent, got, _ = ping_replies(out)
+            missing = [] if sent == n and got == n else [f"{got} of {sent} answered"]
             stats = gw.telemetry("/espgw/ike")
             check(rk.returncode == 0 and stats.get("child_rekeys", 0) >= 1,
                   f"client a rekeyed its CHILD SA; espgw counted it ({stats.get('child_rekeys')})")
-            check(not missing, f"no ping lost across the rekey (missing {missing})")
+            check(not missing, f"none of {n} pings (one every 2 ms) lost across the rekey {missing}")
             time.sleep(0.5)
             kids = [c for c in gw.listing("/espgw/child_sas").values() if c.get("remote_ts") == f"{vip_a}/32"]
             check(len(kids) == 1, f"the old CHILD SA was deleted after the rekey ({len(kids)} left for a)")
+            # On the wire (tshark): espgw, the rekey's responder, sends nothing on its new
+            # outbound SA until the client has deleted the old one, i.e. has read our answer.
+            if len(kids) == 1:
+                new_out = kids[0]["spi_out"]
+                ok, what = new_sa_after_delete(pcap, GW, NAT_OUT, new_out)
+                check(ok, f"espgw sent on its new outbound SA {new_out:#010x} only after the client's DELETE: {what}")
 
         # The client rekeys its IKE SA: the CHILD SA stays and carries on.
         if vip_a:

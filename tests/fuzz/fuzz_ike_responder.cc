@@ -245,6 +245,11 @@ public:
         traps[++last_policy_] = name;
         return last_policy_;
     }
+    bool activate_outbound(uint32_t, uint32_t spi_out) override {
+        // Only an installed SA can take over.
+        FUZZ_CHECK(std::any_of(children.begin(), children.end(), [&](const auto& c) { return c.second == spi_out; }));
+        return true;
+    }
     void remove_child(uint32_t, uint32_t spi_in, uint32_t, bool) override { children.erase(spi_in); }
     std::optional<ChildUsage> child_usage(uint32_t spi_in, uint32_t) override {
         if (!children.count(spi_in)) return std::nullopt;

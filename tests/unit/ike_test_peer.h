@@ -4,6 +4,7 @@
 // one can be made to misbehave (wrong key, retransmissions, silence) on cue.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
@@ -48,15 +49,23 @@ public:
         children[c.spi_in] = c;
         const uint32_t policy = c.policy ? c.policy : ++last_policy_;
         policy_of[c.spi_in] = policy;
+        if (!(c.policy && c.defer_outbound)) sending_on[policy] = c.spi_out;
         return policy;
+    }
+    bool activate_outbound(uint32_t policy, uint32_t spi_out) override {
+        const bool known = std::any_of(children.begin(), children.end(),
+                                       [&](const auto& c) { return c.second.spi_out == spi_out && policy_of[c.first] == policy; });
+        if (known) sending_on[policy] = spi_out;
+        return known;
     }
     uint32_t install_trap(const std::string& name, const std::vector<net::Prefix>&, const std::vector<net::Prefix>&,
                           std::string&) override {
         traps[++last_policy_] = name;
         return last_policy_;
     }
-    void remove_child(uint32_t policy, uint32_t spi_in, uint32_t, bool remove_policy) override {
+    void remove_child(uint32_t policy, uint32_t spi_in, uint32_t spi_out, bool remove_policy) override {
         children.erase(spi_in);
+        if (auto s = sending_on.find(policy); s != sending_on.end() && s->second == spi_out) sending_on.erase(s);
         removed.push_back(spi_in);
         if (remove_policy) removed_policies.push_back(policy);
     }
@@ -75,6 +84,7 @@ public:
     // What the engine did.
     std::map<uint32_t, ChildInstall> children;  // by spi_in
     std::map<uint32_t, uint32_t> policy_of;     // spi_in -> policy
+    std::map<uint32_t, uint32_t> sending_on;    // policy -> the outbound SPI its traffic takes
     std::map<uint32_t, std::string> traps;      // policies without SAs
     std::vector<uint32_t> removed, removed_policies;
     std::set<uint32_t> released;

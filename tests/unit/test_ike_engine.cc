@@ -273,6 +273,8 @@ TEST_F(Fixture, AChildRekeyIsMakeBeforeBreakWithPfs) {
     auth(t);
     const uint32_t old_in = kernel.children.begin()->first;
     const uint32_t old_policy = kernel.policy_of.at(old_in);
+    const uint32_t old_out = kernel.children.begin()->second.spi_out;
+    EXPECT_EQ(kernel.sending_on.at(old_policy), old_out);
 
     // CREATE_CHILD_SA with REKEY_SA, the CBC proposal with MODP-2048 (PFS).
     std::string err;
@@ -316,8 +318,12 @@ TEST_F(Fixture, AChildRekeyIsMakeBeforeBreakWithPfs) {
     EXPECT_EQ(c.key_out, keys->encr_r);
     EXPECT_EQ(c.auth_out, keys->integ_r);
     EXPECT_EQ(c.auth_in.size(), 32u);
+    // Until the initiator has read our answer it cannot read the new SA: we still send on the old.
+    EXPECT_TRUE(c.defer_outbound);
+    EXPECT_EQ(kernel.sending_on.at(old_policy), old_out);
 
-    // The initiator deletes the old pair: the policy stays (the new pair has it).
+    // The initiator deletes the old pair: the policy stays (the new pair has it) and our
+    // traffic moves to the new outbound SA.
     engine->receive(t.request(ExchangeType::kInformational,
                               {RawPayload{PayloadType::kDelete, false, 0, build_delete(DeletePayload{ProtocolId::kEsp, {0xa1a2a3a4}})}}),
                     now);
@@ -326,7 +332,45 @@ TEST_F(Fixture, AChildRekeyIsMakeBeforeBreakWithPfs) {
     EXPECT_EQ(kernel.children.count(new_in), 1u);
     EXPECT_EQ(kernel.removed, std::vector<uint32_t>{old_in});
     EXPECT_TRUE(kernel.removed_policies.empty());
+    EXPECT_EQ(kernel.sending_on.at(old_policy), 0xb1b2b3b4u);
     EXPECT_EQ(engine->stats().child_rekeys, 1u);
+}
+
+TEST_F(Fixture, ARekeyWhoseOldSaIsNeverDeletedSendsOnTheNewOneWhenTheOldEnds) {
+    TestInitiator t = natted();
+    ASSERT_TRUE(init(t));
+    auth(t);
+    const uint32_t old_in = kernel.children.begin()->first;
+    const uint32_t policy = kernel.policy_of.at(old_in);
+    const uint32_t old_out = kernel.children.begin()->second.spi_out;
+    std::string err;
+    const OurProposal esp = *parse_proposal("aes128gcm16", ProtocolId::kEsp, err);
+    Proposal p;
+    p.protocol = ProtocolId::kEsp;
+    p.spi = {0xc1, 0xc2, 0xc3, 0xc4};
+    for (const auto* list : {&esp.encr, &esp.esn})
+        for (const Transform& x : *list) p.transforms.push_back(x);
+    const std::vector<RawPayload> req = {
+        RawPayload{PayloadType::kNotify, false, 0,
+                   build_notify(NotifyPayload{ProtocolId::kEsp, NotifyType::kRekeySa, {0xa1, 0xa2, 0xa3, 0xa4}, {}})},
+        RawPayload{PayloadType::kSa, false, 0, build_sa(SaPayload{{p}})},
+        RawPayload{PayloadType::kNonce, false, 0, build_nonce(NoncePayload{std::vector<uint8_t>(32, 0x22)})},
+        RawPayload{PayloadType::kTsi, false, 0, build_ts(TsPayload{{ts("10.3.0.1/32")}})},
+        RawPayload{PayloadType::kTsr, false, 0, build_ts(TsPayload{{ts("10.1.0.0/24")}})}};
+    engine->receive(t.request(ExchangeType::kCreateChildSa, req), now);
+    ASSERT_TRUE(t.open(kernel.take()));
+    ASSERT_EQ(kernel.children.size(), 2u);
+    EXPECT_EQ(kernel.sending_on.at(policy), old_out);
+    // No DELETE comes. The old pair ends a minute later; the new outbound SA takes over
+    // before it goes, so the policy is never without an SA.
+    engine->tick(now + 30'000);
+    EXPECT_EQ(kernel.sending_on.at(policy), old_out);
+    kernel.esp_idle_s = 0;
+    engine->tick(now + 61'000);
+    ASSERT_EQ(kernel.children.size(), 1u);
+    EXPECT_EQ(kernel.children.count(old_in), 0u);
+    EXPECT_EQ(kernel.sending_on.at(policy), 0xc1c2c3c4u);
+    EXPECT_TRUE(kernel.removed_policies.empty());
 }
 
 TEST_F(Fixture, ASilentPeerIsCheckedThenGivenUp) {
@@ -687,6 +731,7 @@ TEST(Sites, OurOwnRekeyIsMakeBeforeBreak) {
     ASSERT_EQ(t.ka.children.size(), 1u);
     const uint32_t old_a = t.ka.children.begin()->first, old_b = t.kb.children.begin()->first;
     const uint32_t policy_a = t.ka.policy_of.at(old_a);
+    const uint32_t policy_b = t.kb.policy_of.at(old_b), old_b_out = t.kb.children.begin()->second.spi_out;
     // Past rekey_time (3600 s less up to 360 s of jitter): A rekeys by itself.
     t.ka.esp_idle_s = t.kb.esp_idle_s = 0;  // traffic flows: no liveness checks in the way
     t.a->tick(1000 + 3601'000);
@@ -699,6 +744,7 @@ TEST(Sites, OurOwnRekeyIsMakeBeforeBreak) {
         return d;
     }(), 1000 + 3601'000);
     ASSERT_EQ(t.kb.children.size(), 2u);
+    EXPECT_EQ(t.kb.sending_on.at(policy_b), old_b_out) << "B answered: A cannot read its new SA yet";
     t.run(1000 + 3601'000);  // the answer, then our DELETE of the old pair and its answer
     EXPECT_EQ(t.a->stats().child_rekeys, 1u);
     EXPECT_EQ(t.b->stats().child_rekeys, 1u);
@@ -709,6 +755,9 @@ TEST(Sites, OurOwnRekeyIsMakeBeforeBreak) {
     EXPECT_NE(ca.spi_in, old_a);
     EXPECT_NE(cb.spi_in, old_b);
     EXPECT_EQ(ca.policy, policy_a) << "the new pair took over the old one's policy";
+    // Both ends send on the new pair once the old one is deleted.
+    EXPECT_EQ(t.ka.sending_on.at(policy_a), ca.spi_out);
+    EXPECT_EQ(t.kb.sending_on.at(policy_b), cb.spi_out);
     EXPECT_EQ(ca.spi_out, cb.spi_in);
     EXPECT_EQ(ca.key_out, cb.key_in);
     EXPECT_EQ(ca.key_in, cb.key_out);

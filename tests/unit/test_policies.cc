@@ -162,6 +162,21 @@ TEST(Policies, ARekeyBindsTheNewSaAndDeletingTheOldLosesNothing) {
     EXPECT_EQ(f.ring_events().size(), 1u) << "acquire";
 }
 
+TEST(Policies, ADeferredOutboundSaSendsOnlyOnceBound) {
+    Fixture f;
+    const uint32_t pol = f.policy();
+    f.add(sa::Direction::outbound, 0x2001, 0x21, pol);
+    std::string err;
+    ASSERT_TRUE(f.api.add_sa(f.spec(sa::Direction::outbound, 0x2002, 0x22), 1, 0, err, pol, false)) << err;
+    EXPECT_EQ(f.sent_spi(T::kLanHost, T::kInner), 0x2001u) << "installed, not bound";
+    EXPECT_FALSE(f.api.bind_outbound(pol, 0x2003, err)) << "no such SA";
+    ASSERT_TRUE(f.api.bind_outbound(pol, 0x2002, err)) << err;
+    EXPECT_EQ(f.sent_spi(T::kLanHost, T::kInner), 0x2002u);
+    EXPECT_TRUE(f.api.delete_sa(sa::Direction::outbound, 0x2001));
+    EXPECT_EQ(f.sent_spi(T::kLanHost, T::kInner), 0x2002u) << "deleting the old SA left the policy its SA";
+    EXPECT_TRUE(f.ring_events().empty()) << "no acquire";
+}
+
 TEST(Policies, OverlapsAreRefusedAndRemovalUnpublishes) {
     Fixture f;
     const uint32_t pol = f.policy();

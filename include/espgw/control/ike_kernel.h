@@ -26,6 +26,7 @@ public:
     uint32_t install_child(const ike::ChildInstall& c, std::string& error) override;
     uint32_t install_trap(const std::string& name, const std::vector<net::Prefix>& local,
                           const std::vector<net::Prefix>& remote, std::string& error) override;
+    bool activate_outbound(uint32_t policy, uint32_t spi_out) override;
     void remove_child(uint32_t policy, uint32_t spi_in, uint32_t spi_out, bool remove_policy) override;
     std::optional<ike::ChildUsage> child_usage(uint32_t spi_in, uint32_t spi_out) override;
     void send(const ike::Datagram& d) override;

@@ -60,8 +60,12 @@ public:
     // traffic from the next packet on (a rekey: the SA it replaces stays installed until
     // deleted, as the old inbound SA keeps accepting). Without, the SA's own selectors make
     // its policy, and an outbound SA for the same remote selector replaces the old one.
+    // bind_outbound false (with policy_id): the outbound SA is installed without taking the
+    // policy's traffic until bind_outbound(); the SA it would replace keeps protecting it.
     bool add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, std::string& error,
-                uint32_t policy_id = 0);
+                uint32_t policy_id = 0, bool bind_outbound = true);
+    // Makes the installed outbound SA spi the one protecting policy_id's traffic.
+    bool bind_outbound(uint32_t policy_id, uint32_t spi, std::string& error);
     bool delete_sa(sa::Direction dir, uint32_t spi);
     std::optional<SaUsage> query_sa(sa::Direction dir, uint32_t spi, uint64_t now) const;
     // Moves the peer of an SA (and so every SA of that peer), e.g. after IKE saw it elsewhere.

@@ -71,6 +71,7 @@ struct IkeSaInfo {
         std::string name, local_ts, remote_ts, proposal;
         uint32_t spi_in = 0, spi_out = 0;
         bool transport = false, udp = true;
+        bool outbound_pending = false;  // a rekey we answered: still sending on the old SA
         uint64_t age_s = 0, rekey_in_s = 0;
         ChildUsage usage;
     };

@@ -31,6 +31,9 @@ struct ChildSa {
     bool transport = false, udp = true;
     uint64_t created_ms = 0, rekey_ms = 0, expire_ms = 0;  // 0: never
     bool rekeyed = false;  // replaced by a newer SA, waiting for its deletion
+    // A rekey we answered: our new outbound SA waits until the SA it replaces goes (the
+    // initiator's DELETE, or its end), so that nothing is sent before the peer can read it.
+    bool outbound_pending = false;
 };
 
 // A request we sent and wait on (our window is one request, §2.3).

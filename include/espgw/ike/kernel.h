@@ -32,6 +32,10 @@ struct ChildInstall {
     uint64_t life_bytes = 0, life_packets = 0, rekey_bytes = 0, rekey_packets = 0;
     // Non-zero: a rekey; the new SAs take over this policy (the old pair stays until removed).
     uint32_t policy = 0;
+    // With policy: the new outbound SA is installed but the old one keeps sending until
+    // activate_outbound. A rekey's responder waits so: the initiator installs its new inbound
+    // SA only when our answer arrives, and what we sent with the new SA before that is lost.
+    bool defer_outbound = false;
 };
 
 struct ChildUsage {
@@ -56,6 +60,8 @@ public:
     // Returns its id, or 0 with error set.
     virtual uint32_t install_trap(const std::string& name, const std::vector<net::Prefix>& local,
                                   const std::vector<net::Prefix>& remote, std::string& error) = 0;
+    // A deferred outbound SA (ChildInstall::defer_outbound) takes over policy's traffic.
+    virtual bool activate_outbound(uint32_t policy, uint32_t spi_out) = 0;
     // Removes the SAs (one may be 0) and, with remove_policy, the policy too.
     virtual void remove_child(uint32_t policy, uint32_t spi_in, uint32_t spi_out, bool remove_policy) = 0;
     virtual std::optional<ChildUsage> child_usage(uint32_t spi_in, uint32_t spi_out) = 0;

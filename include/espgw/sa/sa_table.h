@@ -61,7 +61,10 @@ public:
     // (local_ts/remote_ts) - or, if one for the same remote selector exists, replaces that
     // policy's SA (rekey; the replaced SA is removed). An inbound SA with a known SPI is refused.
     // replaced (optional): the SPI of the outbound SA this one replaced and removed, or 0.
-    bool install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id = 0, uint32_t* replaced = nullptr);
+    // bind false (with policy_id): an outbound SA takes the policy's selectors but is not bound
+    // yet; bind() makes it the one in use later (a rekey responder waits for the peer's DELETE).
+    bool install(std::unique_ptr<Sa> sa, std::string& error, uint32_t policy_id = 0, uint32_t* replaced = nullptr,
+                 bool bind = true);
     // Puts fresh in the place of the installed outbound SA with its SPI (same policies), frees
     // the old one after a grace period. fresh continues the old SA's sequence numbers (past
     // any a worker took meanwhile). For what cannot change in place (encapsulation).
