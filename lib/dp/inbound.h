@@ -86,11 +86,11 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
     return e.sa;
 }
 
-// The lines of an inbound SA that decap touches first: its parameters and encapsulation, the
-// start of its keys, this worker's counters.
+// The lines of an inbound SA that decap touches first: the first (its parameters,
+// encapsulation, peer and selectors pointers), the start of its keys, the window, this
+// worker's counters.
 inline void prefetch_inbound_sa(const sa::Sa* sa, unsigned worker) {
     rte_prefetch0(sa);
-    rte_prefetch0(&sa->accept_encap);
     const auto* keys = reinterpret_cast<const char*>(&sa->keys);
     for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
     rte_prefetch0(&sa->replay);
@@ -135,6 +135,13 @@ inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t
         seen[(spis[k] ^ spis[k] >> 8) % kSeen] = {spis[k], true, found[k]};
         if (found[k]) prefetch_inbound_sa(found[k], w.id);
     }
+    // Then what the SAs point to (the peer to check the source against, the selectors for
+    // the inner packet): these loads wait for the SAs' first lines, all in flight together.
+    for (unsigned k = 0; k < m; ++k)
+        if (found[k]) {
+            rte_prefetch0(found[k]->peer);
+            rte_prefetch0(found[k]->selectors);
+        }
 }
 
 // Finds the SA of an ESP packet and prepares it for decryption, or drops it (counted).

@@ -16,10 +16,12 @@ std::shared_ptr<Peer> own_peer(const SaParams& p) {
 }  // namespace
 
 Sa::Sa(const SaParams& p, std::shared_ptr<Peer> peer_in)
-    : params(p), outer_ip_len(p.outer_v6 ? 40 : 20), peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
-      peer(peer_ref.get()),
-      selectors_ref(std::make_shared<const Selectors>(Selectors::single(p.local_ts, p.remote_ts))),
-      selectors(selectors_ref.get()), accept_encap(p.encap), replay(p.replay_window, p.esn) {}
+    : outer_ip_len(p.outer_v6 ? 40 : 20), accept_encap(p.encap), params(p), replay(p.replay_window, p.esn),
+      peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
+      selectors_ref(std::make_shared<const Selectors>(Selectors::single(p.local_ts, p.remote_ts))) {
+    peer = peer_ref.get();
+    selectors = selectors_ref.get();
+}
 
 void Sa::set_selectors(std::shared_ptr<const Selectors> s) {
     selectors_ref = std::move(s);

@@ -168,3 +168,29 @@ TEST(SaTableScale, ThirtyThousandOutboundSasDeleteInLinearTime) {
     std::string err;
     EXPECT_TRUE(t.add_out(99, net::Prefix::v4(spread_v4(0), 32), err)) << err;
 }
+
+// With many SAs in use each one is a cache miss; the packet path is built on the fields it
+// reads per packet sharing the SA's first line (prefetch_inbound_sa fetches that line, the
+// start of the keys, the window and the worker's counters), and the mutable words not
+// sharing that line with them (a write there would evict it from every other core).
+TEST(SaTableScale, WhatEveryPacketReadsIsInTheSasFirstLine) {
+    sa::SaParams p;
+    p.spi = 0x1234;
+    sa::Sa s(p);
+    const auto* base = reinterpret_cast<const char*>(&s);
+    const auto line = [&](const void* field) { return (static_cast<const char*>(field) - base) / 64; };
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(base) % 64, 0u);
+    for (const void* f : {static_cast<const void*>(&s.peer), static_cast<const void*>(&s.selectors),
+                          static_cast<const void*>(&s.outer_ip_len), static_cast<const void*>(&s.accept_encap),
+                          static_cast<const void*>(&s.params.spi), static_cast<const void*>(&s.params.mode),
+                          static_cast<const void*>(&s.params.encap), static_cast<const void*>(&s.params.esn),
+                          static_cast<const void*>(&s.params.local_addr), static_cast<const void*>(&s.params.local_port),
+                          static_cast<const void*>(&s.params.outer_v6)})
+        EXPECT_EQ(line(f), 0);
+    // Mutable words: one line of their own, apart from the first line and the keys.
+    EXPECT_EQ(line(&s.seq_out), line(&s.replay));
+    EXPECT_EQ(line(&s.seq_out), line(&s.last_used_tsc));
+    EXPECT_GT(static_cast<const char*>(static_cast<const void*>(&s.seq_out)) - base,
+              static_cast<const char*>(static_cast<const void*>(&s.keys)) - base + static_cast<long>(sizeof s.keys) - 1);
+    EXPECT_GT(line(&s.counters[0]), line(&s.replay));
+}

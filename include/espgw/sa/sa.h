@@ -38,8 +38,8 @@ struct alignas(64) SaCounters {
 };
 
 // What the control plane says about an SA; everything the data plane needs to build one.
+// The fields every packet reads come first: in an Sa they share its first cache line.
 struct SaParams {
-    std::string name;
     uint32_t spi = 0;
     Direction direction = Direction::inbound;
     Mode mode = Mode::tunnel;
@@ -48,10 +48,11 @@ struct SaParams {
     uint32_t replay_window = 1024;
     uint32_t local_addr = 0;  // host order: outer source (outbound) / destination (inbound)
     uint16_t local_port = 4500;
+    bool outer_v6 = false;      // the outer header is IPv6: local_addr6 <-> the peer's IPv6 address
     // Where the peer is when the SA is made without a Peer object of its own (tests, tools);
     // otherwise the Peer says where it is.
     Endpoint peer;
-    bool outer_v6 = false;      // the outer header is IPv6: local_addr6 <-> the peer's IPv6 address
+    std::string name;
     uint8_t local_addr6[16]{};
     uint8_t peer_addr6[16]{};
     net::Prefix local_ts;   // protected side (tunnel) or the gateway itself (transport)
@@ -68,25 +69,30 @@ struct alignas(64) Sa {
     Sa(const Sa&) = delete;
     Sa& operator=(const Sa&) = delete;
 
-    // Immutable once published.
-    SaParams params;
-    crypto::SaKeys keys;
-    uint8_t outer_ip_len;  // 20 or 40 (params.v6): read for every packet sent, so kept ready
-    const std::shared_ptr<Peer> peer_ref;  // keeps the peer alive as long as the SA
-    Peer* const peer;                      // the same, for the packet path
+    // The layout follows the packet path: with many SAs in use each is a cache miss, so what
+    // a packet reads is packed into few lines, in an order prefetch_inbound_sa knows. First
+    // line: the pointers to the peer and the selectors, and the hot part of params.
+    Peer* peer;  // peer_ref's, for the packet path
     // The traffic selectors decrypted packets must match (its policy's; by default the
     // params' local_ts/remote_ts). Set before the SA is published, then read-only.
-    std::shared_ptr<const Selectors> selectors_ref;
     const Selectors* selectors;
-
-    // Shared, mutable.
-    std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
+    uint8_t outer_ip_len;  // 20 or 40 (params.v6): read for every packet sent, so kept ready
     // Inbound: the encapsulation accepted now (params.encap at first; IKE may change it, e.g.
     // when a NAT appears or goes, RFC 4555). Outbound SAs change encapsulation by replacement.
     std::atomic<Encap> accept_encap;
+    SaParams params;  // immutable once published
+    crypto::SaKeys keys;
+
+    // Shared, mutable: one line (seq_out for an outbound SA, the window's top for an inbound
+    // one), then this worker's counters.
     alignas(64) std::atomic<uint64_t> seq_out{0};
+    std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
     sa::ReplayWindow replay;
     SaCounters counters[kMaxWorkers];
+
+    // Cold: what keeps the peer and the selectors alive as long as the SA.
+    const std::shared_ptr<Peer> peer_ref;
+    std::shared_ptr<const Selectors> selectors_ref;
 
     // The peer's IPv4 location (see Peer for IPv6).
     Endpoint current_peer() const { return peer->endpoint(); }
