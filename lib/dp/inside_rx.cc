@@ -29,7 +29,80 @@ struct LastLookup {
     sa::Sa* sa = nullptr;     // the policy's SA when dst was looked up
     uint32_t src = 0;         // a source the policy's local selectors were found to hold
     bool valid = false, src_ok = false;
+
+    // Bursts spread over many destinations (a concentrator sending to many road warriors):
+    // prelookup finds the burst's distinct destinations' policies and SAs together and
+    // prefetches what sealing reads, so their cache misses overlap instead of following one
+    // another; the packets then find them here. Direct-mapped on the address's low bits.
+    static constexpr unsigned kSeen = 16;
+    struct Seen {
+        uint32_t dst;
+        bool valid;
+        const sa::Policy* policy;
+        sa::Sa* sa;
+    } seen[kSeen]{};
+    bool memo = false;
+    uint16_t lookups = 0;  // distinct destinations looked up (roughly)
+
+    static unsigned way(uint32_t dst) { return (dst ^ dst >> 8) % kSeen; }
+    void prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n);
+    void set(uint32_t d, const sa::Policy* p, sa::Sa* s) {
+        dst = d;
+        policy = p;
+        sa = s;
+        valid = true;
+        src_ok = false;
+    }
 };
+
+// The lines of an outbound SA that sealing reads: the first (parameters, the peer pointer),
+// the start of its keys, the sequence number, this worker's counters.
+inline void prefetch_outbound_sa(const sa::Sa* sa, unsigned worker) {
+    rte_prefetch0(sa);
+    const auto* keys = reinterpret_cast<const char*>(&sa->keys);
+    for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
+    rte_prefetch0(&sa->seq_out);
+    rte_prefetch0(&sa->counters[worker]);
+}
+
+void LastLookup::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
+    uint32_t dsts[kBurst];
+    unsigned m = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        // Only Ethernet + IPv4: anything else is looked up as it is handled, as before.
+        const rte_mbuf* pk = pkts[i];
+        if (rte_pktmbuf_data_len(pk) < 14 + 20) continue;
+        const auto* f = rte_pktmbuf_mtod(pk, const uint8_t*);
+        if (f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4) continue;
+        const uint32_t d = esp::load_be32(f + 30);
+        Seen& e = seen[way(d)];
+        if (e.valid && e.dst == d) continue;  // asked for already
+        e = {d, true, nullptr, nullptr};      // filled in below
+        dsts[m++] = d;
+    }
+    memo = m >= 2;
+    if (!memo) {  // nothing to overlap: leave it to the packets
+        for (unsigned k = 0; k < m; ++k) seen[way(dsts[k])].valid = false;
+        return;
+    }
+    const sa::Policy* pols[kBurst];
+    w.shared->sas->lookup_policies_v4_bulk(dsts, m, pols);
+    lookups = static_cast<uint16_t>(lookups + m);
+    for (unsigned k = 0; k < m; ++k)
+        if (pols[k]) rte_prefetch0(pols[k]);
+    // Each stage waits for the lines the one before fetched, all in flight together.
+    sa::Sa* sas[kBurst];
+    for (unsigned k = 0; k < m; ++k) {
+        sas[k] = sa::SaTable::sa_of(pols[k]);
+        seen[way(dsts[k])] = {dsts[k], true, pols[k], sas[k]};
+        if (sas[k]) {
+            prefetch_outbound_sa(sas[k], w.id);
+            rte_prefetch0(pols[k]->selectors.get());
+        }
+    }
+    for (unsigned k = 0; k < m; ++k)
+        if (sas[k]) rte_prefetch0(sas[k]->peer);
+}
 
 // Traffic for a protect policy without an SA (yet): the control core is asked for one (IKE
 // initiates), at most once per policy and interval; the packet itself is dropped.
@@ -70,8 +143,14 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         return Verdict::consumed;
     }
     if (!last.valid || last.dst != dst) {
-        const sa::Policy* pol = s.sas->lookup_policy_v4(dst);
-        last = {dst, pol, pol ? sa::SaTable::sa_of(pol) : nullptr, 0, true, false};
+        const LastLookup::Seen& e = last.seen[LastLookup::way(dst)];
+        if (last.memo && e.valid && e.dst == dst) {
+            last.set(dst, e.policy, e.sa);
+        } else {
+            const sa::Policy* pol = s.sas->lookup_policy_v4(dst);
+            last.set(dst, pol, pol ? sa::SaTable::sa_of(pol) : nullptr);
+            ++last.lookups;
+        }
     }
     if (!last.policy) {
         // Only the gateway's own stack may send in clear; protected traffic needs an SA.
@@ -166,6 +245,7 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
     w.counters->rx[from] += n;
 
     prefetch_first(pkts, n);
+    if (w.dst_spread > 2) last.prelookup(w, pkts, n);
     for (uint16_t i = 0; i < n; ++i) {
         prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
@@ -183,6 +263,7 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
         if (v == Verdict::consumed) continue;
         ++n_queued;
     }
+    w.dst_spread = last.lookups;
     seal_batch(w, from, out, n_queued);
 }
 

@@ -194,6 +194,47 @@ TEST(Pipeline, BurstsOverManySasAreLookedUpTogether) {
     }
 }
 
+// The same for encap: bursts from the LAN to many road warriors (a /32 and an SA each) make
+// the worker look the next bursts' destinations up together (LastLookup::prelookup). Every
+// packet must still be sealed under its own destination's SA: destinations that share a memo
+// slot, one without a policy, and runs of one destination mixed in.
+TEST(Pipeline, EncapBurstsOverManyDestinationsAreLookedUpTogether) {
+    testing_dp dp;
+    constexpr unsigned kSas = 40;
+    constexpr uint32_t kFirst = 0x0a030100;  // 10.3.1.0: the road warriors' addresses from here
+    for (unsigned k = 0; k < kSas; ++k) {
+        auto s = dp.make_sa(sa::Direction::outbound, 0x6000 + k, nullptr, false, dp.gw_peer());
+        s->params.remote_ts = net::Prefix::v4(kFirst + k * 17, 32);  // spread over the memo's ways
+        std::string err;
+        ASSERT_TRUE(dp.table().install(std::move(s), err)) << err;
+    }
+    std::vector<unsigned> sent(kSas, 0);
+    uint64_t expect_no_sa = 0, expect_out = 0;
+    for (unsigned burst = 0; burst < 4; ++burst) {
+        std::vector<rte_mbuf*> in;
+        for (unsigned k = 0; k < 29; ++k) {
+            const unsigned which = k % 6 == 5 ? (burst * 3) % kSas : (k * 7 + burst * 13) % kSas;
+            in.push_back(dp.inner_frame(100, T::kLanHost, kFirst + which * 17));
+            ++sent[which];
+            ++expect_out;
+        }
+        in.insert(in.begin() + 4, dp.inner_frame(100, T::kLanHost, 0x0a090909));  // no policy
+        ++expect_no_sa;
+        dp.rx_protected(in);
+        if (burst == 0) {
+            EXPECT_GT(dp.worker.dst_spread, 2u) << "the next bursts should be looked up together";
+        }
+        auto out = dp.take(dp::kPublic);
+        EXPECT_EQ(out.size(), 29u);
+        for (unsigned k = 0; k < kSas; ++k)
+            ASSERT_EQ(dp.table().find(sa::Direction::outbound, 0x6000 + k)->totals().packets, sent[k])
+                << "SA " << k << " after burst " << burst;
+        EXPECT_EQ(dp.drops(dp::Drop::no_sa), expect_no_sa);
+        free_all(out);
+    }
+    EXPECT_GT(expect_out, 0u);
+}
+
 TEST(Pipeline, ForgedSelectorIsDropped) {
     testing_dp dp;
     dp.install(sa::Direction::inbound, kSpiIn);

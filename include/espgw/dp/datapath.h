@@ -132,6 +132,9 @@ struct Worker {
     // Distinct SPIs the last public burst had to look up: above 2, the next burst's SAs are
     // looked up together and prefetched first (EspBatch::prelookup).
     uint16_t spi_spread = 0;
+    // Distinct inner destinations the last inside burst had to look up: above 2, the next
+    // burst's policies and SAs are looked up together and prefetched first (inside_rx.cc).
+    uint16_t dst_spread = 0;
     void (*flush)(Worker&, unsigned role) = nullptr;
     void* flush_ctx = nullptr;
 };

@@ -23,9 +23,10 @@ struct Sa;
 // The selectors of one policy; immutable once published (shared with its inbound SAs).
 struct Selectors {
     static constexpr unsigned kMax = 8;  // prefixes per side
+    // The counts first: a check of one prefix then reads one cache line.
+    uint8_t n_local = 0, n_remote = 0;
     net::Prefix local[kMax];
     net::Prefix remote[kMax];
-    uint8_t n_local = 0, n_remote = 0;
 
     // From lists; false if a side is empty or has more than kMax prefixes.
     static bool make(const std::vector<net::Prefix>& local, const std::vector<net::Prefix>& remote, Selectors& out);
@@ -65,16 +66,17 @@ struct PolicySpec {
     PolicyAction action = PolicyAction::protect;
 };
 
-struct Policy {
-    uint32_t id = 0;
-    std::string name;
+// What each packet sent reads (the SA, the selectors, the action) is in the first cache line.
+struct alignas(64) Policy {
+    // protect: the outbound SA; nullptr while there is none (traffic raises an acquire).
+    std::atomic<Sa*> sa{nullptr};
     std::shared_ptr<const Selectors> selectors;
     PolicyAction action = PolicyAction::protect;
     bool implicit = false;  // made for an SA installed without a policy: goes with it
+    uint32_t id = 0;
     uint32_t slot = 0;
-    // protect: the outbound SA; nullptr while there is none (traffic raises an acquire).
-    std::atomic<Sa*> sa{nullptr};
     mutable std::atomic<uint64_t> last_acquire_tsc{0};  // workers: acquire events at most once per interval
+    std::string name;
 };
 
 }  // namespace espgw::sa

@@ -22,6 +22,7 @@
 #include <rte_hash.h>
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include <atomic>
@@ -105,6 +106,27 @@ public:
         uint32_t slot;
         if (rte_lpm_lookup(lpm4_, dst_host, &slot) != 0) return nullptr;
         return slots_[slot].load(std::memory_order_acquire);
+    }
+    // lookup_policy_v4 for n (at most 64) destinations together, so that their cache misses
+    // overlap: the host table's bulk lookup, then each policy's slot fetched before any is read.
+    void lookup_policies_v4_bulk(const uint32_t* dsts, unsigned n, const Policy** out) const {
+        constexpr uint32_t kNone = UINT32_MAX;
+        uint32_t slot[64];
+        uint64_t hits = 0;
+        if (hosts4_.load(std::memory_order_relaxed)) {
+            const void* keys[64];
+            void* data[64];
+            for (unsigned k = 0; k < n; ++k) keys[k] = &dsts[k];
+            rte_hash_lookup_bulk_data(host4_, keys, n, &hits, data);
+            for (unsigned k = 0; k < n; ++k)
+                if (hits >> k & 1) slot[k] = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[k]));
+        }
+        for (unsigned k = 0; k < n; ++k) {
+            if (!(hits >> k & 1) && rte_lpm_lookup(lpm4_, dsts[k], &slot[k]) != 0) slot[k] = kNone;
+            if (slot[k] != kNone) rte_prefetch0(&slots_[slot[k]]);
+        }
+        for (unsigned k = 0; k < n; ++k)
+            out[k] = slot[k] == kNone ? nullptr : slots_[slot[k]].load(std::memory_order_acquire);
     }
     const Policy* lookup_policy_v6(const uint8_t dst[16]) const {
         uint32_t slot;
