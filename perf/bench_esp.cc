@@ -420,6 +420,7 @@ int main(int argc, char** argv) {
         for (const char* a : {"--no-huge", "-m", mem.c_str(), "--no-shconf"}) eal.push_back(a);
     }
     if (rte_eal_init(static_cast<int>(eal.size()), const_cast<char**>(eal.data())) < 0) return 1;
+    espgw::sa::Sa::set_workers(1);  // SAs with counters for one worker, as the gateway this measures
     std::string rows;
     {
         StandaloneDatapath dp(packets * 2 + 1023, std::max<uint32_t>(max_sas, 64));

@@ -114,6 +114,7 @@ int main(int argc, char** argv) {
     std::vector<const char*> eal = {"bench", "--no-pci", "-l", "0,1", "--no-telemetry", "--log-level", "lib.eal:error",
                                     "--file-prefix", prefix.c_str(), "--no-huge", "-m", "512", "--no-shconf"};
     if (rte_eal_init(int(eal.size()), const_cast<char**>(eal.data())) < 0) return 1;
+    espgw::sa::Sa::set_workers(2);  // SAs with counters for two workers
     if (rte_lcore_count() < 2) return fprintf(stderr, "needs two lcores\n"), 1;
     const unsigned other = rte_get_next_lcore(rte_lcore_id(), 1, 0);
     std::string rows;

@@ -101,6 +101,7 @@ void setup_gateway(Gateway& gw) {
     dp::Shared& s = gw.shared;
     gw.tsc_hz = rte_get_tsc_hz();
     const unsigned n_workers = static_cast<unsigned>(c.worker_lcores.size());
+    sa::Sa::set_workers(n_workers);  // each SA counts for exactly these workers
 
     s.pool = rte_pktmbuf_pool_create("espgw_mbufs", c.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
     s.indirect_pool = rte_pktmbuf_pool_create("espgw_indirect", 4095, 128, 0, 0, rte_socket_id());

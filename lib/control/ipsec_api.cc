@@ -66,7 +66,7 @@ bool IpsecApi::add_sa(const sa::SaSpec& spec, uint32_t peer_id, uint64_t now, st
         error = "the peer and the SA differ in the outer address family";
         return false;
     }
-    auto sa = std::make_unique<sa::Sa>(p, peer);
+    auto sa = sa::Sa::make(p, peer);
     if (!crypto::expand_sa_keys(mgr_, spec.cipher, spec.integrity, spec.key, spec.auth_key, sa->keys, error)) return false;
     const Key key{p.direction, p.spi};
     // An outbound SA the table replaced (same selector, no policy named) takes its entry here
@@ -129,7 +129,7 @@ bool IpsecApi::update_encap(sa::Direction dir, uint32_t spi, sa::Encap encap, st
     } else {
         sa::SaParams p = sa->params;
         p.encap = encap;
-        auto fresh = std::make_unique<sa::Sa>(p, sa->peer_ref);
+        auto fresh = sa::Sa::make(p, sa->peer_ref);
         fresh->keys = sa->keys;
         if (!sas_.replace_outbound(std::move(fresh), error)) return false;
     }

@@ -94,7 +94,7 @@ inline void prefetch_inbound_sa(const sa::Sa* sa, unsigned worker) {
     const auto* keys = reinterpret_cast<const char*>(&sa->keys);
     for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
     rte_prefetch0(&sa->replay);
-    rte_prefetch0(&sa->counters[worker]);
+    rte_prefetch0(&sa->counters(worker));
 }
 
 inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {

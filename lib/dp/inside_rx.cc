@@ -62,7 +62,7 @@ inline void prefetch_outbound_sa(const sa::Sa* sa, unsigned worker) {
     const auto* keys = reinterpret_cast<const char*>(&sa->keys);
     for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
     rte_prefetch0(&sa->seq_out);
-    rte_prefetch0(&sa->counters[worker]);
+    rte_prefetch0(&sa->counters(worker));
 }
 
 void LastLookup::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {

@@ -125,7 +125,7 @@ std::unique_ptr<sa::Sa> StandaloneDatapath::make_sa(sa::Direction dir, uint32_t 
         std::memcpy(p.local_addr6, kGw6, 16);
         std::memcpy(p.peer_addr6, kPeer6, 16);
     }
-    auto s = std::make_unique<sa::Sa>(p, std::move(peer));
+    auto s = sa::Sa::make(p, std::move(peer));
     std::string err;
     // Key material for any suite: the first bytes of a fixed pattern (for AES-128-GCM: 0, 1, ..., 19).
     static const auto pattern = [] {

@@ -59,7 +59,7 @@ protected:
         p.spi = spi;
         p.esn = esn;
         p.replay_window = 64;
-        auto s = std::make_unique<sa::Sa>(p);
+        auto s = sa::Sa::make(p);
         std::string err;
         EXPECT_TRUE(crypto::expand_sa_keys(mgr_, c, i, key, auth, s->keys, err)) << err;
         return s;

@@ -48,7 +48,7 @@ struct Api {
         sa::SaParams p = s.params;
         p.direction = sa::Direction::outbound;
         p.peer = {T::kPeer, 4500, true};
-        auto m = std::make_unique<sa::Sa>(p);
+        auto m = sa::Sa::make(p);
         std::string err;
         EXPECT_TRUE(crypto::expand_sa_keys(dp.mgr, s.cipher, s.integrity, s.key, s.auth_key, m->keys, err)) << err;
         return m;

@@ -55,7 +55,7 @@ struct Fixture {
     std::unique_ptr<sa::Sa> peer_side(uint32_t spi, uint8_t key_byte) {
         sa::SaParams p = spec(sa::Direction::outbound, spi, key_byte).params;
         p.peer = {T::kPeer, 4500, true};
-        auto m = std::make_unique<sa::Sa>(p);
+        auto m = sa::Sa::make(p);
         std::string err;
         const std::vector<uint8_t> key(20, key_byte);
         EXPECT_TRUE(crypto::expand_sa_keys(dp.mgr, crypto::Cipher::aes128_gcm, crypto::Integrity::none, key, {}, m->keys, err));

@@ -43,7 +43,7 @@ std::unique_ptr<sa::Sa> other_side(IMB_MGR* mgr, const sa::SaSpec& s) {
     p.peer = {T::kGw, 4500, true};
     p.local_ts = net::Prefix::v4(0, 0);
     p.remote_ts = net::Prefix::v4(0, 0);
-    auto sa = std::make_unique<sa::Sa>(p);
+    auto sa = sa::Sa::make(p);
     std::string err;
     EXPECT_TRUE(crypto::expand_sa_keys(mgr, s.cipher, s.integrity, s.key, s.auth_key, sa->keys, err)) << err;
     return sa;

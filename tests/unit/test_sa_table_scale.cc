@@ -33,7 +33,7 @@ struct Table {
         p.direction = sa::Direction::outbound;
         p.local_ts = remote.family == 4 ? net::Prefix::v4(0x0a010000, 16) : v6_prefix(0x01, 64);
         p.remote_ts = remote;
-        return sas->install(std::make_unique<sa::Sa>(p), err);
+        return sas->install(sa::Sa::make(p), err);
     }
     static net::Prefix v6_prefix(uint16_t low, uint8_t len, uint8_t byte3 = 0) {
         uint8_t a[16] = {0x20, 0x01, 0x0d, byte3};
@@ -125,7 +125,7 @@ TEST(SaTableScale, MaxSasInboundSasFitAndTheNextIsRefusedNamingMaxSas) {
         p.remote_ts = net::Prefix::v4(0x0a020000, 16);
         std::string err;
         if (t.sas->find(sa::Direction::inbound, p.spi)) continue;
-        const bool ok = t.sas->install(std::make_unique<sa::Sa>(p), err);
+        const bool ok = t.sas->install(sa::Sa::make(p), err);
         if (k < 4096) {
             ASSERT_TRUE(ok) << "SA " << k << ": " << err;
         } else {
@@ -176,7 +176,8 @@ TEST(SaTableScale, ThirtyThousandOutboundSasDeleteInLinearTime) {
 TEST(SaTableScale, WhatEveryPacketReadsIsInTheSasFirstLine) {
     sa::SaParams p;
     p.spi = 0x1234;
-    sa::Sa s(p);
+    const auto made = sa::Sa::make(p);
+    const sa::Sa& s = *made;
     const auto* base = reinterpret_cast<const char*>(&s);
     const auto line = [&](const void* field) { return (static_cast<const char*>(field) - base) / 64; };
     EXPECT_EQ(reinterpret_cast<uintptr_t>(base) % 64, 0u);
@@ -192,5 +193,29 @@ TEST(SaTableScale, WhatEveryPacketReadsIsInTheSasFirstLine) {
     EXPECT_EQ(line(&s.seq_out), line(&s.last_used_tsc));
     EXPECT_GT(static_cast<const char*>(static_cast<const void*>(&s.seq_out)) - base,
               static_cast<const char*>(static_cast<const void*>(&s.keys)) - base + static_cast<long>(sizeof s.keys) - 1);
-    EXPECT_GT(line(&s.counters[0]), line(&s.replay));
+    EXPECT_GT(line(&s.counters(0)), line(&s.replay));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&s.counters(0)) % 64, 0u) << "each worker's counters on lines of their own";
+}
+
+// An SA carries one counter block per worker the gateway runs, no more: with a million SAs
+// the blocks for workers that do not exist would cost gigabytes.
+TEST(SaTableScale, AnSaCountsForTheGatewaysWorkersOnly) {
+    sa::SaParams p;
+    p.spi = 0x4321;
+    sa::Sa::set_workers(2);
+    const auto two = sa::Sa::make(p);
+    sa::Sa::set_workers(sa::kMaxWorkers);  // as every other test expects
+    const auto all = sa::Sa::make(p);
+    EXPECT_EQ(two->workers(), 2u);
+    EXPECT_EQ(all->workers(), sa::kMaxWorkers);
+    two->counters(0).packets = 3;
+    two->counters(1).packets = 4;
+    two->counters(1).drops[static_cast<unsigned>(stats::Drop::replayed)] = 5;
+    const sa::SaCounters t = two->totals();
+    EXPECT_EQ(t.packets, 7u);
+    EXPECT_EQ(t.drops[static_cast<unsigned>(stats::Drop::replayed)], 5u);
+    EXPECT_EQ(all->totals().packets, 0u) << "counters start at zero";
+    EXPECT_EQ(&two->counters(1) - &two->counters(0), 1);
+    EXPECT_EQ(reinterpret_cast<const char*>(&two->counters(0)) - reinterpret_cast<const char*>(two.get()),
+              static_cast<long>(sizeof(sa::Sa))) << "the blocks follow the SA";
 }

@@ -17,20 +17,28 @@ struct alignas(64) SaKeys {
     SuiteInfo info{};
     uint8_t salt[4]{};
 
-    // AES-GCM: round keys and GHASH tables.
-    struct gcm_key_data gcm {};
-    // AES-CBC: encryption and decryption round keys (up to 15 rounds of 16 bytes).
-    alignas(16) uint8_t aes_enc[16 * 15]{};
-    alignas(16) uint8_t aes_dec[16 * 15]{};
-    // AES-CBC IVs are AES_K'(sequence number) under a random per-SA key K', so they are
-    // unpredictable (RFC 3602 §2) without a random number per packet.
-    alignas(16) uint8_t iv_key_enc[16 * 11]{};
-    // ChaCha20-Poly1305 key.
-    alignas(16) uint8_t chacha_key[32]{};
-    // HMAC: hash states after one block of key^ipad and key^opad.
-    alignas(16) uint8_t hmac_ipad[64]{};
-    alignas(16) uint8_t hmac_opad[64]{};
+    // One cipher's keys: an SA has one cipher, and with a million SAs the others' room would
+    // cost gigabytes. (Anonymous struct in the union: a GNU extension GCC and Clang share.)
+    union {
+        // AES-GCM: round keys and GHASH tables (the largest: zeroing it zeroes the union).
+        struct gcm_key_data gcm {};
+        // AES-CBC + HMAC.
+        struct {
+            // Encryption and decryption round keys (up to 15 rounds of 16 bytes).
+            alignas(16) uint8_t aes_enc[16 * 15];
+            alignas(16) uint8_t aes_dec[16 * 15];
+            // CBC IVs are AES_K'(sequence number) under a random per-SA key K', so they are
+            // unpredictable (RFC 3602 §2) without a random number per packet.
+            alignas(16) uint8_t iv_key_enc[16 * 11];
+            // HMAC: hash states after one block of key^ipad and key^opad.
+            alignas(16) uint8_t hmac_ipad[64];
+            alignas(16) uint8_t hmac_opad[64];
+        };
+        // ChaCha20-Poly1305 key.
+        alignas(16) uint8_t chacha_key[32];
+    };
 };
+static_assert(sizeof(gcm_key_data) >= 16 * 15 * 2 + 16 * 11 + 64 * 2, "the GCM keys are the union's largest member");
 
 // Expands enc_key (cipher key followed by the salt for AEAD ciphers) and auth_key.
 // Returns false with a reason if the lengths do not fit the suite.

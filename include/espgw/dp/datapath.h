@@ -142,7 +142,7 @@ struct Worker {
 // Counts and frees a packet that goes nowhere.
 inline void drop(Worker& w, rte_mbuf* m, unsigned from, Drop why, sa::Sa* sa = nullptr) {
     ++w.counters->drops[from][static_cast<unsigned>(why)];
-    if (sa) ++sa->counters[w.id].drops[static_cast<unsigned>(why)];
+    if (sa) ++sa->counters(w.id).drops[static_cast<unsigned>(why)];
     rte_pktmbuf_free(m);
 }
 
@@ -150,7 +150,7 @@ inline void drop(Worker& w, rte_mbuf* m, unsigned from, Drop why, sa::Sa* sa = n
 // esp_out): the pipelines count once per run of one SA, not once per packet.
 inline void count_run(Worker& w, sa::Sa* sa, uint64_t packets, uint64_t bytes, uint64_t& worker_total) {
     if (!sa) return;
-    sa::SaCounters& c = sa->counters[w.id];
+    sa::SaCounters& c = sa->counters(w.id);
     c.packets += packets;
     c.bytes += bytes;
     worker_total += packets;

@@ -6,7 +6,8 @@
 //  - seq_out: atomic fetch-add, so several workers can encrypt for one SA;
 //  - replay: lock-free window (see replay_window.h), so several workers can decrypt for one SA;
 //  - the peer (its current NAT mapping): a Peer object shared by every SA of that peer.
-// Counters are per worker (one cache line each): no shared writes on the fast path.
+// Counters are per worker (a block of whole cache lines each): no shared writes on the fast
+// path. An SA has as many blocks as the gateway has workers, allocated right after it.
 #pragma once
 
 #include <atomic>
@@ -63,11 +64,18 @@ struct SaParams {
 
 struct alignas(64) Sa {
     // peer: the Peer every SA of that peer shares; nullptr makes one from params (an SA on
-    // its own, as tests and tools use).
-    explicit Sa(const SaParams& p, std::shared_ptr<Peer> peer = nullptr);
+    // its own, as tests and tools use). Only on the heap: its counters follow it there.
+    static std::unique_ptr<Sa> make(const SaParams& p, std::shared_ptr<Peer> peer = nullptr);
     ~Sa();
     Sa(const Sa&) = delete;
     Sa& operator=(const Sa&) = delete;
+    static void operator delete(void* p, std::align_val_t align) noexcept { ::operator delete(p, align); }
+
+    // The workers SAs made from now on count for (ids 0..n-1; at most kMaxWorkers, which is
+    // the default). The gateway sets it once at start, before it makes any SA: a concentrator
+    // with a million SAs would otherwise carry 2 KB of unused counters in each.
+    static void set_workers(unsigned n);
+    unsigned workers() const { return n_counters_; }
 
     // The layout follows the packet path: with many SAs in use each is a cache miss, so what
     // a packet reads is packed into few lines, in an order prefetch_inbound_sa knows. First
@@ -88,11 +96,14 @@ struct alignas(64) Sa {
     alignas(64) std::atomic<uint64_t> seq_out{0};
     std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
     sa::ReplayWindow replay;
-    SaCounters counters[kMaxWorkers];
 
     // Cold: what keeps the peer and the selectors alive as long as the SA.
     const std::shared_ptr<Peer> peer_ref;
     std::shared_ptr<const Selectors> selectors_ref;
+
+    // Worker w's counters (w < workers()).
+    SaCounters& counters(unsigned w) { return reinterpret_cast<SaCounters*>(this + 1)[w]; }
+    const SaCounters& counters(unsigned w) const { return reinterpret_cast<const SaCounters*>(this + 1)[w]; }
 
     // The peer's IPv4 location (see Peer for IPv6).
     Endpoint current_peer() const { return peer->endpoint(); }
@@ -105,6 +116,11 @@ struct alignas(64) Sa {
 
     // Sum of every worker's counters (for telemetry; relaxed reads of single-writer words).
     SaCounters totals() const;
+
+private:
+    Sa(const SaParams& p, std::shared_ptr<Peer> peer, unsigned workers);
+    uint8_t n_counters_;
 };
+static_assert(sizeof(Sa) % alignof(SaCounters) == 0, "the counters follow the SA aligned");
 
 }  // namespace espgw::sa
