@@ -94,7 +94,7 @@ const char* kUsage =
     "  --gw-public-mac M --gw-inside-mac M espgw's MACs (default the memif ones the config sets)\n"
     "  --gw-public-dev DEV --gw-inside-dev DEV  testbed: espgw's NIC ports in the written config\n"
     "  --gen-public-mac M --gen-inside-mac M    testbed: the generator's NIC MACs in the written config\n"
-    "  --wait S             seconds to wait for espgw's links (default 60)\n";
+    "  --wait S             seconds to wait for espgw's links, then for it to forward (default 60)\n";
 
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
@@ -401,13 +401,16 @@ int main(int argc, char** argv) {
         spec.rate_pps = 20000;
         spec.random_access = o.random_access;
         spec.count_only = o.count_only;
-        // espgw may still be installing its SAs when its links come up: try for a while.
+        // espgw may still be installing its SAs when its links come up (a million peers take a
+        // while): try until every probe packet comes back, for up to --wait seconds, so that
+        // no measured trial overlaps the installation.
         TrialResult w;
-        for (int attempt = 0; attempt < 20; ++attempt) {
+        const uint64_t ready_by = rte_rdtsc() + uint64_t(o.wait_s * double(hz));
+        do {
             w = trial(trials, spec, std::min<uint64_t>(2000, std::max<uint32_t>(o.peers, 200)), seed);
-            if (w.received) break;
+            if (w.received && w.lost == 0 && !w.invalid) break;
             rte_delay_ms(500);
-        }
+        } while (rte_rdtsc() < ready_by);
         if (w.received == 0)
             die(std::string("espgw forwarded nothing") + (w.invalid ? " valid" : "") + " in the " +
                 (d == Direction::decap ? "decap" : "encap") + " direction" +
