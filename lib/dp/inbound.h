@@ -87,12 +87,11 @@ inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
 }
 
 // The lines of an inbound SA that decap touches first: the first (its parameters,
-// encapsulation, peer and selectors pointers), the start of its keys, the window, this
+// encapsulation, peer and selectors pointers), the keys a small packet needs first, the window, this
 // worker's counters.
 inline void prefetch_inbound_sa(const sa::Sa* sa, unsigned worker) {
     rte_prefetch0(sa);
-    const auto* keys = reinterpret_cast<const char*>(&sa->keys);
-    for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
+    crypto::prefetch_keys(sa->keys);
     rte_prefetch0(&sa->replay);
     rte_prefetch0(&sa->counters(worker));
 }

@@ -56,11 +56,10 @@ struct LastLookup {
 };
 
 // The lines of an outbound SA that sealing reads: the first (parameters, the peer pointer),
-// the start of its keys, the sequence number, this worker's counters.
+// the keys a small packet needs first, the sequence number, this worker's counters.
 inline void prefetch_outbound_sa(const sa::Sa* sa, unsigned worker) {
     rte_prefetch0(sa);
-    const auto* keys = reinterpret_cast<const char*>(&sa->keys);
-    for (unsigned off = 0; off < 256; off += 64) rte_prefetch0(keys + off);
+    crypto::prefetch_keys(sa->keys);
     rte_prefetch0(&sa->seq_out);
     rte_prefetch0(&sa->counters(worker));
 }

@@ -40,6 +40,19 @@ struct alignas(64) SaKeys {
 };
 static_assert(sizeof(gcm_key_data) >= 16 * 15 * 2 + 16 * 11 + 64 * 2, "the GCM keys are the union's largest member");
 
+// Prefetching an SA's keys before its packets' crypto (a concentrator's SAs are cache misses),
+// without reading them: the header and the round keys (AES-256's 15 included), and the GHASH
+// table's last two lines, which AES-GCM on a small packet reads. Measured at 1 M SAs, 64 B:
+// decap about 840 -> 600 cycles for AES-128-GCM; prefetching more of the table, or the
+// AES-CBC/HMAC lines by cipher once the header is in, cost more than it saved.
+inline void prefetch_keys(const SaKeys& k) {
+    const auto* p = reinterpret_cast<const char*>(&k);
+    for (unsigned off = 0; off < 320; off += 64) __builtin_prefetch(p + off);
+    const auto* ghash_end = reinterpret_cast<const char*>(&k.gcm + 1);
+    __builtin_prefetch(ghash_end - 64);
+    __builtin_prefetch(ghash_end - 128);
+}
+
 // Expands enc_key (cipher key followed by the salt for AEAD ciphers) and auth_key.
 // Returns false with a reason if the lengths do not fit the suite.
 bool expand_sa_keys(IMB_MGR* mgr, Cipher cipher, Integrity integrity,
