@@ -92,7 +92,7 @@ struct alignas(64) Sa {
     crypto::SaKeys keys;
 
     // Shared, mutable: one line (seq_out for an outbound SA, the window's top for an inbound
-    // one), then this worker's counters.
+    // one). Each worker's counters come after the SA (counters()).
     alignas(64) std::atomic<uint64_t> seq_out{0};
     std::atomic<uint64_t> last_used_tsc{0};  // last packet decrypted (inbound) or sent (outbound)
     sa::ReplayWindow replay;
