@@ -50,6 +50,19 @@ EngineConfig config() {
     return c;
 }
 
+// An ESP proposal as a peer sends it: every transform of `spec` (e.g. "aes256-sha256-modp2048"),
+// with the peer's SPI.
+Proposal esp_proposal(const char* spec, std::vector<uint8_t> spi) {
+    std::string err;
+    const OurProposal esp = *parse_proposal(spec, ProtocolId::kEsp, err);
+    Proposal p;
+    p.protocol = ProtocolId::kEsp;
+    p.spi = std::move(spi);
+    for (const auto* list : {&esp.encr, &esp.integ, &esp.dh, &esp.esn})
+        for (const Transform& x : *list) p.transforms.push_back(x);
+    return p;
+}
+
 struct Fixture : ::testing::Test {
     MemoryKernel kernel;
     std::unique_ptr<Engine> engine;
@@ -277,13 +290,7 @@ TEST_F(Fixture, AChildRekeyIsMakeBeforeBreakWithPfs) {
     EXPECT_EQ(kernel.sending_on.at(old_policy), old_out);
 
     // CREATE_CHILD_SA with REKEY_SA, the CBC proposal with MODP-2048 (PFS).
-    std::string err;
-    const OurProposal esp = *parse_proposal("aes256-sha256-modp2048", ProtocolId::kEsp, err);
-    Proposal p;
-    p.protocol = ProtocolId::kEsp;
-    p.spi = {0xb1, 0xb2, 0xb3, 0xb4};
-    for (const auto* list : {&esp.encr, &esp.integ, &esp.dh, &esp.esn})
-        for (const Transform& x : *list) p.transforms.push_back(x);
+    const Proposal p = esp_proposal("aes256-sha256-modp2048", {0xb1, 0xb2, 0xb3, 0xb4});
     auto ke = KeyExchange::generate(DhGroup::modp2048);
     std::vector<uint8_t> ni(32, 0x11);
     const std::vector<RawPayload> req = {
@@ -343,13 +350,7 @@ TEST_F(Fixture, ARekeyWhoseOldSaIsNeverDeletedSendsOnTheNewOneWhenTheOldEnds) {
     const uint32_t old_in = kernel.children.begin()->first;
     const uint32_t policy = kernel.policy_of.at(old_in);
     const uint32_t old_out = kernel.children.begin()->second.spi_out;
-    std::string err;
-    const OurProposal esp = *parse_proposal("aes128gcm16", ProtocolId::kEsp, err);
-    Proposal p;
-    p.protocol = ProtocolId::kEsp;
-    p.spi = {0xc1, 0xc2, 0xc3, 0xc4};
-    for (const auto* list : {&esp.encr, &esp.esn})
-        for (const Transform& x : *list) p.transforms.push_back(x);
+    const Proposal p = esp_proposal("aes128gcm16", {0xc1, 0xc2, 0xc3, 0xc4});
     const std::vector<RawPayload> req = {
         RawPayload{PayloadType::kNotify, false, 0,
                    build_notify(NotifyPayload{ProtocolId::kEsp, NotifyType::kRekeySa, {0xa1, 0xa2, 0xa3, 0xa4}, {}})},
