@@ -67,12 +67,14 @@ class Capture:
         self.stop()
 
 
-def tshark_esp_icv(pcap, sas, fields=()):
+def tshark_esp_icv(pcap, sas, fields=(), options=()):
     """tshark, an independent decoder, authenticates the ESP in `pcap` with the given keys.
 
     sas: (family "IPv4" or "IPv6", src, dst, spi, tshark cipher name, key, tshark integrity
-    name, auth key or b"") per SA; "*" matches any address. Returns (rows, bad, stderr): rows
-    are [spi, icv_good, *fields] for the packets of those SPIs, bad the rows without a good ICV.
+    name, auth key or b"") per SA; "*" matches any address. options: more tshark options (a
+    dissector that throws on an inner payload keeps tshark from adding the ICV's verdict).
+    Returns (rows, bad, stderr): rows are [spi, icv_good, *fields] for the packets of those
+    SPIs, bad the rows without a good ICV.
     """
     uat = []
     for family, src, dst, spi, enc, key, auth, akey in sas:
@@ -80,7 +82,7 @@ def tshark_esp_icv(pcap, sas, fields=()):
                       f'"{auth}","{"0x" + akey.hex() if akey else ""}"']
     fargs = [a for f in ("esp.spi", "esp.icv_good", *fields) for a in ("-e", f)]
     res = subprocess.run(["tshark", "-r", pcap, "-o", "esp.enable_encryption_decode:TRUE",
-                          "-o", "esp.enable_authentication_check:TRUE", *uat,
+                          "-o", "esp.enable_authentication_check:TRUE", *uat, *options,
                           "-Y", "esp", "-T", "fields", *fargs], capture_output=True, text=True, timeout=60)
     spis = {sa[3] for sa in sas}
     rows = [line.split("\t") for line in res.stdout.splitlines() if line.strip()]
