@@ -17,6 +17,7 @@ build_pkgs=(dpdk dpdk-dev libdpdk-dev libipsec-mb-dev libconfig++-dev libconfig-
   clang libclang-rt-dev)  # scripts/fuzz.sh: clang and its libFuzzer / sanitizer runtimes
 test_pkgs=(iproute2 iputils-ping nftables conntrack tshark python3-scapy python3-cryptography
   user-mode-linux kmod socat iperf3 procps psmisc
+  lua5.4
   strongswan-swanctl charon-systemd strongswan-charon libstrongswan-standard-plugins
   libstrongswan-extra-plugins libcharon-extra-plugins)
 
