@@ -23,11 +23,11 @@ struct OuterInfo {
 };
 
 struct EspIn {
-    rte_mbuf* m;  // data starts at the outer IP header
+    rte_mbuf* m;  // data starts at the outer IP header (or at the frame: then esp_offset counts Ethernet)
     OuterInfo outer;
     sa::Encap encap;
     bool outer_v6;        // the outer header is IPv6 (40 bytes, no extension headers)
-    uint16_t esp_offset;  // from the outer IP header to the ESP header
+    uint16_t esp_offset;  // from the data's start to the ESP header
 };
 
 inline uint32_t fold6(const uint8_t* a) {
