@@ -52,8 +52,8 @@ struct EspBatch {
     OuterInfo from[kBurst];
     crypto::CryptoOp* ops[kBurst];
     uint16_t n = 0;
-    // The last SPI looked up and its SA (nullptr: none): a burst is usually one SA's.
-    bool looked_up = false;
+    // The last SPI looked up and its SA: a burst is usually one SA's. (Zero at first, with no
+    // SA: SPI 0 is reserved, RFC 4303 §2.1, and never installed.)
     uint32_t spi = 0;
     sa::Sa* sa = nullptr;
     // SPIs already looked up in this burst, for bursts that interleave several peers: one
@@ -147,8 +147,7 @@ inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t
 // Inline: it runs for every ESP packet.
 [[gnu::always_inline]] inline void esp_inbound_add(Worker& w, EspBatch& b, const EspIn& in) {
     const uint32_t spi = esp::load_be32(rte_pktmbuf_mtod_offset(in.m, const uint8_t*, in.esp_offset));
-    if (!b.looked_up || spi != b.spi) {
-        b.looked_up = true;
+    if (spi != b.spi) {
         b.spi = spi;
         b.sa = b.find(*w.shared->sas, spi);
     }
@@ -158,13 +157,17 @@ inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t
     if (sa->accept_encap.load(std::memory_order_relaxed) != in.encap || sa->params.outer_v6 != in.outer_v6) [[unlikely]]
         return drop(w, in.m, kPublic, Drop::encap_mismatch, sa);
     net::cut_front(in.m, in.esp_offset);  // classification checked the headers fit
-    esp::InboundEsp& p = b.pkt[b.n];
+    // The slot in a local: the stores through byte pointers below would otherwise make the
+    // compiler reload b.n for every use.
+    const uint16_t k = b.n;
+    esp::InboundEsp& p = b.pkt[k];
     p.m = in.m;
     p.sa = sa;
     if (!esp::esp_in_prepare(p)) [[unlikely]]
         return drop(w, p.m, kPublic, p.drop, sa);
-    b.from[b.n] = in.outer;
-    b.ops[b.n++] = &p.op;
+    b.from[k] = in.outer;
+    b.ops[k] = &p.op;
+    b.n = static_cast<uint16_t>(k + 1);
 }
 
 // Decrypts, checks and delivers every packet of the batch: each is sent or dropped.

@@ -186,6 +186,12 @@ bool SaTable::install(std::unique_ptr<Sa> sa, std::string& error, uint32_t polic
         sa->set_selectors(std::make_shared<const Selectors>(Selectors::single(sa->params.local_ts, sa->params.remote_ts)));
     }
     if (inbound) {
+        // 0-255 are reserved (RFC 4303 §2.1), and the decap path's lookup memo relies on 0
+        // never finding an SA.
+        if (spi < 256) {
+            error = "inbound SPI " + std::to_string(spi) + " is reserved (RFC 4303 §2.1: 1-255 are, and 0)";
+            return false;
+        }
         if (inbound_.count(spi)) {
             error = "inbound SPI " + std::to_string(spi) + " is already installed";
             return false;

@@ -136,3 +136,64 @@ TEST(PipelineNatt, FullIkeRingDropsAndCountsWithoutBlocking) {
     rte_ring_free(tiny);
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), free_before) << "dropped IKE must be freed";
 }
+
+namespace {
+
+// frame (Ethernet, IPv4 without options, then anything) rebuilt with 4 bytes of IPv4 options
+// (NOP, NOP, NOP, end of list) after the header.
+rte_mbuf* with_ip_options(testing_dp& dp, rte_mbuf* frame) {
+    const auto* f = rte_pktmbuf_mtod(frame, const uint8_t*);
+    const uint16_t len = rte_pktmbuf_data_len(frame);
+    rte_mbuf* m = rte_pktmbuf_alloc(dp.shared.pool);
+    auto* o = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len + 4)));
+    std::memcpy(o, f, 34);
+    const uint8_t options[4] = {1, 1, 1, 0};
+    std::memcpy(o + 34, options, 4);
+    std::memcpy(o + 38, f + 34, len - 34);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(o + 14);
+    ip->version_ihl = 0x46;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) + 4));
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    rte_pktmbuf_free(frame);
+    return m;
+}
+
+}  // namespace
+
+// Nearly every ESP-in-UDP frame takes the public port's fast path; the ones that do not have
+// its exact shape must still be classified as they always were: with IPv4 options or
+// Ethernet padding they are decrypted and forwarded; to another address, or plain ESP with
+// the reserved SPI 0 (first in its burst, where the decap path's last-SPI memo starts), they
+// are dropped and counted.
+TEST(PipelineNatt, FramesOffTheFastPathAreClassifiedAsBefore) {
+    testing_dp dp;
+    dp.install(sa::Direction::inbound, 0x1000);
+    auto peer = dp.make_sa(sa::Direction::outbound, 0x1000);
+    rte_mbuf* padded = dp.esp_frame(*peer, 100);
+    std::memset(rte_pktmbuf_append(padded, 10), 0, 10);
+    rte_mbuf* elsewhere = dp.esp_frame(*peer, 100);
+    rte_pktmbuf_mtod_offset(elsewhere, rte_ipv4_hdr*, sizeof(rte_ether_hdr))->dst_addr = rte_cpu_to_be_32(T::kGw + 1);
+    // Plain ESP (IP protocol 50) with SPI 0: an ESP-in-UDP frame with the UDP header taken out.
+    rte_mbuf* spi0 = dp.esp_frame(*peer, 100);
+    {
+        auto* f = rte_pktmbuf_mtod(spi0, uint8_t*);
+        const uint16_t len = rte_pktmbuf_data_len(spi0);
+        std::memmove(f + 34, f + 42, len - 42);
+        std::memset(f + 34, 0, 4);
+        rte_pktmbuf_trim(spi0, 8);
+        auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f + 14);
+        ip->next_proto_id = IPPROTO_ESP;
+        ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len - 8 - 14));
+    }
+    std::vector<rte_mbuf*> burst = {spi0, with_ip_options(dp, dp.esp_frame(*peer, 100)), padded, elsewhere,
+                                    dp.esp_frame(*peer, 100)};
+    dp.rx_public(burst);
+    auto lan = dp.take(dp::kProtected);
+    EXPECT_EQ(lan.size(), 3u);
+    for (rte_mbuf* m : lan) EXPECT_EQ(rte_pktmbuf_data_len(m), sizeof(rte_ether_hdr) + 100u);
+    EXPECT_EQ(dp.drops(dp::Drop::no_sa), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::not_for_us), 1u);
+    EXPECT_EQ(dp.counters.esp_in, 3u);
+    T::free_all(lan);
+}

@@ -219,3 +219,24 @@ TEST(SaTableScale, AnSaCountsForTheGatewaysWorkersOnly) {
     EXPECT_EQ(reinterpret_cast<const char*>(&two->counters(0)) - reinterpret_cast<const char*>(two.get()),
               static_cast<long>(sizeof(sa::Sa))) << "the blocks follow the SA";
 }
+
+// SPIs 0-255 are reserved (RFC 4303 §2.1): an inbound SA with one is refused, so that no SA is
+// ever found for 0 (the decap path's memo of the last SPI starts there), while 256 is fine.
+TEST(SaTableScale, AnInboundSaWithAReservedSpiIsRefused) {
+    Table t(16);
+    for (uint32_t spi : {0u, 1u, 255u, 256u}) {
+        sa::SaParams p;
+        p.name = "in" + std::to_string(spi);
+        p.spi = spi;
+        p.direction = sa::Direction::inbound;
+        p.local_ts = net::Prefix::v4(0x0a010000, 16);
+        p.remote_ts = net::Prefix::v4(0x0a020000, 16);
+        std::string err;
+        const bool ok = t.sas->install(sa::Sa::make(p), err);
+        EXPECT_EQ(ok, spi == 256u) << "SPI " << spi << ": " << err;
+        if (spi < 256) {
+            EXPECT_NE(err.find("reserved"), std::string::npos) << err;
+        }
+        EXPECT_EQ(t.sas->lookup_inbound(spi) != nullptr, spi == 256u) << "SPI " << spi;
+    }
+}
