@@ -21,8 +21,22 @@ void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
     // One window update per SA of the burst, with that SA's packets in their order: a burst
     // of one SA is one update, and one that interleaves peers one per peer rather than one
     // per packet. The window takes only authentic packets (RFC 4303 §3.4.3).
+    if (n == 0) return;
     uint64_t seqs[kMaxBurst];
     sa::ReplayVerdict verdicts[kMaxBurst];
+    // The usual burst: one SA's packets, every ICV good. One pass gathers the sequence numbers.
+    sa::Sa* const sa0 = p[0].sa;
+    bool one_sa = true;
+    for (uint16_t k = 0; k < n; ++k) {
+        one_sa &= (p[k].sa == sa0) & p[k].op.ok;
+        seqs[k] = p[k].seq;
+    }
+    if (one_sa) {
+        sa0->replay.accept_burst(seqs, n, verdicts);
+        for (uint16_t k = 0; k < n; ++k)
+            ok[k] = verdicts[k] == sa::ReplayVerdict::ok || fail(p[k], replay_drop(verdicts[k]));
+        return;
+    }
     uint16_t which[kMaxBurst];
     bool done[kMaxBurst] = {};
     for (uint16_t first = 0; first < n; ++first) {

@@ -97,8 +97,7 @@ inline bool esp_in_strip(InboundEsp& p) {
         return false;
     }
     // Lengths checked by esp_in_prepare (contiguous, room for header, IV, trailer and ICV).
-    net::cut_front(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len));
-    net::cut_back(p.m, static_cast<uint16_t>(pad_len + 2 + s.icv_len));
+    net::keep_only(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len), payload_len - pad_len - 2);
     return true;
 }
 

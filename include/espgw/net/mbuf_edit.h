@@ -22,6 +22,14 @@ inline void cut_back(rte_mbuf* m, uint16_t n) {
     m->pkt_len -= n;
 }
 
+// Keeps len bytes of a single-segment mbuf, from offset `from` on (from + len <= data_len:
+// checked by the caller): cut_front and cut_back in one go.
+inline void keep_only(rte_mbuf* m, uint16_t from, uint32_t len) {
+    m->data_off = static_cast<uint16_t>(m->data_off + from);
+    m->data_len = static_cast<uint16_t>(len);
+    m->pkt_len = len;
+}
+
 // Appends n bytes to a single-segment mbuf; nullptr if the buffer has no room for them.
 inline uint8_t* grow_back(rte_mbuf* m, uint16_t n) {
     if (n > rte_pktmbuf_tailroom(m)) return nullptr;
