@@ -392,6 +392,24 @@ void free_all(const std::vector<rte_mbuf*>& v) {
     for (rte_mbuf* m : v) rte_pktmbuf_free(m);
 }
 
+rte_mbuf* with_ip_options(StandaloneDatapath& dp, rte_mbuf* frame) {
+    const auto* f = rte_pktmbuf_mtod(frame, const uint8_t*);
+    const uint16_t len = rte_pktmbuf_data_len(frame);
+    rte_mbuf* m = rte_pktmbuf_alloc(dp.shared.pool);
+    auto* o = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len + 4)));
+    std::memcpy(o, f, 34);
+    const uint8_t options[4] = {1, 1, 1, 0};
+    std::memcpy(o + 34, options, 4);
+    std::memcpy(o + 38, f + 34, len - 34);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(o + 14);
+    ip->version_ihl = 0x46;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) + 4));
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    rte_pktmbuf_free(frame);
+    return m;
+}
+
 std::vector<std::vector<uint8_t>> take_bytes(const std::vector<rte_mbuf*>& v) {
     std::vector<std::vector<uint8_t>> out;
     out.reserve(v.size());

@@ -153,6 +153,9 @@ void any_cpu();
 // The bytes of a (contiguous) mbuf from offset on.
 std::vector<uint8_t> bytes_of(const rte_mbuf* m, uint32_t offset = 0);
 void free_all(const std::vector<rte_mbuf*>& v);
+// frame (Ethernet, IPv4 without options, then anything) rebuilt with 4 bytes of IPv4 options
+// (NOP, NOP, NOP, end of list) after the header; frame is freed.
+rte_mbuf* with_ip_options(StandaloneDatapath& dp, rte_mbuf* frame);
 // The bytes of each (contiguous) mbuf, which are then freed.
 std::vector<std::vector<uint8_t>> take_bytes(const std::vector<rte_mbuf*>& v);
 

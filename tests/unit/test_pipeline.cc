@@ -349,6 +349,41 @@ TEST(Pipeline, EncapMixedBurstUsesEachPacketsSaAndPeer) {
     free_all(out);
 }
 
+// After a first packet has found its policy, SA and selectors, the next packets of the same
+// source and destination take the protected port's fast path; those that do not have its
+// exact shape must still be handled as they always were: another source outside the local
+// selectors is dropped, a TTL of 1 expires, a packet too big with DF gets ICMP, and ones with
+// IPv4 options or Ethernet padding are sealed whole (the padding left out).
+TEST(Pipeline, PacketsOffTheEncapFastPathAreHandledAsBefore) {
+    testing_dp dp;
+    dp.install(sa::Direction::outbound, kSpiOut);
+    auto mirror = dp.make_sa(sa::Direction::inbound, kSpiOut);
+    rte_mbuf* stranger = dp.inner_frame(200, 0x0a090909, T::kInner);  // not in 10.1.0.0/16
+    rte_mbuf* last_hop = dp.inner_frame(200, T::kLanHost, T::kInner);
+    rte_pktmbuf_mtod_offset(last_hop, rte_ipv4_hdr*, sizeof(rte_ether_hdr))->time_to_live = 1;
+    rte_mbuf* padded = dp.inner_frame(200, T::kLanHost, T::kInner);
+    std::memset(rte_pktmbuf_append(padded, 10), 0, 10);
+    dp.rx_protected({dp.inner_frame(200, T::kLanHost, T::kInner), stranger, last_hop,
+                     dp.inner_frame(1480, T::kLanHost, T::kInner, /*df=*/true),
+                     T::with_ip_options(dp, dp.inner_frame(200, T::kLanHost, T::kInner)), padded,
+                     dp.inner_frame(200, T::kLanHost, T::kInner)});
+    auto out = dp.take(dp::kPublic);
+    ASSERT_EQ(out.size(), 4u);
+    const size_t inner_len[] = {200, 204, 200, 200};
+    for (size_t k = 0; k < out.size(); ++k) {
+        const auto* esp = reinterpret_cast<const uint8_t*>(ip_of(out[k])) + 28;
+        uint32_t seq;
+        std::memcpy(&seq, esp + 4, 4);
+        EXPECT_EQ(rte_be_to_cpu_32(seq), k + 1);
+        EXPECT_EQ(decrypt_sent(dp, *mirror, out[k]).size(), inner_len[k]) << k;
+    }
+    EXPECT_EQ(dp.drops(dp::Drop::policy), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::ttl_expired), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::too_big), 1u);
+    free_all(dp.take(dp::kProtected));  // the ICMP error
+    free_all(out);
+}
+
 TEST(Pipeline, TooBigWithDfGetsIcmpWithTheTunnelMtu) {
     testing_dp dp;
     dp.install(sa::Direction::outbound, kSpiOut);

@@ -137,30 +137,6 @@ TEST(PipelineNatt, FullIkeRingDropsAndCountsWithoutBlocking) {
     EXPECT_EQ(rte_mempool_avail_count(dp.shared.pool), free_before) << "dropped IKE must be freed";
 }
 
-namespace {
-
-// frame (Ethernet, IPv4 without options, then anything) rebuilt with 4 bytes of IPv4 options
-// (NOP, NOP, NOP, end of list) after the header.
-rte_mbuf* with_ip_options(testing_dp& dp, rte_mbuf* frame) {
-    const auto* f = rte_pktmbuf_mtod(frame, const uint8_t*);
-    const uint16_t len = rte_pktmbuf_data_len(frame);
-    rte_mbuf* m = rte_pktmbuf_alloc(dp.shared.pool);
-    auto* o = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len + 4)));
-    std::memcpy(o, f, 34);
-    const uint8_t options[4] = {1, 1, 1, 0};
-    std::memcpy(o + 34, options, 4);
-    std::memcpy(o + 38, f + 34, len - 34);
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(o + 14);
-    ip->version_ihl = 0x46;
-    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(rte_be_to_cpu_16(ip->total_length) + 4));
-    ip->hdr_checksum = 0;
-    ip->hdr_checksum = rte_ipv4_cksum(ip);
-    rte_pktmbuf_free(frame);
-    return m;
-}
-
-}  // namespace
-
 // Nearly every ESP-in-UDP frame takes the public port's fast path; the ones that do not have
 // its exact shape must still be classified as they always were: with IPv4 options or
 // Ethernet padding they are decrypted and forwarded; to another address, or plain ESP with
@@ -186,7 +162,7 @@ TEST(PipelineNatt, FramesOffTheFastPathAreClassifiedAsBefore) {
         ip->next_proto_id = IPPROTO_ESP;
         ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len - 8 - 14));
     }
-    std::vector<rte_mbuf*> burst = {spi0, with_ip_options(dp, dp.esp_frame(*peer, 100)), padded, elsewhere,
+    std::vector<rte_mbuf*> burst = {spi0, T::with_ip_options(dp, dp.esp_frame(*peer, 100)), padded, elsewhere,
                                     dp.esp_frame(*peer, 100)};
     dp.rx_public(burst);
     auto lan = dp.take(dp::kProtected);
