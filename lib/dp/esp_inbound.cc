@@ -100,6 +100,31 @@ void deliver_tunnel(Worker& w, sa::Sa& sa, rte_mbuf* m, uint8_t next_header, For
     forward_ipv4_transit(w, m, kPublic, dst, memo, &sa);
 }
 
+// deliver_tunnel for an IPv4 packet of the run the packets before it made: same SA, source
+// and destination (its selectors found to hold), destination neither the gateway's own nor
+// unresolved (the forwarding memo holds it), no options, no padding, TTL left. The decrypted
+// packet (len bytes at p.op.payload, the mbuf not yet cut) gets its Ethernet header in front
+// and is sent, the mbuf set once. False: not such a packet (nothing changed); deliver_tunnel
+// decides.
+bool deliver_run_ipv4(Worker& w, esp::InboundEsp& p, uint32_t len, const ForwardMemo& memo, const SelectorMemo& sel) {
+    if (p.next_header != IPPROTO_IPIP || len < sizeof(rte_ipv4_hdr) || !memo.valid || sel.sa != p.sa) return false;
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.op.payload);
+    const uint32_t src = net::be32(ip->src_addr), dst = net::be32(ip->dst_addr);
+    if (ip->version_ihl != 0x45 || net::be16(ip->total_length) != len || sel.src != src || sel.dst != dst ||
+        memo.dst != dst || ip->time_to_live <= 1)
+        return false;
+    decrement_ttl(ip);
+    // The ESP, UDP and outer IP headers were in front: room for Ethernet.
+    uint8_t* eth = p.op.payload - sizeof(rte_ether_hdr);
+    std::memcpy(eth, memo.eth, sizeof memo.eth);
+    rte_mbuf* m = p.m;
+    m->data_off = static_cast<uint16_t>(eth - static_cast<uint8_t*>(m->buf_addr));
+    m->data_len = static_cast<uint16_t>(len + sizeof(rte_ether_hdr));
+    m->pkt_len = len + sizeof(rte_ether_hdr);
+    send(w, memo.role, m);
+    return true;
+}
+
 void deliver_transport(Worker& w, sa::Sa& sa, rte_mbuf* m, const OuterInfo& in, uint8_t next_header) {
     if (sa.params.outer_v6) return drop(w, m, kPublic, Drop::unsupported, &sa);  // the config refuses such SAs
     const esp::OuterAddrs outer{net::be32(in.src_be), w.shared->addr[kPublic], in.ttl, in.tos};
@@ -134,7 +159,8 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
     for (uint16_t k = 0; k < n_ops; ++k) {
         esp::InboundEsp& p = pkt[k];
         sa::Sa& sa = *p.sa;
-        if (!ok[k] || !esp::esp_in_strip(p)) [[unlikely]] {
+        uint32_t len;
+        if (!ok[k] || !esp::esp_in_trailer(p, len)) [[unlikely]] {
             drop(w, p.m, kPublic, p.drop, &sa);
             continue;
         }
@@ -150,8 +176,10 @@ void esp_inbound_run(Worker& w, EspBatch& b) {
             if (sa.params.outer_v6) std::memcpy(run_src6, outer_src6(from.sport_be != 0, p.op.auth_start), 16);
         }
         ++run_packets;
-        run_bytes += rte_pktmbuf_data_len(p.m);
+        run_bytes += len;
         if (p.seq > run_newest) run_newest = p.seq;
+        if (sa.params.mode == sa::Mode::tunnel && deliver_run_ipv4(w, p, len, memo, sel)) continue;
+        esp::esp_in_cut(p, len);
         if (sa.params.mode == sa::Mode::tunnel)
             deliver_tunnel(w, sa, p.m, p.next_header, memo, sel);
         else

@@ -257,6 +257,41 @@ TEST(Pipeline, ForgedSelectorIsDropped) {
     EXPECT_EQ(dp.drops(dp::Drop::policy), 1u);
 }
 
+// After a first packet of a run has been delivered, the next ones of the same SA, source and
+// destination go out through the decap fast path; those that do not have its exact shape must
+// still be handled as they always were: a TTL of 1 expires, an inner source outside the SA's
+// selectors is dropped, IPv4 options and padding behind the inner packet go through (the
+// padding left out), a packet to the gateway's own LAN address is not forwarded.
+TEST(Pipeline, PacketsOffTheDecapFastPathAreHandledAsBefore) {
+    testing_dp dp;
+    dp.install(sa::Direction::inbound, kSpiIn);
+    auto peer = dp.make_sa(sa::Direction::outbound, kSpiIn);
+    auto sealed = [&](rte_mbuf* inner) { return dp.seal_as_peer(*peer, inner, IPPROTO_IPIP); };
+    rte_mbuf* last_hop = dp.inner_frame(100, T::kInner, T::kLanHost);
+    rte_pktmbuf_mtod_offset(last_hop, rte_ipv4_hdr*, sizeof(rte_ether_hdr))->time_to_live = 1;
+    rte_mbuf* trailing = dp.inner_frame(100, T::kInner, T::kLanHost);
+    std::memset(rte_pktmbuf_append(trailing, 6), 0, 6);  // 6 bytes behind the inner packet
+    dp.rx_public({sealed(dp.inner_frame(100, T::kInner, T::kLanHost)), sealed(last_hop),
+                  sealed(dp.inner_frame(100, 0x0a090909, T::kLanHost)),
+                  sealed(T::with_ip_options(dp, dp.inner_frame(100, T::kInner, T::kLanHost))), sealed(trailing),
+                  sealed(dp.inner_frame(100, T::kInner, T::kGwLan)), sealed(dp.inner_frame(100, T::kInner, T::kLanHost))});
+    auto lan = dp.take(dp::kProtected);
+    ASSERT_EQ(lan.size(), 4u);
+    const uint32_t len[] = {100, 104, 100, 100};
+    for (size_t k = 0; k < lan.size(); ++k) {
+        EXPECT_EQ(rte_pktmbuf_data_len(lan[k]), sizeof(rte_ether_hdr) + len[k]) << k;
+        EXPECT_EQ(rte_pktmbuf_pkt_len(lan[k]), sizeof(rte_ether_hdr) + len[k]) << k;
+        EXPECT_EQ(ip_of(lan[k])->time_to_live, 63) << k;
+        EXPECT_EQ(rte_ipv4_cksum(ip_of(lan[k])), 0) << k;
+    }
+    // This gateway has no host stack configured: the one to its own address is dropped as
+    // unroutable rather than forwarded to the LAN.
+    EXPECT_EQ(dp.drops(dp::Drop::no_route), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::ttl_expired), 1u);
+    EXPECT_EQ(dp.drops(dp::Drop::policy), 1u);
+    free_all(lan);
+}
+
 TEST(Pipeline, OuterFragmentsAreReassembledBeforeDecryption) {
     testing_dp dp;
     dp.install(sa::Direction::inbound, kSpiIn);

@@ -83,11 +83,10 @@ inline bool padding_ok(const uint8_t* payload, uint32_t end, uint8_t pad_len) {
     return true;
 }
 
-// The trailer of an accepted packet (RFC 4303 §2.4, §2.5): padding checked, ESP header, IV,
-// trailer and ICV stripped. On success m holds exactly the protected payload (the inner
-// packet in tunnel mode, the transport payload otherwise) and next_header says what it is.
-inline bool esp_in_strip(InboundEsp& p) {
-    const crypto::SuiteInfo& s = p.sa->keys.info;
+// The trailer of an accepted packet (RFC 4303 §2.4, §2.5): padding checked, next_header
+// set, and len, the protected payload's length (it starts at p.op.payload). The mbuf is left
+// as it is (esp_in_cut). False (p.drop set): bad padding.
+inline bool esp_in_trailer(InboundEsp& p, uint32_t& len) {
     const uint8_t* payload = p.op.payload;
     const uint32_t payload_len = p.op.payload_len;
     const uint8_t pad_len = payload[payload_len - 2];
@@ -96,8 +95,23 @@ inline bool esp_in_strip(InboundEsp& p) {
         p.drop = dp::Drop::bad_padding;
         return false;
     }
-    // Lengths checked by esp_in_prepare (contiguous, room for header, IV, trailer and ICV).
-    net::keep_only(p.m, static_cast<uint16_t>(kEspHeaderLen + s.iv_len), payload_len - pad_len - 2);
+    len = payload_len - pad_len - 2;
+    return true;
+}
+
+// Leaves exactly the protected payload (len bytes, esp_in_trailer) in the mbuf. Lengths were
+// checked by esp_in_prepare (contiguous, room for header, IV, trailer and ICV).
+inline void esp_in_cut(InboundEsp& p, uint32_t len) {
+    net::keep_only(p.m, static_cast<uint16_t>(kEspHeaderLen + p.sa->keys.info.iv_len), len);
+}
+
+// The trailer of an accepted packet (RFC 4303 §2.4, §2.5): padding checked, ESP header, IV,
+// trailer and ICV stripped. On success m holds exactly the protected payload (the inner
+// packet in tunnel mode, the transport payload otherwise) and next_header says what it is.
+inline bool esp_in_strip(InboundEsp& p) {
+    uint32_t len;
+    if (!esp_in_trailer(p, len)) return false;
+    esp_in_cut(p, len);
     return true;
 }
 
