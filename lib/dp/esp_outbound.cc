@@ -57,6 +57,7 @@ void prefragment(Worker& w, unsigned from, rte_mbuf* m, sa::Sa& sa, uint16_t mtu
     EspOut out[8];
     for (uint16_t k = 0; k < n; ++k) {
         out[k].p.m = frags[k];
+        out[k].p.skip = 0;
         out[k].p.sa = &sa;
         out[k].next_header = IPPROTO_IPIP;
         out[k].fragment = false;

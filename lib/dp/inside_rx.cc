@@ -193,6 +193,7 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
     }
     const uint32_t len = rte_pktmbuf_data_len(m);
     o.p.m = m;
+    o.p.skip = 0;
     o.p.sa = sa;
     o.next_header = next_header;
     o.inner_len = len;
@@ -228,6 +229,7 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         return drop(w, m, from, Drop::too_big, sa), Verdict::consumed;
     }
     o.p.m = m;
+    o.p.skip = 0;
     o.p.sa = sa;
     o.next_header = IPPROTO_IPV6;
     o.inner_len = len;
@@ -255,9 +257,9 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         return false;
     sa::Sa* sa = last.sa;
     if (ip_len + esp::esp_overhead(*sa, ip_len) > w.shared->public_mtu) return false;
-    net::cut_front(m, kIp);
     decrement_ttl(ip);
     o.p.m = m;
+    o.p.skip = kIp;  // the outer headers take the Ethernet header's place
     o.p.sa = sa;
     o.next_header = IPPROTO_IPIP;
     o.fragment = false;

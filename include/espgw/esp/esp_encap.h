@@ -36,11 +36,15 @@ struct OuterFields {
 inline uint32_t outer_ip_len(const sa::Sa& sa) { return sa.outer_ip_len; }
 
 struct OutboundEsp {
-    rte_mbuf* m;  // contiguous; data starts at the payload to protect
+    rte_mbuf* m;  // contiguous; data starts at the payload to protect, or `skip` bytes before it
     sa::Sa* sa;
     uint64_t seq;  // from reserve_seq
     dp::Drop drop;
     crypto::CryptoOp op;
+    // Bytes in front of the payload that are still in the mbuf (the Ethernet header the
+    // receive path left there rather than cutting it, only for the outer headers to take
+    // its place).
+    uint16_t skip = 0;
 };
 
 // Outer IP, UDP if encapsulated, ESP header and IV.
@@ -144,16 +148,21 @@ inline void esp_out_finish_v6(rte_mbuf* m) {
 
     if (!sa.params.esn && p.seq > UINT32_MAX) return fail(dp::Drop::seq_overflow);
 
-    const uint32_t payload_len = rte_pktmbuf_data_len(p.m);
+    const uint32_t payload_len = rte_pktmbuf_data_len(p.m) - p.skip;
     const uint32_t pad = esp_pad_len(sa, payload_len);
     const uint32_t hdr = esp_header_len(sa);
-    uint8_t* tail = net::grow_back(p.m, static_cast<uint16_t>(pad + 2 + s.icv_len));  // contiguous: checked
-    if (!tail) return fail(dp::Drop::no_mbuf);
-    uint8_t* head = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(p.m, static_cast<uint16_t>(hdr)));
-    if (!head) {
-        net::cut_back(p.m, static_cast<uint16_t>(pad + 2 + s.icv_len));
+    const uint32_t trailer = pad + 2 + s.icv_len;
+    // Headers in front, trailer behind, the mbuf's offsets and lengths set once (contiguous:
+    // checked).
+    if (trailer > rte_pktmbuf_tailroom(p.m) || hdr > uint32_t{rte_pktmbuf_headroom(p.m)} + p.skip)
         return fail(dp::Drop::no_mbuf);
-    }
+    uint8_t* start = rte_pktmbuf_mtod_offset(p.m, uint8_t*, p.skip);
+    uint8_t* head = start - hdr;
+    uint8_t* tail = start + payload_len;
+    const uint32_t total = hdr + payload_len + trailer;
+    p.m->data_off = static_cast<uint16_t>(p.m->data_off + p.skip - hdr);
+    p.m->data_len = static_cast<uint16_t>(total);
+    p.m->pkt_len = total;
     // Trailer: monotonic padding 1, 2, 3, ... (RFC 4303 §2.4), pad length, next header.
     // Fixed-size copies (no library call): the trailer area is pad + 2 + ICV bytes, and every
     // suite has an ICV of at least 12 (expand_sa_keys refuses ESP without integrity), so
@@ -166,7 +175,6 @@ inline void esp_out_finish_v6(rte_mbuf* m) {
     tail[pad] = static_cast<uint8_t>(pad);
     tail[pad + 1] = next_header;
 
-    const uint32_t total = rte_pktmbuf_data_len(p.m);
     const uint8_t proto = udp ? IPPROTO_UDP : IPPROTO_ESP;
     uint8_t* esp;
     if (sa.params.outer_v6) [[unlikely]] {
