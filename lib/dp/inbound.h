@@ -68,16 +68,29 @@ struct EspBatch {
     } seen[kSeen]{};
 
     uint16_t misses = 0;  // lookups the memos did not answer (distinct SPIs, roughly)
+
+    // The pre-lookup's answer for each packet of the burst (when `pre` is set): the SPI its
+    // frame carried, if it had the common shape (else 0, which never has an SA), and that
+    // SPI's SA. `cur` is the packet being classified. Per packet rather than in `seen`: a
+    // burst over many peers has more distinct SPIs than `seen` has room for, and each one
+    // pushed out would be looked up a second time.
+    bool pre = false;
+    uint16_t cur = 0;
+    uint32_t pre_spi[kBurst];
+    sa::Sa* pre_sa[kBurst];
+
     sa::Sa* find(const sa::SaTable& table, uint32_t want);
     // For bursts that interleave many peers (a concentrator with many SAs in use at once):
     // looks up the burst's distinct SPIs together before classification and prefetches each
     // SA's lines that decap reads first, so that their cache and TLB misses overlap instead
-    // of stalling one packet after another. Fills `seen`; classification then finds them there.
+    // of stalling one packet after another. Fills pre_spi and pre_sa; classification then
+    // finds each packet's SA there.
     void prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n);
 };
 
 // The SA of an SPI whose lookup is not the last one's.
 inline sa::Sa* EspBatch::find(const sa::SaTable& table, uint32_t want) {
+    if (pre && pre_spi[cur] == want) return pre_sa[cur];
     Seen& e = seen[(want ^ want >> 8) % kSeen];
     if (!e.valid || e.spi != want) {
         e = {want, true, table.lookup_inbound(want)};
@@ -98,9 +111,16 @@ inline void prefetch_inbound_sa(const sa::Sa* sa, unsigned worker) {
 
 inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
     const Shared& s = *w.shared;
-    uint32_t spis[kBurst];
+    uint32_t spis[kBurst];  // distinct (mostly: two SPIs that share a `seen` way are both kept)
+    uint8_t uniq[kBurst];   // per packet: its SPI's place in spis
+    struct Way {
+        uint32_t spi;
+        uint8_t u;
+        bool valid;
+    } ways[kSeen]{};
     unsigned m = 0;
     for (uint16_t i = 0; i < n; ++i) {
+        pre_spi[i] = 0;
         // Only the common shapes (Ethernet, IPv4 without options, ESP in UDP to the NAT-T port
         // or plain ESP): anything else is looked up as it is classified, as before.
         const rte_mbuf* pk = pkts[i];
@@ -118,22 +138,22 @@ inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t
         }
         const uint32_t spi = esp::load_be32(esp);
         if (spi == 0) continue;  // the non-ESP marker: IKE
-        Seen& e = seen[(spi ^ spi >> 8) % kSeen];
-        if (e.valid && e.spi == spi) continue;  // asked for already
-        e = {spi, true, nullptr};  // filled in below
-        spis[m++] = spi;
+        pre_spi[i] = spi;
+        Way& e = ways[(spi ^ spi >> 8) % kSeen];
+        if (!e.valid || e.spi != spi) {
+            e = {spi, static_cast<uint8_t>(m), true};
+            spis[m++] = spi;
+        }
+        uniq[i] = e.u;
     }
-    if (m < 2) {  // nothing to overlap: leave it to classification
-        for (unsigned k = 0; k < m; ++k) seen[(spis[k] ^ spis[k] >> 8) % kSeen].valid = false;
-        return;
-    }
+    if (m < 2) return;  // nothing to overlap: leave it to classification
     sa::Sa* found[kBurst];
     s.sas->lookup_inbound_bulk(spis, m, found);
     misses = static_cast<uint16_t>(misses + m);
-    for (unsigned k = 0; k < m; ++k) {
-        seen[(spis[k] ^ spis[k] >> 8) % kSeen] = {spis[k], true, found[k]};
+    for (uint16_t i = 0; i < n; ++i) pre_sa[i] = pre_spi[i] ? found[uniq[i]] : nullptr;
+    pre = true;
+    for (unsigned k = 0; k < m; ++k)
         if (found[k]) prefetch_inbound_sa(found[k], w.id);
-    }
     // Then what the SAs point to (the peer to check the source against, the selectors for
     // the inner packet): these loads wait for the SAs' first lines, all in flight together.
     for (unsigned k = 0; k < m; ++k)

@@ -181,6 +181,7 @@ void rx_public(Worker& w, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n; ++i) {
         prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
+        esp.cur = i;
         if (esp_in_udp_fast(w, m, esp)) [[likely]]
             continue;
         uint16_t type;

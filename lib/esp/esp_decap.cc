@@ -1,5 +1,7 @@
 #include "espgw/esp/esp_decap.h"
 
+#include <cstring>
+
 namespace espgw::esp {
 
 namespace {
@@ -37,28 +39,47 @@ void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
             ok[k] = verdicts[k] == sa::ReplayVerdict::ok || fail(p[k], replay_drop(verdicts[k]));
         return;
     }
+    // Otherwise the packets are chained per SA, in order, in one pass (a small table of the
+    // SAs seen, open addressing on the SA's address): a burst over many peers costs one pass,
+    // not one pass per SA.
+    constexpr uint16_t kEnd = UINT16_MAX;
+    constexpr unsigned kSlots = 2 * kMaxBurst;  // a power of two, at most half full
+    struct Group {
+        sa::Sa* sa;
+        uint16_t first, last;
+    } groups[kMaxBurst];
+    uint16_t next[kMaxBurst];
+    uint8_t slot_group[kSlots];
+    std::memset(slot_group, 0xff, sizeof slot_group);
+    uint16_t n_groups = 0;
+    for (uint16_t k = 0; k < n; ++k) {
+        next[k] = kEnd;
+        if (!p[k].op.ok) {
+            ok[k] = fail(p[k], dp::Drop::auth_failed);
+            continue;
+        }
+        const auto a = reinterpret_cast<uintptr_t>(p[k].sa);
+        unsigned h = static_cast<unsigned>((a >> 6) ^ (a >> 17)) % kSlots;
+        while (slot_group[h] != 0xff && groups[slot_group[h]].sa != p[k].sa) h = (h + 1) % kSlots;
+        if (slot_group[h] == 0xff) {
+            slot_group[h] = static_cast<uint8_t>(n_groups);
+            groups[n_groups++] = {p[k].sa, k, k};
+        } else {
+            Group& g = groups[slot_group[h]];
+            next[g.last] = k;
+            g.last = k;
+        }
+    }
     uint16_t which[kMaxBurst];
-    bool done[kMaxBurst] = {};
-    for (uint16_t first = 0; first < n; ++first) {
-        if (done[first]) continue;
-        sa::Sa* sa = p[first].sa;
+    for (uint16_t g = 0; g < n_groups; ++g) {
         uint16_t m = 0;
-        for (uint16_t k = first; k < n; ++k) {
-            if (p[k].sa != sa) continue;
-            done[k] = true;
-            if (!p[k].op.ok) {
-                ok[k] = fail(p[k], dp::Drop::auth_failed);
-                continue;
-            }
+        for (uint16_t k = groups[g].first; k != kEnd; k = next[k]) {
             which[m] = k;
             seqs[m++] = p[k].seq;
         }
-        if (m == 0) continue;
-        sa->replay.accept_burst(seqs, m, verdicts);
-        for (uint16_t j = 0; j < m; ++j) {
-            InboundEsp& q = p[which[j]];
-            ok[which[j]] = verdicts[j] == sa::ReplayVerdict::ok || fail(q, replay_drop(verdicts[j]));
-        }
+        groups[g].sa->replay.accept_burst(seqs, m, verdicts);
+        for (uint16_t j = 0; j < m; ++j)
+            ok[which[j]] = verdicts[j] == sa::ReplayVerdict::ok || fail(p[which[j]], replay_drop(verdicts[j]));
     }
 }
 
