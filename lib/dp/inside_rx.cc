@@ -33,18 +33,18 @@ struct LastLookup {
     // Bursts spread over many destinations (a concentrator sending to many road warriors):
     // prelookup finds the burst's distinct destinations' policies and SAs together and
     // prefetches what sealing reads, so their cache misses overlap instead of following one
-    // another; the packets then find them here. Direct-mapped on the address's low bits.
-    static constexpr unsigned kSeen = 16;
-    struct Seen {
-        uint32_t dst;
-        bool valid;
-        const sa::Policy* policy;
-        sa::Sa* sa;
-    } seen[kSeen]{};
+    // another. Its answer is kept per packet of the burst (when memo is set): the destination
+    // the frame carried and that destination's policy and SA (pre_ok false: the frame did not
+    // have the common shape, it is looked up as it is handled). cur: the packet being handled.
+    static constexpr unsigned kWays = 16;
+    static unsigned way(uint32_t dst) { return (dst ^ dst >> 8) % kWays; }
     bool memo = false;
     uint16_t lookups = 0;  // distinct destinations looked up (roughly)
-
-    static unsigned way(uint32_t dst) { return (dst ^ dst >> 8) % kSeen; }
+    uint16_t cur = 0;
+    bool pre_ok[kBurst];
+    uint32_t pre_dst[kBurst];
+    const sa::Policy* pre_policy[kBurst];
+    sa::Sa* pre_sa[kBurst];
     void prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n);
     void set(uint32_t d, const sa::Policy* p, sa::Sa* s) {
         dst = d;
@@ -65,25 +65,33 @@ inline void prefetch_outbound_sa(const sa::Sa* sa, unsigned worker) {
 }
 
 void LastLookup::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
-    uint32_t dsts[kBurst];
+    uint32_t dsts[kBurst];  // distinct (mostly: two that share a way are both kept)
+    uint8_t uniq[kBurst];   // per packet: its destination's place in dsts
+    struct Way {
+        uint32_t dst;
+        uint8_t u;
+        bool valid;
+    } ways[kWays]{};
     unsigned m = 0;
     for (uint16_t i = 0; i < n; ++i) {
         // Only Ethernet + IPv4: anything else is looked up as it is handled, as before.
         const rte_mbuf* pk = pkts[i];
+        pre_ok[i] = false;
         if (rte_pktmbuf_data_len(pk) < 14 + 20) continue;
         const auto* f = rte_pktmbuf_mtod(pk, const uint8_t*);
         if (f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4) continue;
         const uint32_t d = esp::load_be32(f + 30);
-        Seen& e = seen[way(d)];
-        if (e.valid && e.dst == d) continue;  // asked for already
-        e = {d, true, nullptr, nullptr};      // filled in below
-        dsts[m++] = d;
+        pre_ok[i] = true;
+        pre_dst[i] = d;
+        Way& e = ways[way(d)];
+        if (!e.valid || e.dst != d) {
+            e = {d, static_cast<uint8_t>(m), true};
+            dsts[m++] = d;
+        }
+        uniq[i] = e.u;
     }
     memo = m >= 2;
-    if (!memo) {  // nothing to overlap: leave it to the packets
-        for (unsigned k = 0; k < m; ++k) seen[way(dsts[k])].valid = false;
-        return;
-    }
+    if (!memo) return;  // nothing to overlap: leave it to the packets
     const sa::Policy* pols[kBurst];
     w.shared->sas->lookup_policies_v4_bulk(dsts, m, pols);
     lookups = static_cast<uint16_t>(lookups + m);
@@ -93,12 +101,16 @@ void LastLookup::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
     sa::Sa* sas[kBurst];
     for (unsigned k = 0; k < m; ++k) {
         sas[k] = sa::SaTable::sa_of(pols[k]);
-        seen[way(dsts[k])] = {dsts[k], true, pols[k], sas[k]};
         if (sas[k]) {
             prefetch_outbound_sa(sas[k], w.id);
             rte_prefetch0(pols[k]->selectors.get());
         }
     }
+    for (uint16_t i = 0; i < n; ++i)
+        if (pre_ok[i]) {
+            pre_policy[i] = pols[uniq[i]];
+            pre_sa[i] = sas[uniq[i]];
+        }
     for (unsigned k = 0; k < m; ++k)
         if (sas[k]) rte_prefetch0(sas[k]->peer);
 }
@@ -142,9 +154,9 @@ Verdict inside_ipv4(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         return Verdict::consumed;
     }
     if (!last.valid || last.dst != dst) {
-        const LastLookup::Seen& e = last.seen[LastLookup::way(dst)];
-        if (last.memo && e.valid && e.dst == dst) {
-            last.set(dst, e.policy, e.sa);
+        const uint16_t i = last.cur;
+        if (last.memo && last.pre_ok[i] && last.pre_dst[i] == dst) {
+            last.set(dst, last.pre_policy[i], last.pre_sa[i]);
         } else {
             const sa::Policy* pol = s.sas->lookup_policy_v4(dst);
             last.set(dst, pol, pol ? sa::SaTable::sa_of(pol) : nullptr);
@@ -281,6 +293,7 @@ void rx_inside(Worker& w, unsigned from, rte_mbuf** pkts, uint16_t n) {
     for (uint16_t i = 0; i < n; ++i) {
         prefetch_ahead(pkts, i, n);
         rte_mbuf* m = pkts[i];
+        last.cur = i;
         EspOut& o = out[n_queued];
         if (from == kProtected && inside_ipv4_fast(w, m, o, last)) [[likely]] {
             ++n_queued;
