@@ -1,6 +1,5 @@
 #include "espgw/esp/esp_decap.h"
 
-#include <cstring>
 
 namespace espgw::esp {
 
@@ -50,7 +49,7 @@ void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
     } groups[kMaxBurst];
     uint16_t next[kMaxBurst];
     uint8_t slot_group[kSlots];
-    std::memset(slot_group, 0xff, sizeof slot_group);
+    uint64_t used[kSlots / 64] = {};  // which slots hold a group (no clearing of slot_group)
     uint16_t n_groups = 0;
     for (uint16_t k = 0; k < n; ++k) {
         next[k] = kEnd;
@@ -60,8 +59,10 @@ void esp_in_accept_burst(InboundEsp* p, uint16_t n, bool* ok) {
         }
         const auto a = reinterpret_cast<uintptr_t>(p[k].sa);
         unsigned h = static_cast<unsigned>((a >> 6) ^ (a >> 17)) % kSlots;
-        while (slot_group[h] != 0xff && groups[slot_group[h]].sa != p[k].sa) h = (h + 1) % kSlots;
-        if (slot_group[h] == 0xff) {
+        const auto taken = [&used](unsigned slot) { return used[slot / 64] >> (slot % 64) & 1; };
+        while (taken(h) && groups[slot_group[h]].sa != p[k].sa) h = (h + 1) % kSlots;
+        if (!taken(h)) {
+            used[h / 64] |= uint64_t{1} << (h % 64);
             slot_group[h] = static_cast<uint8_t>(n_groups);
             groups[n_groups++] = {p[k].sa, k, k};
         } else {

@@ -40,11 +40,35 @@ uint64_t ReplayWindow::infer_esn(uint32_t seq_low) const {
 
 ReplayVerdict ReplayWindow::accept(uint64_t seq) {
     ReplayVerdict v;
-    accept_chunk(&seq, 1, &v);
+    accept_burst(&seq, 1, &v);
     return v;
 }
 
 void ReplayWindow::accept_burst(const uint64_t* seqs, uint32_t n, ReplayVerdict* out) {
+    if (n == 1 && size_) {
+        // One packet of this SA in the burst (a concentrator's bursts over many peers): its
+        // block's slot and the top, without the burst machinery. The same verdicts as
+        // accept_chunk gives one number.
+        const uint64_t seq = seqs[0];
+        const uint64_t t = top();
+        if (seq <= t && t - seq >= size_) {
+            out[0] = ReplayVerdict::too_old;
+            return;
+        }
+        uint32_t already = 0;
+        const uint32_t bit = 1u << (seq & 31);
+        if (!mark(static_cast<uint32_t>(seq >> kBlockShift), bit, already)) {
+            out[0] = ReplayVerdict::too_old;
+            return;
+        }
+        if (already) {
+            out[0] = ReplayVerdict::replayed;
+            return;
+        }
+        out[0] = ReplayVerdict::ok;
+        advance_top(seq);
+        return;
+    }
     for (uint32_t k = 0; k < n; k += kChunk) accept_chunk(seqs + k, n - k < kChunk ? n - k : kChunk, out + k);
 }
 
