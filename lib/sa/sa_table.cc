@@ -3,6 +3,7 @@
 #include <rte_hash_crc.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace espgw::sa {
@@ -10,6 +11,15 @@ namespace espgw::sa {
 namespace {
 
 void no_free(void*, void*) {}  // SAs are freed by the table itself after del_key returns
+
+// Key compare for the two hashes' 4-byte keys (an SPI, an IPv4 address): rte_hash has no
+// compare of its own for that length and would call memcmp for every candidate.
+int equal_u32(const void* a, const void* b, size_t) {
+    uint32_t x, y;
+    std::memcpy(&x, a, 4);
+    std::memcpy(&y, b, 4);
+    return x != y;
+}
 
 constexpr uint32_t kLpm6MaxTbl8s = 1 << 21;  // rte_lpm6's own limit (not in its header)
 
@@ -44,6 +54,7 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     spi_hash_ = rte_hash_create(&hp);
     if (!spi_hash_) throw std::runtime_error("cannot create the SPI hash (" + name + ")");
+    rte_hash_set_cmp_func(spi_hash_, equal_u32);
     rte_hash_rcu_config rc{};
     rc.v = rcu;
     rc.mode = RTE_HASH_QSBR_MODE_SYNC;  // del_key returns after a grace period
@@ -55,6 +66,7 @@ SaTable::SaTable(uint32_t capacity, rte_rcu_qsbr* rcu, int socket_id)
     hh.name = nh.c_str();
     host4_ = rte_hash_create(&hh);
     if (!host4_ || rte_hash_rcu_qsbr_add(host4_, &rc) != 0) throw std::runtime_error("cannot create the /32 selector hash");
+    rte_hash_set_cmp_func(host4_, equal_u32);
     // rte_lpm (DIR-24-8, 64 MB) is updated in place under RCU. A prefix longer than /24 takes
     // a tbl8 group (1 KB) per /24 it falls in: one per policy covers a /32 per road warrior
     // in as many /24s as there are policies. Rules: every selector of every policy.
