@@ -11,9 +11,10 @@ uint64_t make_slot(uint32_t block, uint32_t bits) { return uint64_t{block} << 32
 
 }  // namespace
 
-ReplayWindow::ReplayWindow(uint32_t size, bool esn, uint64_t initial_top)
+ReplayWindow::ReplayWindow(uint32_t size, bool esn, uint64_t initial_top, bool single_writer)
     : size_(size == 0 && !esn ? 0 : ((size < kMinSize ? kMinSize : size > kMaxSize ? kMaxSize : size) + 31) & ~31u),
       esn_(esn),
+      single_writer_(single_writer),
       // Every block that can hold a sequence number inside the window needs a slot of its own.
       slot_mask_(std::bit_ceil((size_ >> kBlockShift) + 1) - 1),
       top_(size_ ? initial_top : 0),
@@ -160,12 +161,20 @@ bool ReplayWindow::mark(uint32_t block, uint32_t bits, uint32_t& already) {
         } else {
             return false;  // a newer block already took the slot
         }
+        if (single_writer_) {  // nobody else writes: a locked compare-and-swap buys nothing
+            slot.store(next, std::memory_order_release);
+            return true;
+        }
         if (slot.compare_exchange_weak(cur, next, std::memory_order_acq_rel)) return true;
     }
 }
 
 void ReplayWindow::advance_top(uint64_t seq) {
     uint64_t t = top();
+    if (single_writer_) {
+        if (seq > t) top_.store(seq, std::memory_order_release);
+        return;
+    }
     while (seq > t && !top_.compare_exchange_weak(t, seq, std::memory_order_acq_rel)) {
     }
 }

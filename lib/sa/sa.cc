@@ -36,7 +36,7 @@ std::unique_ptr<Sa> Sa::make(const SaParams& p, std::shared_ptr<Peer> peer) {
 }
 
 Sa::Sa(const SaParams& p, std::shared_ptr<Peer> peer_in, unsigned workers)
-    : outer_ip_len(p.outer_v6 ? 40 : 20), accept_encap(p.encap), params(p), replay(p.replay_window, p.esn),
+    : outer_ip_len(p.outer_v6 ? 40 : 20), accept_encap(p.encap), params(p), replay(p.replay_window, p.esn, 0, workers == 1),
       peer_ref(peer_in ? std::move(peer_in) : own_peer(p)),
       selectors_ref(std::make_shared<const Selectors>(Selectors::single(p.local_ts, p.remote_ts))),
       n_counters_(static_cast<uint8_t>(workers)) {

@@ -118,11 +118,15 @@ TEST(ReplayWindow, ConcurrentWorkersAcceptEachNumberOnce) {
 
 // A burst is judged as if its numbers came one after another: repeats inside the burst, a
 // number made too old by a later one earlier in the same burst, and numbers already seen.
+// Also across the two ways of writing the window: a single-writer window (plain stores, one
+// worker) must give exactly the verdicts of a shared one (compare-and-swap), whichever of
+// the two takes the burst and which the numbers one by one.
 TEST(ReplayWindow, BurstVerdictsMatchOneByOne) {
     std::mt19937_64 rng(7);
     for (int round = 0; round < 2000; ++round) {
         const uint32_t size = round % 2 ? 64 : 256;
-        ReplayWindow one(size, false), burst(size, false);
+        const bool single = round % 4 >= 2;
+        ReplayWindow one(size, false, 0, single), burst(size, false, 0, !single);
         uint64_t base = 1000;
         for (int b = 0; b < 20; ++b) {
             std::vector<uint64_t> seqs;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "espgw/esp/esp_encap.h"
 #include "espgw/sa/sa_table.h"
 
 using namespace espgw;
@@ -218,6 +219,23 @@ TEST(SaTableScale, AnSaCountsForTheGatewaysWorkersOnly) {
     EXPECT_EQ(&two->counters(1) - &two->counters(0), 1);
     EXPECT_EQ(reinterpret_cast<const char*>(&two->counters(0)) - reinterpret_cast<const char*>(two.get()),
               static_cast<long>(sizeof(sa::Sa))) << "the blocks follow the SA";
+}
+
+// A gateway with one worker makes SAs whose window and outbound numbers have a single
+// writer (plain stores, no locked instructions); with more workers they stay shared. The
+// numbers handed out are the same either way.
+TEST(SaTableScale, OneWorkersSasHaveASingleWriter) {
+    for (unsigned workers : {1u, 2u}) {
+        sa::Sa::set_workers(workers);
+        sa::SaParams p;
+        p.spi = 0x1234;
+        const auto made = sa::Sa::make(p);
+        EXPECT_EQ(made->replay.single_writer(), workers == 1);
+        EXPECT_EQ(esp::reserve_seq(*made, 3), 1u);
+        EXPECT_EQ(esp::reserve_seq(*made, 1), 4u);
+        EXPECT_EQ(made->seq_out.load(), 4u);
+    }
+    sa::Sa::set_workers(sa::kMaxWorkers);  // as every other test expects
 }
 
 // SPIs 0-255 are reserved (RFC 4303 §2.1): an inbound SA with one is refused, so that no SA is

@@ -70,6 +70,12 @@ uint32_t esp_max_payload(const sa::Sa& sa, uint32_t mtu);
 // Takes n consecutive outbound sequence numbers of sa and returns the first. One atomic
 // add per run of packets of the same SA in a burst, so several workers can share an SA.
 inline uint64_t reserve_seq(sa::Sa& sa, uint32_t n) {
+    // With one worker nobody else takes numbers: a plain add (the flag shares seq_out's line).
+    if (sa.replay.single_writer()) {
+        const uint64_t first = sa.seq_out.load(std::memory_order_relaxed) + 1;
+        sa.seq_out.store(first + n - 1, std::memory_order_relaxed);
+        return first;
+    }
     return sa.seq_out.fetch_add(n, std::memory_order_relaxed) + 1;
 }
 

@@ -29,8 +29,11 @@ public:
     // or 0: no anti-replay service (RFC 4303 §3.4.3 lets the receiver switch it off; a
     // benchmark replaying a capture in a loop needs that). Without it the top stays 0, so
     // check() passes every number from 1 on and accept() marks nothing; ESN needs a window.
-    // initial_top: highest sequence number already seen (0 for a new SA).
-    ReplayWindow(uint32_t size, bool esn, uint64_t initial_top = 0);
+    // initial_top: highest sequence number already seen (0 for a new SA). single_writer: only
+    // one thread ever accepts numbers (a gateway with one worker): the window is then updated
+    // with plain stores instead of compare-and-swap. Readers still see whole values.
+    ReplayWindow(uint32_t size, bool esn, uint64_t initial_top = 0, bool single_writer = false);
+    bool single_writer() const { return single_writer_; }
 
     uint32_t size() const { return size_; }
     bool enabled() const { return size_ != 0; }
@@ -90,6 +93,7 @@ private:
 
     uint32_t size_;
     bool esn_;
+    bool single_writer_;
     uint32_t slot_mask_;
     std::atomic<uint64_t> top_;
     std::unique_ptr<std::atomic<uint64_t>[]> slots_;
