@@ -81,6 +81,7 @@ inline void send_ipv4(Worker& w, rte_mbuf* m, unsigned from, unsigned role, uint
 struct ForwardMemo {
     uint32_t dst = 0;
     unsigned role = 0;
+    uint32_t next_hop = 0;                 // where dst's packets go: dst itself, or a router
     uint8_t eth[sizeof(rte_ether_hdr)]{};  // the whole Ethernet header toward the neighbour
     bool valid = false;
 };
@@ -94,13 +95,18 @@ inline void forward_ipv4_transit(Worker& w, rte_mbuf* m, unsigned from, uint32_t
         uint32_t next_hop;
         net::Mac mac;
         if (!route_ipv4(*w.shared, dst, role, next_hop)) return drop(w, m, from, Drop::no_route, sa);
-        if (role == kHost || !neighbour_mac(w, next_hop, mac)) {
-            memo.valid = false;
-            return send_ipv4_slow(w, m, from, role, next_hop);
+        // Another destination behind the same next hop (peers behind one router: a
+        // concentrator's usual case) keeps the Ethernet header the memo has.
+        if (!memo.valid || memo.next_hop != next_hop || memo.role != role) {
+            if (role == kHost || !neighbour_mac(w, next_hop, mac)) {
+                memo.valid = false;
+                return send_ipv4_slow(w, m, from, role, next_hop);
+            }
+            write_ethernet(memo.eth, *w.shared, role, mac);
+            memo.role = role;
+            memo.next_hop = next_hop;
         }
-        write_ethernet(memo.eth, *w.shared, role, mac);
         memo.dst = dst;
-        memo.role = role;
         memo.valid = true;
     }
     // One 14-byte copy instead of building the header field by field for every packet.

@@ -419,6 +419,36 @@ TEST(Pipeline, PacketsOffTheEncapFastPathAreHandledAsBefore) {
     free_all(out);
 }
 
+// Peers behind the public side's router share its Ethernet header; a peer on the link gets its
+// own, and the one behind the router after it gets the router's again: in one burst, each
+// packet leaves to the right MAC with its own peer's address outside.
+TEST(Pipeline, EncapToPeersBehindARouterAndOnTheLink) {
+    testing_dp dp;
+    constexpr uint32_t kFar1 = 0x64400001, kFar2 = 0x64400002, kNear = 0xc00002fd;  // 100.64.0.1/2, 192.0.2.253
+    dp.shared.public_gateway = T::kPeer;  // resolved: MAC ...:01
+    dp.shared.neighbours->learn(net::IpAddr::v4(kNear), net::Mac{{2, 0, 0, 0, 0, 3}}, UINT64_MAX);
+    const uint32_t peers[] = {kFar1, kFar2, kNear};
+    for (uint32_t k = 0; k < 3; ++k) {
+        auto sa = dp.make_sa(sa::Direction::outbound, kSpiOut + k);
+        sa->params.remote_ts = net::Prefix::v4(0x0a020010 + k, 32);
+        sa->move_peer({peers[k], 4500, true});
+        std::string err;
+        ASSERT_TRUE(dp.table().install(std::move(sa), err)) << err;
+    }
+    const uint32_t order[] = {0, 1, 2, 0, 1};
+    std::vector<rte_mbuf*> in;
+    for (uint32_t k : order) in.push_back(dp.inner_frame(120, T::kLanHost, 0x0a020010 + k));
+    dp.rx_protected(in);
+    auto out = dp.take(dp::kPublic);
+    ASSERT_EQ(out.size(), 5u);
+    for (size_t k = 0; k < out.size(); ++k) {
+        EXPECT_EQ(rte_be_to_cpu_32(ip_of(out[k])->dst_addr), peers[order[k]]) << k;
+        const auto* eth = rte_pktmbuf_mtod(out[k], const rte_ether_hdr*);
+        EXPECT_EQ(eth->dst_addr.addr_bytes[5], order[k] == 2 ? 3 : 1) << k;
+    }
+    free_all(out);
+}
+
 TEST(Pipeline, TooBigWithDfGetsIcmpWithTheTunnelMtu) {
     testing_dp dp;
     dp.install(sa::Direction::outbound, kSpiOut);
