@@ -1,6 +1,7 @@
 // ESP arriving on the public port, after classification.
 #pragma once
 
+#include "burst_keys.h"
 #include "espgw/dp/datapath.h"
 #include "espgw/esp/esp_decap.h"
 #include "espgw/net/mbuf_edit.h"
@@ -111,14 +112,8 @@ inline void prefetch_inbound_sa(const sa::Sa* sa, unsigned worker) {
 
 inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
     const Shared& s = *w.shared;
-    uint32_t spis[kBurst];  // distinct (mostly: two SPIs that share a `seen` way are both kept)
-    uint8_t uniq[kBurst];   // per packet: its SPI's place in spis
-    struct Way {
-        uint32_t spi;
-        uint8_t u;
-        bool valid;
-    } ways[kSeen]{};
-    unsigned m = 0;
+    BurstKeys spis;
+    uint8_t uniq[kBurst];  // per packet: its SPI's place in spis
     for (uint16_t i = 0; i < n; ++i) {
         pre_spi[i] = 0;
         // Only the common shapes (Ethernet, IPv4 without options, ESP in UDP to the NAT-T port
@@ -139,16 +134,12 @@ inline void EspBatch::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t
         const uint32_t spi = esp::load_be32(esp);
         if (spi == 0) continue;  // the non-ESP marker: IKE
         pre_spi[i] = spi;
-        Way& e = ways[(spi ^ spi >> 8) % kSeen];
-        if (!e.valid || e.spi != spi) {
-            e = {spi, static_cast<uint8_t>(m), true};
-            spis[m++] = spi;
-        }
-        uniq[i] = e.u;
+        uniq[i] = spis.add(spi);
     }
+    const unsigned m = spis.n;
     if (m < 2) return;  // nothing to overlap: leave it to classification
     sa::Sa* found[kBurst];
-    s.sas->lookup_inbound_bulk(spis, m, found);
+    s.sas->lookup_inbound_bulk(spis.keys, m, found);
     misses = static_cast<uint16_t>(misses + m);
     for (uint16_t i = 0; i < n; ++i) pre_sa[i] = pre_spi[i] ? found[uniq[i]] : nullptr;
     pre = true;

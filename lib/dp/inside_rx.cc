@@ -9,6 +9,7 @@
 
 #include "espgw/esp/transport_mode.h"
 #include "espgw/net/byte_order.h"
+#include "burst_keys.h"
 #include "esp_outbound.h"
 #include "forward.h"
 
@@ -36,8 +37,6 @@ struct LastLookup {
     // another. Its answer is kept per packet of the burst (when memo is set): the destination
     // the frame carried and that destination's policy and SA (pre_ok false: the frame did not
     // have the common shape, it is looked up as it is handled). cur: the packet being handled.
-    static constexpr unsigned kWays = 16;
-    static unsigned way(uint32_t dst) { return (dst ^ dst >> 8) % kWays; }
     bool memo = false;
     uint16_t lookups = 0;  // distinct destinations looked up (roughly)
     uint16_t cur = 0;
@@ -65,14 +64,8 @@ inline void prefetch_outbound_sa(const sa::Sa* sa, unsigned worker) {
 }
 
 void LastLookup::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
-    uint32_t dsts[kBurst];  // distinct (mostly: two that share a way are both kept)
-    uint8_t uniq[kBurst];   // per packet: its destination's place in dsts
-    struct Way {
-        uint32_t dst;
-        uint8_t u;
-        bool valid;
-    } ways[kWays]{};
-    unsigned m = 0;
+    BurstKeys dsts;
+    uint8_t uniq[kBurst];  // per packet: its destination's place in dsts
     for (uint16_t i = 0; i < n; ++i) {
         // Only Ethernet + IPv4: anything else is looked up as it is handled, as before.
         const rte_mbuf* pk = pkts[i];
@@ -83,17 +76,13 @@ void LastLookup::prelookup(const Worker& w, rte_mbuf* const* pkts, uint16_t n) {
         const uint32_t d = esp::load_be32(f + 30);
         pre_ok[i] = true;
         pre_dst[i] = d;
-        Way& e = ways[way(d)];
-        if (!e.valid || e.dst != d) {
-            e = {d, static_cast<uint8_t>(m), true};
-            dsts[m++] = d;
-        }
-        uniq[i] = e.u;
+        uniq[i] = dsts.add(d);
     }
+    const unsigned m = dsts.n;
     memo = m >= 2;
     if (!memo) return;  // nothing to overlap: leave it to the packets
     const sa::Policy* pols[kBurst];
-    w.shared->sas->lookup_policies_v4_bulk(dsts, m, pols);
+    w.shared->sas->lookup_policies_v4_bulk(dsts.keys, m, pols);
     lookups = static_cast<uint16_t>(lookups + m);
     for (unsigned k = 0; k < m; ++k)
         if (pols[k]) rte_prefetch0(pols[k]);
@@ -268,13 +257,12 @@ Verdict inside_ipv6(Worker& w, unsigned from, rte_mbuf* m, const rte_ether_addr&
         net::be32(ip->dst_addr) != last.dst || net::be32(ip->src_addr) != last.src || ip->time_to_live <= 1)
         return false;
     sa::Sa* sa = last.sa;
-    if (ip_len + esp::esp_overhead(*sa, ip_len) > w.shared->public_mtu) return false;
+    if (!fits(w, *sa, ip_len, /*may_fragment=*/false, o.fragment)) return false;  // too big: inside_ipv4 decides
     decrement_ttl(ip);
     o.p.m = m;
     o.p.skip = kIp;  // the outer headers take the Ethernet header's place
     o.p.sa = sa;
     o.next_header = IPPROTO_IPIP;
-    o.fragment = false;
     o.inner_len = ip_len;
     o.tos = ip->type_of_service;
     return true;
